@@ -1,0 +1,9 @@
+"""skbrainmusic: reconstruct music from fMRI brain activity, the scikit-learn way.
+
+The public estimators follow the clip sample convention: one stimulus clip is one sample,
+arrays are ``(n_clips, n_windows, n_features)`` (or 2-D, one window per sample).
+"""
+
+from ._version import __version__
+
+__all__ = ["__version__"]

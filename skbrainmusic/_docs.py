@@ -1,0 +1,30 @@
+"""One place for parameter documentation shared by several estimators (nilearn's fill_doc).
+
+Use ``%(name)s`` in a docstring and decorate the object with :func:`fill_doc`.
+"""
+
+docdict = {
+    "groups": """groups : array-like of shape (n_clips,), default=None
+        Group label of every clip (e.g. the run it was presented in). When given, every
+        internal cross-validation split keeps each group on one side.""",
+    "cv": """cv : int or cross-validation splitter, default=5
+        Folds of the internal cross-validation over clips. An int means ``KFold(cv)``
+        (unshuffled, as the paper); any scikit-learn splitter is accepted. All windows of a
+        clip always fall in the same fold.""",
+    "n_jobs": """n_jobs : int, default=None
+        Number of joblib workers. ``None`` means 1 unless in a
+        :func:`joblib.parallel_backend` context (e.g. ``"dask"`` to scale out on a cluster).""",
+    "backend": """backend : {"numpy", "torch", "torch_cuda"}, default="numpy"
+        Array library of the solver (see himalaya's backends).""",
+    "X_clips": """X : array-like of shape (n_clips, n_windows, n_features) or (n_samples, n_features)
+        Input. 2-D input means one window per sample.""",
+    "random_state": """random_state : int, RandomState instance or None, default=None
+        Seed of the random number generator; pass an int for reproducible output.""",
+}
+
+
+def fill_doc(obj):
+    """Fill ``%(name)s`` placeholders in ``obj.__doc__`` from :data:`docdict`."""
+    if obj.__doc__:
+        obj.__doc__ = obj.__doc__ % docdict
+    return obj
