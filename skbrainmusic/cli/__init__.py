@@ -1,0 +1,145 @@
+"""The ``skbrainmusic`` command line: ``demo`` (offline, simulated), ``decode`` and ``encode``
+(real data). Run ``skbrainmusic <command> --help`` for the options.
+
+Errors a user can fix (a missing path, a subject not in the data set, an unwritable output
+folder) end with one line on stderr and exit status 2; ``--debug`` shows the traceback.
+"""
+
+import argparse
+import sys
+
+from .._version import __version__
+from ._common import CLIError
+from ._persistence import UntrustedModelError, load_model, save_model
+
+__all__ = ["UntrustedModelError", "load_model", "main", "save_model"]
+
+
+def _add_common(parser, default_out):
+    parser.add_argument("--out", default=default_out,
+                        help="output folder for report.html, results.json, figures, WAVs and "
+                             f"models (default: {default_out})")
+    parser.add_argument("--n-jobs", type=int, default=1,
+                        help="local joblib workers for subjects, ROIs and permutations "
+                             "(-1: all cores; default 1)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="run the parallel work on an existing Dask cluster, e.g. "
+                             "tcp://10.0.0.5:8786 (needs skbrainmusic[distributed])")
+    parser.add_argument("--random-state", type=int, default=0, help="seed (default 0)")
+    parser.add_argument("--save-format", choices=("skops", "joblib"), default="skops",
+                        help="format of the saved models: skops (safe to load, default) or "
+                             "joblib (a pickle: runs code when loaded)")
+    parser.add_argument("--quiet", action="store_true", help="no progress output")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the full traceback of errors")
+
+
+def _add_real_data(parser):
+    parser.add_argument("--bids", metavar="ROOT", required=True,
+                        help="ds003720 BIDS root (sub-00X/func/*_bold.nii.gz and events)")
+    parser.add_argument("--subject", type=int, required=True, help="subject number, e.g. 1")
+    parser.add_argument("--preprocessed", metavar="DIR",
+                        help="folder with the authors' sub-00X_Resp_{Training,Test}.npy arrays "
+                             "(used instead of the NIfTI runs)")
+    parser.add_argument("--mask", metavar="NIFTI", help="brain mask in the functional space")
+    parser.add_argument("--atlas", metavar="NIFTI",
+                        help="atlas in the functional space (e.g. aparc.a2009s+aseg) for ROIs")
+    parser.add_argument("--gtzan", metavar="ROOT", required=True,
+                        help="GTZAN root with <genre>/<genre>.000NN.wav")
+    parser.add_argument("--embedding", default="librosa",
+                        choices=("librosa", "mel", "clap", "encodec", "w2v-bert", "wav2vec2",
+                                 "hubert"),
+                        help="music embedding to decode or encode (default librosa, offline)")
+    parser.add_argument("--model", metavar="PATH",
+                        help="local path or hub id of the embedding model (model backends)")
+    parser.add_argument("--device", default="cpu", help="torch device of model backends")
+
+
+def build_parser():
+    """The argument parser of the ``skbrainmusic`` command."""
+    parser = argparse.ArgumentParser(
+        prog="skbrainmusic",
+        description="Reconstruct music from fMRI (Brain2Music) and model music in the brain.",
+    )
+    parser.add_argument("--version", action="version", version=f"skbrainmusic {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser(
+        "demo", help="offline end-to-end reproduction on simulated subjects",
+        description="Simulate a study (5 subjects), decode several music embeddings from "
+                    "fMRI, reconstruct music by retrieval and generation, fit encoding "
+                    "models, and write a report. Offline; no torch, no weights.")
+    demo.add_argument("--scale", choices=("tiny", "small", "paper"), default="small",
+                      help="small (default: minutes on 2 cores), paper (the paper's 480 + 60 "
+                           "clips, ~60,000 voxels), or tiny (seconds; for tests only: numbers "
+                           "are noisy)")
+    demo.add_argument("--n-subjects", type=int, default=None,
+                      help="simulated subjects (default: 5, as in the paper; 2 at tiny scale)")
+    demo.add_argument("--data-home", metavar="DIR",
+                      help="where the simulated study is cached (default: $SKBRAINMUSIC_DATA "
+                           "or ~/skbrainmusic_data)")
+    _add_common(demo, "skbrainmusic-demo")
+    demo.set_defaults(run="demo")
+
+    decode = commands.add_parser(
+        "decode", help="decode music from one subject's real fMRI data (ds003720)",
+        description="Fit the decoding pipeline on ds003720 and reconstruct the test clips.")
+    _add_real_data(decode)
+    decode.add_argument("--captions", metavar="CSV",
+                        help="Brain2Music captions CSV (adds the caption-embedding decoder)")
+    decode.add_argument("--corpus", metavar="DIR",
+                        help="folder of audio files to retrieve from (default: the training "
+                             "clips)")
+    _add_common(decode, "skbrainmusic-decode")
+    decode.set_defaults(run="decode")
+
+    encode = commands.add_parser(
+        "encode", help="voxelwise encoding models on one subject's real fMRI data",
+        description="Fit voxelwise encoding models, test them with permutations and FDR, "
+                    "and write brain maps.")
+    _add_real_data(encode)
+    encode.add_argument("--n-permutations", type=int, default=1000,
+                        help="permutations of the significance test (default 1000)")
+    _add_common(encode, "skbrainmusic-encode")
+    encode.set_defaults(run="encode")
+    return parser
+
+
+def _command(name):
+    # Imported on demand: `skbrainmusic --help` stays fast.
+    if name == "demo":
+        from ._demo import run
+    elif name == "decode":
+        from ._decode import run
+    else:
+        from ._encode import run
+    return run
+
+
+def main(argv=None):
+    """Run the ``skbrainmusic`` command line; return the exit status.
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        Arguments without the program name; ``None`` reads ``sys.argv``.
+
+    Returns
+    -------
+    status : int
+        0 on success, 2 for an error the user can fix, 130 when interrupted.
+    """
+    args = build_parser().parse_args(argv)
+    try:
+        _command(args.run)(args)
+    except CLIError as exc:
+        if args.debug:
+            raise
+        print(f"skbrainmusic {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print(f"skbrainmusic {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return 0

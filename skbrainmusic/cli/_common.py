@@ -1,0 +1,126 @@
+"""What every subcommand shares: user errors, progress, output folder, parallel context."""
+
+import contextlib
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+class CLIError(Exception):
+    """An error the user can fix; the CLI prints its message on one line and exits with 2."""
+
+
+class Progress:
+    """Step timings and a progress bar on stderr; silent when ``quiet``.
+
+    The bar redraws in place on a terminal and prints one line per step otherwise, so logs
+    of scripted runs stay readable.
+    """
+
+    def __init__(self, quiet=False, stream=None):
+        self.quiet = quiet
+        self.stream = sys.stderr if stream is None else stream
+        self._start = time.perf_counter()
+
+    def _write(self, text, end="\n"):
+        if not self.quiet:
+            self.stream.write(text + end)
+            self.stream.flush()
+
+    def elapsed(self):
+        return time.perf_counter() - self._start
+
+    def log(self, message):
+        self._write(f"[{self.elapsed():7.1f} s] {message}")
+
+    def track(self, items, description, total=None):
+        """Yield ``items`` while drawing ``description [#####     ] k/n``."""
+        total = len(items) if total is None else total
+        interactive = hasattr(self.stream, "isatty") and self.stream.isatty()
+        for index, item in enumerate(items):
+            yield item
+            done = index + 1
+            filled = int(round(20 * done / max(total, 1)))
+            bar = f"{description} [{'#' * filled}{' ' * (20 - filled)}] {done}/{total}"
+            if interactive:
+                self._write(f"\r[{self.elapsed():7.1f} s] {bar}", end="" if done < total else "\n")
+            else:
+                self._write(f"[{self.elapsed():7.1f} s] {bar}")
+
+
+def prepare_out_dir(out):
+    """Create ``out`` (and parents) and check it is writable, or raise :class:`CLIError`."""
+    out = Path(out).expanduser()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".skbrainmusic-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise CLIError(f"cannot write to --out {out}: {exc.strerror or exc}.") from exc
+    return out
+
+
+def existing_path(path, option, *, kind="any"):
+    """Return ``path`` as a Path if it exists (a folder for ``kind="dir"``), else CLIError."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise CLIError(f"{option} {path} does not exist.")
+    if kind == "dir" and not path.is_dir():
+        raise CLIError(f"{option} {path} is not a folder.")
+    if kind == "file" and not path.is_file():
+        raise CLIError(f"{option} {path} is not a file.")
+    return path
+
+
+@contextlib.contextmanager
+def parallel_context(n_jobs, scheduler):
+    """Joblib context: local workers, or the Dask cluster at ``scheduler`` (tcp://host:port).
+
+    Every ``joblib.Parallel`` inside (subjects, ROIs, permutations) then runs on the
+    cluster without code changes.
+    """
+    import joblib
+
+    if scheduler is None:
+        with joblib.parallel_config(n_jobs=n_jobs):
+            yield
+        return
+    try:
+        from dask.distributed import Client
+    except ImportError as exc:
+        raise CLIError(
+            "--scheduler needs dask.distributed: pip install 'skbrainmusic[distributed]'."
+        ) from exc
+    try:
+        client = Client(scheduler, timeout="10s", set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        raise CLIError(f"cannot reach the Dask scheduler at {scheduler}: {exc}.") from exc
+    try:
+        with joblib.parallel_config(backend="dask", client=client, wait_for_workers_timeout=30):
+            yield
+    finally:
+        client.close()
+
+
+def to_builtin(value):
+    """Convert NumPy scalars/arrays (nested in dicts and lists) to JSON-able Python values."""
+    if isinstance(value, dict):
+        return {str(key): to_builtin(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_builtin(item) for item in value]
+    if isinstance(value, np.ndarray):
+        return to_builtin(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def mean_std(values):
+    """``{"mean", "std", "values"}`` of per-subject numbers (population std, as the paper)."""
+    values = np.asarray(values, dtype=float)
+    return {"mean": float(values.mean()), "std": float(values.std()), "values": values.tolist()}

@@ -1,0 +1,163 @@
+"""The command line: parsing, user errors, model files and the report writer (fast tests)."""
+
+import json
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from sklearn.linear_model import Ridge
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+from skbrainmusic.cli import UntrustedModelError, load_model, main, save_model
+from skbrainmusic.cli._common import Progress, mean_std, to_builtin
+from skbrainmusic.cli._figures import grouped_bars
+from skbrainmusic.cli._report import AudioRow, Section, Table, write_report
+
+
+def _double(X):
+    return 2 * X
+
+
+def test_version_and_help(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert "skbrainmusic" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as info:
+        main(["demo", "--help"])
+    assert info.value.code == 0
+    assert "--scheduler" in capsys.readouterr().out
+
+
+def test_python_dash_m_runs_the_cli():
+    result = subprocess.run([sys.executable, "-m", "skbrainmusic", "--version"],
+                            capture_output=True, text=True, check=False,
+                            env={**os.environ, "PYTHONPATH": os.getcwd()})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("skbrainmusic ")
+
+
+def _one_error_line(capsys):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert "Traceback" not in err[0]
+    return err[0]
+
+
+def test_unwritable_out_is_one_line_and_exit_2(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    status = main(["demo", "--scale", "tiny", "--out", str(blocker / "report"), "--quiet"])
+    assert status == 2
+    line = _one_error_line(capsys)
+    assert "cannot write to --out" in line and str(blocker) in line
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    from skbrainmusic.cli._common import CLIError
+
+    with pytest.raises(CLIError, match="cannot write"):
+        main(["demo", "--out", str(blocker / "report"), "--debug", "--quiet"])
+
+
+@pytest.mark.parametrize("option, message", [
+    (["--n-subjects", "0"], "--n-subjects must be at least 1"),
+    (["--n-jobs", "0"], "--n-jobs must be"),
+])
+def test_bad_demo_options(tmp_path, capsys, option, message):
+    status = main(["demo", "--out", str(tmp_path), "--quiet", *option])
+    assert status == 2
+    assert message in _one_error_line(capsys)
+
+
+def test_argparse_rejects_unknown_scale(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["demo", "--scale", "huge"])
+    assert info.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_skops_roundtrip_predicts_identically(tmp_path, rng):
+    X, y = rng.standard_normal((30, 5)), rng.standard_normal(30)
+    model = make_pipeline(StandardScaler(), Ridge(alpha=0.5)).fit(X, y)
+    path = save_model(model, tmp_path / "model.skops")
+    loaded = load_model(path)
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
+def test_untrusted_function_is_refused_until_named(tmp_path, rng):
+    X = rng.standard_normal((10, 3))
+    model = FunctionTransformer(_double).fit(X)
+    path = save_model(model, tmp_path / "func.skops")
+    with pytest.raises(UntrustedModelError, match=r"test_cli\._double"):
+        load_model(path)
+    name = f"{__name__}._double"
+    loaded = load_model(path, trusted=[name])
+    np.testing.assert_array_equal(loaded.transform(X), 2 * X)
+
+
+def test_numpy_functions_are_not_trusted_implicitly(tmp_path, rng):
+    # Classes of trusted packages load; their functions could be called by the model later.
+    path = save_model(FunctionTransformer(np.load), tmp_path / "load.skops")
+    with pytest.raises(UntrustedModelError, match="numpy.load"):
+        load_model(path)
+
+
+def test_pickles_only_on_request(tmp_path, rng):
+    X, y = rng.standard_normal((20, 3)), rng.standard_normal(20)
+    model = Ridge().fit(X, y)
+    path = save_model(model, tmp_path / "model.joblib", format="joblib")
+    with pytest.raises(UntrustedModelError, match="allow_pickle"):
+        load_model(path)
+    np.testing.assert_array_equal(load_model(path, allow_pickle=True).predict(X),
+                                  model.predict(X))
+    with pytest.raises(ValueError, match="format must be one of"):
+        save_model(model, tmp_path / "m.bin", format="pickle")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_model(tmp_path / "missing.skops")
+
+
+def test_report_is_self_contained(tmp_path):
+    figure = grouped_bars({"a": {"x": {"mean": 0.7, "std": 0.1}}}, tmp_path / "bars.png",
+                          ylabel="score", title="t", reference_lines={"a": {"chance": 0.5}})
+    (tmp_path / "audio").mkdir()
+    wav = tmp_path / "audio" / "clip.wav"
+    wav.write_bytes(b"RIFF")
+    sections = [Section("Numbers", "first paragraph\n\nsecond <b>escaped</b>",
+                        tables=[Table(["name", "value"], [["acc", "0.700 \u00b1 0.100"]])],
+                        figures=[figure], audio=[AudioRow("clip 1", {"stimulus": wav})])]
+    report, results = write_report(tmp_path, "Title", sections,
+                                   {"score": np.float32(0.5), "arr": np.arange(3)})
+    text = report.read_text(encoding="utf-8")
+    assert "data:image/png;base64," in text
+    assert 'src="audio/clip.wav"' in text
+    assert "&lt;b&gt;escaped&lt;/b&gt;" in text
+    assert "0.700 \u00b1 0.100" in text
+    assert json.loads(results.read_text()) == {"score": 0.5, "arr": [0, 1, 2]}
+
+
+def test_results_json_refuses_nan(tmp_path):
+    with pytest.raises(ValueError):
+        write_report(tmp_path, "t", [], {"score": math.nan})
+
+
+def test_helpers():
+    summary = mean_std([1.0, 3.0])
+    assert summary == {"mean": 2.0, "std": 1.0, "values": [1.0, 3.0]}
+    assert to_builtin({"a": (np.int64(2), np.zeros(2))}) == {"a": [2, [0.0, 0.0]]}
+
+
+def test_progress_is_silent_when_quiet(capsys):
+    progress = Progress(quiet=True)
+    assert list(progress.track([1, 2], "step")) == [1, 2]
+    progress.log("hello")
+    assert capsys.readouterr().err == ""
+    loud = Progress()
+    list(loud.track([1, 2], "step"))
+    assert "step [####################] 2/2" in capsys.readouterr().err
