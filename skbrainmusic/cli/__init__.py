@@ -90,6 +90,9 @@ def build_parser():
     decode.add_argument("--corpus", metavar="DIR",
                         help="folder of audio files to retrieve from (default: the training "
                              "clips)")
+    decode.add_argument("--n-reconstructions", type=int, metavar="N",
+                        help="reconstruct only the first N test clips (default: all 60; "
+                             "generation is the slow step)")
     _add_common(decode, "skbrainmusic-decode")
     decode.set_defaults(run="decode")
 
@@ -100,6 +103,9 @@ def build_parser():
     _add_real_data(encode)
     encode.add_argument("--n-permutations", type=int, default=1000,
                         help="permutations of the significance test (default 1000)")
+    encode.add_argument("--captions", metavar="CSV",
+                        help="Brain2Music captions CSV: adds the caption embedding and the "
+                             "variance partitioning of audio vs captions")
     _add_common(encode, "skbrainmusic-encode")
     encode.set_defaults(run="encode")
     return parser

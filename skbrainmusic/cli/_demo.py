@@ -10,10 +10,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
 
 from ..metrics import AUDIOSET_TOP_N, correlation_score, identification_accuracy
 from ._common import CLIError, Progress, mean_std, parallel_context, prepare_out_dir
+from ._features import AudioFeatures, CaptionFeatures, TaggerFeatures
 
 # Sizes of the simulated study per --scale. "tiny" exists for the test suite (seconds, noisy
 # numbers); "small" is the default; "paper" has the sizes of ds003720.
@@ -61,67 +61,6 @@ EMBEDDINGS = (
 MUSIC = "librosa-10s"
 LOW_LEVEL = "mel-1.5s"
 EVALUATION_EMBEDDINGS = (MUSIC, LOW_LEVEL)
-
-
-class AudioFeatures:
-    """An audio embedding standardised with the training stimuli's statistics.
-
-    ``transform(audio)`` -> ``(n_clips, n_windows, d)``; used for the stimuli, the corpus and
-    the reconstructions alike, so all are compared in one space.
-    """
-
-    def __init__(self, spec, sample_rate, clip_duration, cache):
-        from ..embeddings import AudioEmbedder
-
-        self.spec = spec
-        self.embedder = AudioEmbedder(backend=spec.backend, window=spec.window, step=STEP,
-                                      sample_rate=sample_rate, clip_duration=clip_duration,
-                                      cache=cache)
-        self.scaler = StandardScaler()
-
-    def fit_transform(self, audio):
-        raw = self.embedder.fit_transform(audio)
-        self.scaler.fit(raw.reshape(-1, raw.shape[-1]))
-        return self._scale(raw)
-
-    def transform(self, audio):
-        return self._scale(self.embedder.transform(audio))
-
-    def _scale(self, raw):
-        return self.scaler.transform(raw.reshape(-1, raw.shape[-1])).reshape(raw.shape)
-
-
-class CaptionFeatures:
-    """Caption embedding (TF-IDF + SVD fitted on the training captions), standardised,
-    as ``(n_clips, 1, d)``: one 15 s window, as MuLan-text in Table A.2."""
-
-    def __init__(self, n_train, random_state):
-        from ..embeddings import CaptionEmbedder
-
-        self.embedder = CaptionEmbedder(n_components=min(128, n_train - 1),
-                                        random_state=random_state)
-        self.scaler = StandardScaler()
-
-    def fit_transform(self, captions):
-        raw = self.embedder.fit_transform(captions)
-        return self.scaler.fit_transform(raw)[:, np.newaxis, :]
-
-    def transform(self, captions):
-        return self.scaler.transform(self.embedder.transform(captions))[:, np.newaxis, :]
-
-
-class _TaggerFeatures:
-    """The tagger's input features: the raw (unscaled) music embedding, so that the
-    embedder's on-disk cache serves both. Picklable, for parallel workers."""
-
-    def __init__(self, embedder):
-        self.embedder = embedder
-
-    def __call__(self, audio, sample_rate):
-        if sample_rate != self.embedder.sample_rate:
-            raise ValueError(f"audio at {sample_rate} Hz given to features computed at "
-                             f"{self.embedder.sample_rate} Hz.")
-        return self.embedder.transform(audio)
 
 
 def _labels(frame):
@@ -301,7 +240,7 @@ def _subject_task(subject, context):
 
 def _stimulus_context(settings, progress):
     """What all subjects share: stimulus embeddings, corpus, tagger, retriever, generator."""
-    from .. import ConditionedGenerator, EmbeddingRetriever
+    from .. import AudioEmbedder, ConditionedGenerator, EmbeddingRetriever
     from ..datasets import get_data_home
     from ..tagging import AudioTagger
 
@@ -320,7 +259,9 @@ def _stimulus_context(settings, progress):
             embeddings[spec.key] = (captions.fit_transform(study.captions_train),
                                     captions.transform(study.captions_test))
             continue
-        audio_features = AudioFeatures(spec, sample_rate, duration, cache)
+        audio_features = AudioFeatures(AudioEmbedder(
+            backend=spec.backend, window=spec.window, step=STEP, sample_rate=sample_rate,
+            clip_duration=duration, cache=cache))
         embeddings[spec.key] = (audio_features.fit_transform(study.audio_train),
                                 audio_features.transform(study.audio_test))
         features[spec.key] = audio_features
@@ -331,7 +272,7 @@ def _stimulus_context(settings, progress):
                          for key in EVALUATION_EMBEDDINGS}
 
     progress.log("fitting the audio tagger on the corpus labels")
-    tagger = AudioTagger(embedder=_TaggerFeatures(features[MUSIC].embedder)).fit(
+    tagger = AudioTagger(embedder=TaggerFeatures(features[MUSIC])).fit(
         corpus_audio, _labels(study.corpus.clips), sample_rate=sample_rate)
     corpus_ids = list(study.corpus.clips.clip_id)
     corpus_evaluation = dict(corpus_embeddings)

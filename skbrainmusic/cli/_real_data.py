@@ -1,0 +1,109 @@
+"""Loading one ds003720 subject and its stimuli for ``decode`` and ``encode``.
+
+Every path is checked before any work starts, and the loaders' own errors (a subject not in
+the data set, a missing GTZAN track, a mask on another grid ...) become one-line
+:class:`CLIError` messages.
+"""
+
+from pathlib import Path
+
+import numpy as np
+
+from ._common import CLIError, existing_path
+
+# Decoded audio embedding per --embedding: (window in s, Table A.2 counterpart).
+AUDIO_EMBEDDINGS = {
+    "librosa": (10.0, "MuLan music (offline analog)"),
+    "mel": (1.5, "mel spectrogram (A.1.9)"),
+    "clap": (10.0, "MuLan music (CLAP)"),
+    "encodec": (1.5, "SoundStream-avg (EnCodec)"),
+    "w2v-bert": (5.0, "w2v-BERT-avg"),
+    "wav2vec2": (10.0, "wav2vec 2.0 (A.1.9)"),
+    "hubert": (10.0, "HuBERT (A.1.9)"),
+}
+_MODEL_BACKENDS = {"clap", "encodec", "w2v-bert", "wav2vec2", "hubert"}
+_AUDIO_SUFFIXES = {".wav", ".mp3", ".au", ".flac", ".ogg"}
+
+
+def check_paths(args):
+    """Validate the path options of ``decode``/``encode``; return them as Paths (or None)."""
+    paths = {
+        "bids": existing_path(args.bids, "--bids", kind="dir"),
+        "gtzan": existing_path(args.gtzan, "--gtzan", kind="dir"),
+        "preprocessed": None, "mask": None, "atlas": None, "captions": None, "corpus": None,
+        "model": None,
+    }
+    for name, kind in (("preprocessed", "dir"), ("mask", "file"), ("atlas", "file"),
+                       ("captions", "file"), ("corpus", "dir")):
+        value = getattr(args, name, None)
+        if value is not None:
+            paths[name] = existing_path(value, f"--{name}", kind=kind)
+    if args.preprocessed is not None and (args.mask is not None or args.atlas is not None):
+        raise CLIError("--mask and --atlas apply to the NIfTI runs, not to --preprocessed "
+                       "arrays (they have no voxel coordinates).")
+    if args.model is not None:
+        if args.embedding not in _MODEL_BACKENDS:
+            backends = ", ".join(sorted(_MODEL_BACKENDS))
+            raise CLIError(f"--model is for the model embeddings ({backends}), not "
+                           f"--embedding {args.embedding}.")
+        paths["model"] = existing_path(args.model, "--model", kind="dir")
+    elif args.embedding in _MODEL_BACKENDS:
+        raise CLIError(f"--embedding {args.embedding} needs --model PATH (a local copy of "
+                       "the weights; nothing is downloaded).")
+    return paths
+
+
+def load_subject(args, paths, progress):
+    """The study Bunch of one subject plus its stimulus audio (and captions if given)."""
+    from ..datasets import load_captions, load_gtzan_clips, load_nakai2022
+
+    progress.log(f"loading subject {args.subject} from {paths['bids']}")
+    try:
+        study = load_nakai2022(paths["bids"], args.subject,
+                               responses_dir=paths["preprocessed"], mask_img=paths["mask"],
+                               atlas_img=paths["atlas"])
+        progress.log(f"cutting {len(study.clips_train) + len(study.clips_test)} stimulus clips "
+                     "out of GTZAN")
+        study.audio_train = load_gtzan_clips(paths["gtzan"], study.clips_train)
+        study.audio_test = load_gtzan_clips(paths["gtzan"], study.clips_test)
+        study.captions_train = study.captions_test = None
+        if paths["captions"] is not None:
+            study.captions_train = load_captions(paths["captions"], study.clips_train)
+            study.captions_test = load_captions(paths["captions"], study.clips_test)
+    except (ValueError, OSError) as exc:
+        raise CLIError(str(exc).strip().splitlines()[0]) from exc
+    study.sample_rate = 22050
+    return study
+
+
+def audio_embedder(args, sample_rate, clip_duration):
+    """The ``AudioEmbedder`` of ``--embedding`` (window of Table A.2, weights from --model)."""
+    from ..embeddings import AudioEmbedder
+
+    window, _ = AUDIO_EMBEDDINGS[args.embedding]
+    return AudioEmbedder(backend=args.embedding, window=window, model=args.model,
+                         sample_rate=sample_rate, clip_duration=clip_duration,
+                         device=args.device)
+
+
+def load_corpus(folder, sample_rate, clip_duration, progress):
+    """The first ``clip_duration`` seconds of every audio file in ``folder`` (recursively),
+    prepared like the stimuli; returns (ids, audio)."""
+    import librosa
+
+    from ..datasets import prepare_clips
+
+    files = sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in _AUDIO_SUFFIXES)
+    if len(files) < 2:
+        suffixes = ", ".join(sorted(_AUDIO_SUFFIXES))
+        raise CLIError(f"--corpus {folder} holds {len(files)} audio files ({suffixes}); "
+                       "retrieval needs at least 2.")
+    n_samples = int(round(clip_duration * sample_rate))
+    audio = np.zeros((len(files), n_samples), dtype=np.float32)
+    for row, path in enumerate(progress.track(files, "reading the corpus")):
+        try:
+            wave, _ = librosa.load(path, sr=sample_rate, mono=True, duration=clip_duration)
+        except Exception as exc:  # audio decoders raise many types for a broken file
+            raise CLIError(f"cannot read corpus file {path}: {exc}") from exc
+        audio[row, : wave.size] = wave[:n_samples]
+    return [str(p.relative_to(folder)) for p in files], prepare_clips(audio, sample_rate)
