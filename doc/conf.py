@@ -1,6 +1,7 @@
 """Sphinx configuration of the skbrainmusic documentation (build: ``doc/build.sh``)."""
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -34,7 +35,6 @@ autosummary_generate = True
 autodoc_default_options = {"members": True, "inherited-members": False}
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
-# Cross-references in "Parameters" types: only the ones written as :class: are resolved.
 numpydoc_xref_param_type = False
 
 intersphinx_mapping = {
@@ -62,6 +62,32 @@ sphinx_gallery_conf = {
     "backreferences_dir": None,
     "matplotlib_animations": False,
 }
+
+
+
+def _skip_metadata_requests(app, what, name, obj, skip, options):
+    # sklearn generates set_*_request methods on every estimator; their docstrings point
+    # into sklearn's own docs.
+    if name.startswith("set_") and name.endswith("_request"):
+        return True
+    return skip
+
+
+# In "of shape (n_features_in_,)" reST would read ``n_features_in_`` as a link target.
+_SHAPE_NAME = re.compile(r"(?<![`\w])([A-Za-z]\w*_)(?=[,) ])")
+
+
+def _literal_shape_names(app, what, name, obj, options, lines):
+    for i, line in enumerate(lines):
+        if "shape (" in line:
+            head, _, shape = line.partition("shape (")
+            lines[i] = head + "shape (" + _SHAPE_NAME.sub(r"``\1``", shape)
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_metadata_requests)
+    app.connect("autodoc-process-docstring", _literal_shape_names)
+
 
 html_theme = "pydata_sphinx_theme"
 html_title = f"skbrainmusic {release}"

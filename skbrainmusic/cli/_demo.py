@@ -21,13 +21,13 @@ SCALES = {
     "tiny": {
         "study": {"scale": "small", "n_train_runs": 1, "n_test_runs": 1, "n_voxels": 400,
                   "n_corpus": 24},
-        "n_subjects": 2, "cv": 3, "n_permutations": 50, "n_examples": 2,
+        "n_subjects": 2, "cv": 3, "n_permutations": 1000, "n_examples": 2,
         # A coarse spectrogram: the mel inversion dominates the demo's run time.
         "generator": {"n_mels": 32, "hop_length": 1024, "n_iter": 8},
     },
     "small": {
         "study": {"scale": "small"},
-        "n_subjects": 5, "cv": 5, "n_permutations": 500, "n_examples": 4, "generator": {},
+        "n_subjects": 5, "cv": 5, "n_permutations": 2000, "n_examples": 4, "generator": {},
     },
     "paper": {
         "study": {"scale": "paper"},
@@ -289,6 +289,8 @@ def _stimulus_context(settings, progress):
     stimulus_evaluation["proba"] = tagger.predict_proba(study.audio_test, sample_rate=sample_rate)
     stimulus_evaluation["classes"] = tagger.classes_
 
+    for audio_features in features.values():
+        audio_features.forget_training()
     genres = list(study.clips_test.genre)
     # One example clip per genre (first occurrences), for the WAVs and the spectrograms.
     first_of_genre = {}

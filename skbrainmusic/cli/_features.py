@@ -34,6 +34,10 @@ class AudioFeatures:
         self.scaler.fit(raw.reshape(-1, raw.shape[-1]))
         return self._scale(raw)
 
+    def forget_training(self):
+        """Drop the kept training embedding (e.g. before shipping this object to workers)."""
+        self._train_audio = self._train_raw = None
+
     def raw(self, audio):
         """The unscaled embedding ``(n_clips, n_windows, d_raw)``."""
         if audio is self._train_audio:
