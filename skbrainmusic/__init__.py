@@ -4,6 +4,7 @@ The public estimators follow the clip sample convention: one stimulus clip is on
 arrays are ``(n_clips, n_windows, n_features)`` (or 2-D, one window per sample).
 """
 
+from . import metrics
 from ._version import __version__
 from .datasets import (
     load_captions,
@@ -22,4 +23,5 @@ __all__ = [
     "load_gtzan_clips",
     "load_nakai2022",
     "make_synthetic_study",
+    "metrics",
 ]
