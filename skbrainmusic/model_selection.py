@@ -50,7 +50,7 @@ class LeaveOneGenreOut(LeaveOneGroupOut):
             held_out = present
         else:
             held_out = np.asarray(self.genres)
-            absent = [g for g in held_out if g not in set(present.tolist())]
+            absent = [g for g in held_out.tolist() if g not in set(present.tolist())]
             if absent:
                 raise ValueError(f"Genres {absent} are not among the groups {present.tolist()}.")
         if len(present) < 2:

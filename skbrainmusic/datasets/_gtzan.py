@@ -19,10 +19,10 @@ def _read_audio(path, sample_rate):
 
 
 def _track_path(root, genre, track):
-    stem = Path(root) / genre / f"{genre}.{int(track):05d}"
     for ext in (".wav", ".au"):
-        if stem.with_suffix(ext).exists():
-            return stem.with_suffix(ext)
+        path = Path(root) / genre / f"{genre}.{int(track):05d}{ext}"
+        if path.exists():
+            return path
     return None
 
 
