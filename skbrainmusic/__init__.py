@@ -6,5 +6,14 @@ arrays are ``(n_clips, n_windows, n_features)`` (or 2-D, one window per sample).
 
 from . import metrics
 from ._version import __version__
+from .alignment import TemporalWindowAligner, n_windows
+from .embeddings import AudioEmbedder, CaptionEmbedder
 
-__all__ = ["__version__", "metrics"]
+__all__ = [
+    "__version__",
+    "metrics",
+    "TemporalWindowAligner",
+    "n_windows",
+    "AudioEmbedder",
+    "CaptionEmbedder",
+]
