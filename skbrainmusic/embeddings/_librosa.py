@@ -124,8 +124,7 @@ class LibrosaBackend:
         log_mel = _log_mel(power, self.n_mels)
         mfcc = scipy.fft.dct(log_mel, type=2, norm="ortho", axis=1)[:, : self.n_mfcc]
         chroma = librosa.feature.chroma_stft(S=power, sr=SAMPLE_RATE, n_fft=N_FFT, tuning=0.0)
-        contrast = librosa.feature.spectral_contrast(S=np.sqrt(power), sr=SAMPLE_RATE,
-                                                     n_fft=N_FFT)
+        contrast = _spectral_contrast(np.sqrt(power))
         frame_features = np.concatenate([log_mel, mfcc, chroma, contrast], axis=1)
         # flux[..., j] compares frames j and j + 1.
         flux = np.maximum(np.diff(log_mel, axis=2), 0).mean(axis=1)
@@ -137,6 +136,37 @@ class LibrosaBackend:
                 [_interleave_stats(frames, self), _rhythm(window_flux)], axis=1
             ))
         return np.stack(windows, axis=1).astype(np.float32)
+
+
+def _spectral_contrast(magnitude, n_bands=6, fmin=200.0, quantile=0.02):
+    """Octave-band spectral contrast (Jiang et al. 2002) -> ``(n_clips, n_bands + 1, n_frames)``.
+
+    The band layout of ``librosa.feature.spectral_contrast``, whose dB conversion clips at
+    80 dB below the maximum of the whole input array and so makes a clip's features depend
+    on the other clips of its batch; here each frame's contrast depends on that frame only.
+    """
+    import librosa
+
+    frequencies = librosa.fft_frequencies(sr=SAMPLE_RATE, n_fft=N_FFT)
+    edges = np.zeros(n_bands + 2)
+    edges[1:] = fmin * 2.0 ** np.arange(n_bands + 1)
+    shape = magnitude.shape[:-2] + (n_bands + 1, magnitude.shape[-1])
+    peak, valley = np.empty(shape, magnitude.dtype), np.empty(shape, magnitude.dtype)
+    for k, (low, high) in enumerate(zip(edges[:-1], edges[1:])):
+        band = (frequencies >= low) & (frequencies <= high)
+        indices = np.flatnonzero(band)
+        if k > 0:
+            band[indices[0] - 1] = True
+        if k == n_bands:
+            band[indices[-1] + 1 :] = True
+        sub_band = magnitude[..., band, :]
+        if k < n_bands:
+            sub_band = sub_band[..., :-1, :]
+        n_quantile = max(int(np.rint(quantile * band.sum())), 1)
+        ordered = np.sort(sub_band, axis=-2)
+        valley[..., k, :] = ordered[..., :n_quantile, :].mean(axis=-2)
+        peak[..., k, :] = ordered[..., -n_quantile:, :].mean(axis=-2)
+    return 10.0 * (np.log10(np.maximum(peak, 1e-10)) - np.log10(np.maximum(valley, 1e-10)))
 
 
 def _interleave_stats(frames, backend):
