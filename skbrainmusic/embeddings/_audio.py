@@ -41,7 +41,9 @@ class AudioEmbedder(TransformerMixin, BaseEstimator):
     ``T`` seconds has ``floor((T - window) / step) + 1`` windows (15 s clips, step 1.5 s:
     window 10 s -> 4, 5 s -> 7, 1.5 s -> 10, 15 s -> 1), the same windows on which
     :class:`~skbrainmusic.TemporalWindowAligner` averages the fMRI scans. Every window is
-    embedded from its own samples only.
+    embedded from its own samples only (when the audio is resampled to the backend's rate,
+    the whole clip is resampled once, so the resampling filter's few milliseconds around a
+    window's edges carry a trace of its neighbours).
 
     The transform is stateless: :meth:`fit` validates the parameters and loads the model
     (kept in ``backend_`` so that later calls reuse it); :meth:`transform` also works
