@@ -193,3 +193,12 @@ def test_local_path_and_offline_hub_id(tiny_models, audio, tmp_path):
     np.testing.assert_allclose(from_path, from_object, rtol=1e-5, atol=1e-6)
     with pytest.raises(OSError, match="local_files_only=False"):
         AudioEmbedder(backend="hubert", model="nobody/no-such-model").fit()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
+def test_cuda_matches_cpu(tiny_models, audio, backend):
+    on_cpu = _embedder(tiny_models, backend).transform(audio[:2])
+    on_gpu = _embedder(tiny_models, backend, device="cuda").transform(audio[:2])
+    _embedder(tiny_models, backend).fit()  # moves the shared model back to the CPU
+    np.testing.assert_allclose(on_gpu, on_cpu, rtol=1e-3, atol=1e-4)

@@ -305,8 +305,6 @@ default=None
 
     @staticmethod
     def _embed_batch(backend, clips, rates, onsets, window):
-        import librosa
-
         rate_out = backend.sample_rate
         starts = np.round(onsets * rate_out).astype(np.int64)
         length = int(round(float(window) * rate_out))
@@ -314,6 +312,8 @@ default=None
         batch = np.zeros((len(clips), n_needed), dtype=np.float32)
         for row, (clip, rate) in enumerate(zip(clips, rates)):
             if rate != rate_out:
+                import librosa
+
                 clip = librosa.resample(clip, orig_sr=rate, target_sr=rate_out,
                                         res_type="soxr_hq")
             # Rounding of the resampled length may leave the last window a sample short:
