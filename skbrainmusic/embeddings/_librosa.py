@@ -34,7 +34,7 @@ def _frame_ranges(starts, length):
 
 
 def _power_spectrogram(clips, n_frames):
-    """``|STFT|**2`` of ``clips (n_clips, n_samples)`` -> ``(n_clips, 1 + N_FFT // 2, n_frames)``."""
+    """``|STFT|**2`` of ``clips (n_clips, n_samples)``: ``(n_clips, 1 + N_FFT // 2, n_frames)``."""
     import librosa
 
     n_samples = (n_frames - 1) * HOP_LENGTH + N_FFT
