@@ -175,9 +175,10 @@ class TemporalWindowAligner(TransformerMixin, BaseEstimator):
     Notes
     -----
     **2-D input** ``(n_samples, n_voxels)`` means one scan per sample and has no time axis to
-    slide over: every window can only overlap that single scan, so each sample is returned
-    as it is (one window per sample, the package's 2-D convention) and the geometry is not
-    checked. This keeps the aligner usable in pipelines fed with data that are already
+    slide over: a window over a clip of one scan can only average that scan, so each sample
+    is returned as it is (one window per sample, the package's 2-D convention), whatever
+    ``window`` and ``step``. A ``delay > 0`` would move the window onto scans that 2-D input
+    does not have, so it raises a ``ValueError`` there. This keeps the aligner usable in pipelines fed with data that are already
     aligned (e.g. TR-level responses) and lets scikit-learn's estimator checks run on the
     default construction; the averaging itself only acts on 3-D input.
 
@@ -238,6 +239,14 @@ class TemporalWindowAligner(TransformerMixin, BaseEstimator):
             membership[k, first:stop] = 1
         return membership
 
+    def _check_2d_delay(self):
+        if _check_seconds(self.delay, "delay", allow_zero=True) > 0:
+            raise ValueError(
+                f"delay={self.delay} shifts windows onto later scans, but 2-D input has one "
+                "scan per sample and no scan axis: pass responses as (n_clips, n_scans, "
+                "n_voxels) with trailing scans, or delay=0."
+            )
+
     def fit(self, X, y=None):
         """Validate the geometry against ``X``; nothing is learned.
 
@@ -256,7 +265,7 @@ class TemporalWindowAligner(TransformerMixin, BaseEstimator):
         if was_2d:
             _check_seconds(self.window, "window")
             _check_seconds(self.step, "step")
-            _check_seconds(self.delay, "delay", allow_zero=True)
+            self._check_2d_delay()
             self.clip_duration_ = _check_seconds(self.tr, "tr")
             self.window_scans_ = np.array([[0, 1]], dtype=np.int64)
         else:
@@ -280,6 +289,7 @@ class TemporalWindowAligner(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         X3, was_2d = validate_clips(self, X, reset=False)
         if was_2d:
+            self._check_2d_delay()
             return X3[:, 0, :].copy()
         _, scans = self._geometry(X3.shape[1])
         n_needed = int(scans[-1, 1])

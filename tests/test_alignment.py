@@ -131,6 +131,10 @@ def test_dtype_preserved_and_2d_identity():
     assert out.shape == X2.shape and out.dtype == np.float32
     np.testing.assert_array_equal(out, X2)
     assert not np.shares_memory(out, X2)
+    with pytest.raises(ValueError, match="no scan axis"):
+        TemporalWindowAligner(delay=3.0).fit(X2)
+    with pytest.raises(ValueError, match="no scan axis"):
+        TemporalWindowAligner().fit(X2).set_params(delay=1.5).transform(X2)
 
 
 def test_no_copies_beyond_the_output():
