@@ -120,6 +120,9 @@ def test_paths_and_clip_duration(tmp_path, clips):
     np.testing.assert_allclose(from_paths, from_arrays, rtol=1e-5, atol=1e-4)
     cut = AudioEmbedder(window=1.5, sample_rate=SR, clip_duration=6.0).transform(clips[:1])
     assert cut.shape[1] == 4
+    ragged = [arrays[0], arrays[1, : int(14.99 * 16000)]]
+    from_list = AudioEmbedder(window=1.5, sample_rate=16000, clip_duration=15.0)
+    np.testing.assert_array_equal(from_list.transform(ragged), from_arrays)
 
 
 def test_cache_hits_misses_and_keys(tmp_path, clips, monkeypatch):
@@ -164,6 +167,9 @@ def test_progress_bar(clips, capsys):
         ({"sample_rate": SR}, np.zeros((1, 5 * SR)), ValueError, "longer than the clip"),
         ({"sample_rate": SR, "batch_size": 0}, np.zeros((1, SR)), ValueError, "batch_size"),
         ({"sample_rate": SR, "cache": 3}, np.zeros((1, SR)), TypeError, "cache"),
+        ({"sample_rate": SR, "clip_duration": -1}, np.zeros((1, SR)), ValueError,
+         "clip_duration"),
+        ({}, [np.zeros(SR)], ValueError, "sample_rate"),
     ],
 )
 def test_errors_name_the_problem(params, audio, error, match):
