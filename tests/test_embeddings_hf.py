@@ -34,9 +34,9 @@ def _tiny_clap():
     return transformers.ClapModel(config), extractor
 
 
-def _tiny_encodec():
+def _tiny_encodec(audio_channels=1):
     config = transformers.EncodecConfig(
-        sampling_rate=8000, hidden_size=16, num_filters=4, num_residual_layers=1,
+        sampling_rate=8000, audio_channels=audio_channels, hidden_size=16, num_filters=4, num_residual_layers=1,
         upsampling_ratios=[8, 8], codebook_size=16, codebook_dim=16, num_lstm_layers=1,
         target_bandwidths=[1.5],
     )
@@ -179,6 +179,14 @@ def test_cache_keys_on_model_weights(tiny_models, audio, tmp_path, monkeypatch):
                           sample_rate=11025, cache=tmp_path)
     assert not np.allclose(other.transform(audio[:2]), first)
     assert len(list(tmp_path.rglob("*.npy"))) == 4
+
+
+def test_stereo_encodec_gets_mono_on_both_channels(audio):
+    torch.manual_seed(0)
+    stereo, _ = _tiny_encodec(audio_channels=2)
+    out = AudioEmbedder(backend="encodec", model=stereo, window=1.0, step=0.5,
+                        sample_rate=11025).transform(audio[:2])
+    assert out.shape == (2, 3, 16) and np.isfinite(out).all()
 
 
 def test_local_path_and_offline_hub_id(tiny_models, audio, tmp_path):
