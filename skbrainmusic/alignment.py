@@ -13,7 +13,7 @@ import math
 import numbers
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ._validation import validate_clips
@@ -128,7 +128,7 @@ def window_scans(clip_duration, window, step, tr, delay=0.0):
     return np.stack([first, stop], axis=1)
 
 
-class TemporalWindowAligner(TransformerMixin, BaseEstimator):
+class TemporalWindowAligner(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """Average fMRI scans over sliding windows that match the stimulus embeddings' windows.
 
     ``(n_clips, n_scans, n_voxels)`` -> ``(n_clips, n_windows, n_voxels)``: output window

@@ -4,6 +4,7 @@ import tracemalloc
 from fractions import Fraction
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -133,6 +134,9 @@ def test_dtype_preserved_and_2d_identity():
     assert not np.shares_memory(out, X2)
     with pytest.raises(ValueError, match="no scan axis"):
         TemporalWindowAligner(delay=3.0).fit(X2)
+    frame = pd.DataFrame(X2, columns=["v0", "v1", "v2"])
+    names = TemporalWindowAligner().fit(frame).get_feature_names_out()
+    assert names.tolist() == ["v0", "v1", "v2"]  # voxels pass through, one to one
     with pytest.raises(ValueError, match="no scan axis"):
         TemporalWindowAligner().fit(X2).set_params(delay=1.5).transform(X2)
 
