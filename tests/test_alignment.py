@@ -214,3 +214,19 @@ def test_grid_search_recovers_the_planted_delay():
     search = GridSearchCV(pipe, {"align__delay": [0.0, 1.5, 3.0]}, cv=KFold(3),
                           scoring=correlation_scorer).fit(R, Y)
     assert search.best_params_ == {"align__delay": 3.0}
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_responses_raise(bad):
+    R = np.zeros((40, 10, 5000), dtype=np.float32)
+    R[37, 6, 4321] = bad
+    with pytest.raises(ValueError, match=r"NaN or infinity .* clips 32\.\.39"):
+        TemporalWindowAligner().fit(R).transform(R)
+    # A value in a trailing scan that no window uses cannot reach the output.
+    R[37, 6, 4321] = 0.0
+    padded = np.concatenate([R, np.zeros((40, 2, 5000), np.float32)], axis=1)
+    padded[37, 11] = bad
+    assert np.isfinite(TemporalWindowAligner().fit_transform(padded)).all()
+    overflow = np.full((1, 10, 2), np.finfo(np.float32).max, dtype=np.float32)
+    with pytest.raises(ValueError, match="overflow"):
+        TemporalWindowAligner().fit_transform(overflow)
