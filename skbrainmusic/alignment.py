@@ -336,7 +336,8 @@ class TemporalWindowAligner(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
                 with np.errstate(over="ignore", invalid="ignore"):
                     np.matmul(membership, X3[clips, :n_needed, voxels], out=tile)
                     tile /= counts
-                    finite = np.isfinite(tile.sum())
+                    # The sum is the fast test; a huge but finite tile can overflow it.
+                    finite = np.isfinite(tile.sum()) or np.isfinite(tile).all()
                 if not finite:
                     last = first_clip + tile.shape[0] - 1
                     raise ValueError(

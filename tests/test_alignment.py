@@ -230,3 +230,8 @@ def test_non_finite_responses_raise(bad):
     overflow = np.full((1, 10, 2), np.finfo(np.float32).max, dtype=np.float32)
     with pytest.raises(ValueError, match="overflow"):
         TemporalWindowAligner().fit_transform(overflow)
+
+
+def test_huge_finite_values_are_not_mistaken_for_infinity():
+    R = np.full((2, 10, 64), np.finfo(np.float32).max / 8, dtype=np.float32)
+    np.testing.assert_array_equal(TemporalWindowAligner(window=1.5).fit_transform(R), R)
