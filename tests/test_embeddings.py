@@ -221,3 +221,10 @@ def test_default_backend_on_the_synthetic_study(tmp_path_factory):
 
     assert loo_accuracy(genres) > 0.5
     assert loo_accuracy(np.random.default_rng(0).permutation(genres)) < 0.35
+    # The tempo feature finds the rendered tempo for most clips; against another clip's
+    # tempo it rarely does.
+    tempo = embedded[:, :, 208].mean(axis=1)
+    rendered = study.clips_train["tempo"].to_numpy()
+    assert np.mean(np.abs(tempo / rendered - 1) < 0.08) > 0.6
+    shuffled = np.random.default_rng(0).permutation(rendered)
+    assert np.mean(np.abs(tempo / shuffled - 1) < 0.08) < 0.3
