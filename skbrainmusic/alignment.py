@@ -180,9 +180,14 @@ class TemporalWindowAligner(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
     slide over: a window over a clip of one scan can only average that scan, so each sample
     is returned as it is (one window per sample, the package's 2-D convention), whatever
     ``window`` and ``step``. A ``delay > 0`` would move the window onto scans that 2-D input
-    does not have, so it raises a ``ValueError`` there. This keeps the aligner usable in pipelines fed with data that are already
-    aligned (e.g. TR-level responses) and lets scikit-learn's estimator checks run on the
-    default construction; the averaging itself only acts on 3-D input.
+    does not have, so it raises a ``ValueError`` there. This keeps the aligner usable in
+    pipelines fed with data that are already aligned (e.g. TR-level responses) and lets
+    scikit-learn's estimator checks run, honestly, on the default construction; the
+    averaging itself only acts on 3-D input.
+
+    3-D input is checked for NaN and infinity on the output, tile by tile, rather than in a
+    separate pass over the input: every non-finite value in a scan that a window uses
+    reaches the output and raises a ``ValueError``; unused trailing scans are not checked.
 
     Only the output is allocated: the window sums are batched products with a small 0/1
     ``(n_windows, n_scans)`` matrix in the input's float dtype (float32 stays float32), tile

@@ -36,7 +36,8 @@ def _tiny_clap():
 
 def _tiny_encodec(audio_channels=1):
     config = transformers.EncodecConfig(
-        sampling_rate=8000, audio_channels=audio_channels, hidden_size=16, num_filters=4, num_residual_layers=1,
+        sampling_rate=8000, audio_channels=audio_channels, hidden_size=16, num_filters=4,
+        num_residual_layers=1,
         upsampling_ratios=[8, 8], codebook_size=16, codebook_dim=16, num_lstm_layers=1,
         target_bandwidths=[1.5],
     )
