@@ -6,6 +6,7 @@ arrays are ``(n_clips, n_windows, n_features)`` (or 2-D, one window per sample).
 
 from . import metrics
 from ._version import __version__
+from .alignment import TemporalWindowAligner, n_windows
 from .datasets import (
     load_captions,
     load_fma,
@@ -13,10 +14,14 @@ from .datasets import (
     load_nakai2022,
     make_synthetic_study,
 )
+from .embeddings import AudioEmbedder, CaptionEmbedder
 from .model_selection import LeaveOneGenreOut
 
 __all__ = [
+    "AudioEmbedder",
+    "CaptionEmbedder",
     "LeaveOneGenreOut",
+    "TemporalWindowAligner",
     "__version__",
     "load_captions",
     "load_fma",
@@ -24,4 +29,5 @@ __all__ = [
     "load_nakai2022",
     "make_synthetic_study",
     "metrics",
+    "n_windows",
 ]
