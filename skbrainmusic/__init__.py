@@ -6,5 +6,28 @@ arrays are ``(n_clips, n_windows, n_features)`` (or 2-D, one window per sample).
 
 from . import metrics
 from ._version import __version__
+from .alignment import TemporalWindowAligner, n_windows
+from .datasets import (
+    load_captions,
+    load_fma,
+    load_gtzan_clips,
+    load_nakai2022,
+    make_synthetic_study,
+)
+from .embeddings import AudioEmbedder, CaptionEmbedder
+from .model_selection import LeaveOneGenreOut
 
-__all__ = ["__version__", "metrics"]
+__all__ = [
+    "AudioEmbedder",
+    "CaptionEmbedder",
+    "LeaveOneGenreOut",
+    "TemporalWindowAligner",
+    "__version__",
+    "load_captions",
+    "load_fma",
+    "load_gtzan_clips",
+    "load_nakai2022",
+    "make_synthetic_study",
+    "metrics",
+    "n_windows",
+]
