@@ -330,7 +330,8 @@ def _references(context, local, progress):
     oracle_generated = _evaluate_audio(oracle_generated_audio, context)
     rng = np.random.default_rng(context["random_state"])
     n_corpus = local["corpus_audio"].shape[0]
-    chance_rows = rng.choice(n_corpus, size=true_music.shape[0], replace=n_corpus < true_music.shape[0])
+    n_test = true_music.shape[0]
+    chance_rows = rng.choice(n_corpus, size=n_test, replace=n_corpus < n_test)
     chance = {key: value[chance_rows] for key, value in context["corpus_evaluation"].items()}
     references = {}
     for name, evaluation in (("oracle retrieval", oracle_retrieved),
