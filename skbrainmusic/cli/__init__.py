@@ -16,16 +16,17 @@ __all__ = ["UntrustedModelError", "load_model", "main", "save_model"]
 
 
 def _add_common(parser, default_out):
-    parser.add_argument("--out", default=default_out,
+    parser.add_argument("--out", default=default_out, metavar="DIR",
                         help="output folder for report.html, results.json, figures, WAVs and "
                              f"models (default: {default_out})")
-    parser.add_argument("--n-jobs", type=int, default=1,
+    parser.add_argument("--n-jobs", type=int, default=1, metavar="N",
                         help="local joblib workers for subjects, ROIs and permutations "
                              "(-1: all cores; default 1)")
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="run the parallel work on an existing Dask cluster, e.g. "
                              "tcp://10.0.0.5:8786 (needs skbrainmusic[distributed])")
-    parser.add_argument("--random-state", type=int, default=0, help="seed (default 0)")
+    parser.add_argument("--random-state", type=int, default=0, metavar="SEED",
+                        help="seed (default 0)")
     parser.add_argument("--save-format", choices=("skops", "joblib"), default="skops",
                         help="format of the saved models: skops (safe to load, default) or "
                              "joblib (a pickle: runs code when loaded)")
@@ -37,7 +38,8 @@ def _add_common(parser, default_out):
 def _add_real_data(parser):
     parser.add_argument("--bids", metavar="ROOT", required=True,
                         help="ds003720 BIDS root (sub-00X/func/*_bold.nii.gz and events)")
-    parser.add_argument("--subject", type=int, required=True, help="subject number, e.g. 1")
+    parser.add_argument("--subject", type=int, required=True, metavar="N",
+                        help="subject number, e.g. 1")
     parser.add_argument("--preprocessed", metavar="DIR",
                         help="folder with the authors' sub-00X_Resp_{Training,Test}.npy arrays "
                              "(used instead of the NIfTI runs)")
@@ -73,7 +75,7 @@ def build_parser():
                       help="small (default: minutes on 2 cores), paper (the paper's 480 + 60 "
                            "clips, ~60,000 voxels), or tiny (seconds; for tests only: numbers "
                            "are noisy)")
-    demo.add_argument("--n-subjects", type=int, default=None,
+    demo.add_argument("--n-subjects", type=int, default=None, metavar="N",
                       help="simulated subjects (default: 5, as in the paper; 2 at tiny scale)")
     demo.add_argument("--data-home", metavar="DIR",
                       help="where the simulated study is cached (default: $SKBRAINMUSIC_DATA "
