@@ -19,9 +19,9 @@ def _add_common(parser, default_out):
     parser.add_argument("--out", default=default_out, metavar="DIR",
                         help="output folder for report.html, results.json, figures, WAVs and "
                              f"models (default: {default_out})")
-    parser.add_argument("--n-jobs", type=int, default=1, metavar="N",
+    parser.add_argument("--n-jobs", type=int, default=-1, metavar="N",
                         help="local joblib workers for subjects, ROIs and permutations "
-                             "(-1: all cores; default 1)")
+                             "(default -1: all cores; the numbers do not depend on it)")
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="run the parallel work on an existing Dask cluster, e.g. "
                              "tcp://10.0.0.5:8786 (needs skbrainmusic[distributed])")
