@@ -21,7 +21,7 @@ def _add_common(parser, default_out):
                              f"models (default: {default_out})")
     parser.add_argument("--n-jobs", type=int, default=-1, metavar="N",
                         help="local joblib workers for subjects, ROIs and permutations "
-                             "(default -1: all cores; the numbers do not depend on it)")
+                             "(default -1: all cores)")
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="run the parallel work on an existing Dask cluster, e.g. "
                              "tcp://10.0.0.5:8786 (needs skbrainmusic[distributed])")
