@@ -165,3 +165,28 @@ def test_bad_data():
         ridge_cv(X, Y[:10], ALPHAS, splits)
     with pytest.raises(ValueError, match="one value per target"):
         ridge_fit(X, Y, [1.0, 2.0])
+
+
+@pytest.mark.parametrize("n_features", [6, 200], ids=["primal", "dual"])
+def test_standardize_inside_folds_equals_scaler_pipeline(n_features):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, Y = _problem(80, n_features, seed=9)
+    X[:, 1] = 4.0  # a constant column: never divided by zero, zero weight
+    X *= np.linspace(0.1, 30, n_features)
+    splits = clip_splits(4, n_clips=40, n_windows=2)
+    alphas = np.array([1.0, 30.0, 1000.0])
+    result = ridge_cv(X, Y, alphas, splits, dtype="float64", standardize=True,
+                      return_cv_scores=True)
+    expected = np.zeros((alphas.size, Y.shape[1]))
+    for k, alpha in enumerate(alphas):
+        for train, val in splits:
+            model = make_pipeline(StandardScaler(), Ridge(alpha=alpha)).fit(X[train], Y[train])
+            expected[k] += _pearson(model.predict(X[val]), Y[val]) / len(splits)
+    np.testing.assert_allclose(result.cv_scores, expected, rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(result.coef[1], 0.0, atol=1e-12)
+    for target, alpha in enumerate(result.best_alphas):
+        model = make_pipeline(StandardScaler(), Ridge(alpha=alpha)).fit(X, Y[:, target])
+        np.testing.assert_allclose(X @ result.coef[:, target] + result.intercept[target],
+                                   model.predict(X), rtol=1e-9)

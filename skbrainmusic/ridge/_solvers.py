@@ -147,13 +147,16 @@ def _batch_size(n_targets_batch, n_targets, n_alphas, width, itemsize):
 class _FoldDecomposition:
     """Spectral form of one fold: validation predictions are ``A diag(1/(s+alpha)) B``."""
 
-    def __init__(self, be, X, train, val, fit_intercept):
+    def __init__(self, be, X, train, val, fit_intercept, varying):
         Xt = X[be.index(train)]
         Xv = X[be.index(val)]
         if fit_intercept:
             x_mean = Xt.mean(0, keepdims=True)
             Xt = Xt - x_mean
             Xv = Xv - x_mean
+        if varying is not None:
+            Xt, scale = _standardized(Xt, varying)
+            Xv = Xv * varying / scale
         n_train, n_features = Xt.shape
         self.primal = n_features <= n_train
         if self.primal:
@@ -185,6 +188,22 @@ class _FoldDecomposition:
             predictions = self.A_centered @ Z
             norms = (predictions * predictions).sum(0)
         return norms.reshape(n_alphas, -1)
+
+
+def _varying_columns(be, X, rows, dtype):
+    """(1, n_features) mask, 1.0 where column of ``X[rows]`` is not constant."""
+    values = X[rows]
+    return be.asarray((values.max(0) > values.min(0))[None, :], dtype)
+
+
+def _standardized(Xc, varying):
+    """Centred ``Xc`` with constant columns (``varying`` 0) set exactly to zero, so they get
+    zero weight instead of being divided by a round-off standard deviation, and the other
+    columns scaled to unit variance. Returns ``(scaled, scale)``."""
+    Xc = Xc * varying
+    scale = ((Xc * Xc).mean(0, keepdims=True)) ** 0.5
+    scale = scale + (scale == 0)
+    return Xc / scale, scale
 
 
 def _spread_over_alphas(weights, B):
@@ -238,7 +257,7 @@ def _select_alphas(mean_scores, alphas):
 
 def ridge_cv(X, Y, alphas, splits, *, backend="numpy", dtype="float32",
              score="correlation", n_targets_batch=None, fit_intercept=True,
-             return_cv_scores=False, refit=True):
+             standardize=False, return_cv_scores=False, refit=True):
     """Ridge regression with one alpha per target chosen by cross-validation.
 
     Parameters
@@ -265,6 +284,10 @@ def ridge_cv(X, Y, alphas, splits, *, backend="numpy", dtype="float32",
     fit_intercept : bool, default=True
         Centre inputs and targets with the training rows' means in every fold and in the
         refit. If False, the data are used as given.
+    standardize : bool, default=False
+        Also scale every input column to unit variance with the training rows' standard
+        deviation in every fold and in the refit (constant columns are left unscaled, so
+        they get zero weight). ``coef`` always applies to the unscaled inputs.
     return_cv_scores : bool, default=False
         Also return the mean validation score of every alpha and target.
     refit : bool, default=True
@@ -309,7 +332,8 @@ def ridge_cv(X, Y, alphas, splits, *, backend="numpy", dtype="float32",
     batch = _batch_size(n_targets_batch, n_targets, alphas.size,
                         max(min(n_features, n_samples), n_val_max), np.dtype(dtype).itemsize)
     for train, val in splits:
-        fold = _FoldDecomposition(be, Xb, train, val, fit_intercept)
+        varying = _varying_columns(be, X, train, dtype) if standardize else None
+        fold = _FoldDecomposition(be, Xb, train, val, fit_intercept, varying)
         for start in range(0, n_targets, batch):
             targets = slice(start, start + batch)
             Yt = be.asarray(Y[train, targets], dtype)
@@ -328,12 +352,12 @@ def ridge_cv(X, Y, alphas, splits, *, backend="numpy", dtype="float32",
     if refit:
         result.coef, result.intercept = ridge_fit(
             X, Y, alphas[best], backend=backend, dtype=dtype, fit_intercept=fit_intercept,
-            n_targets_batch=n_targets_batch)
+            standardize=standardize, n_targets_batch=n_targets_batch)
     return result
 
 
 def ridge_fit(X, Y, alphas, *, backend="numpy", dtype="float32", fit_intercept=True,
-              n_targets_batch=None):
+              standardize=False, n_targets_batch=None):
     """Ridge regression on all samples with a fixed alpha, scalar or one per target.
 
     Solves ``coef = (Xc^T Xc + alpha I)^-1 Xc^T Yc`` for every target (``Xc``, ``Yc``
@@ -354,6 +378,9 @@ def ridge_fit(X, Y, alphas, *, backend="numpy", dtype="float32", fit_intercept=T
         Precision of the linear algebra.
     fit_intercept : bool, default=True
         Fit an intercept (centre inputs and targets).
+    standardize : bool, default=False
+        Solve on inputs scaled to unit variance (constant columns unscaled); the returned
+        ``coef`` applies to the unscaled inputs.
     n_targets_batch : int or None, default=None
         Number of targets solved at once (None: memory-bounded automatic choice).
 
@@ -390,6 +417,8 @@ def ridge_fit(X, Y, alphas, *, backend="numpy", dtype="float32", fit_intercept=T
     y_mean = Y.mean(0, dtype=np.float64) if fit_intercept else np.zeros(n_targets)
     if fit_intercept:
         Xb = Xb - be.asarray(x_mean[None, :], dtype)
+    if standardize:
+        Xb, scale = _standardized(Xb, _varying_columns(be, X, slice(None), dtype))
     primal = n_features <= n_samples
     gram = Xb.T @ Xb if primal else Xb @ Xb.T
     distinct, inverse = np.unique(alphas, return_inverse=True)
@@ -431,6 +460,8 @@ def ridge_fit(X, Y, alphas, *, backend="numpy", dtype="float32", fit_intercept=T
             projected = vectors.T @ (Xb.T @ Yb if primal else Yb)
             projected = projected / (eigenvalues[:, None] + alphas_b[None, targets])
             coef[:, targets] = to_primal(vectors @ projected)
+    if standardize:
+        coef /= be.to_numpy(scale).reshape(-1, 1)
     intercept = (y_mean - x_mean @ coef.astype(np.float64)).astype(dtype) if fit_intercept \
         else np.zeros(n_targets, dtype=dtype)
     return coef, intercept
