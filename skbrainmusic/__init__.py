@@ -6,5 +6,7 @@ arrays are ``(n_clips, n_windows, n_features)`` (or 2-D, one window per sample).
 
 from . import metrics
 from ._version import __version__
+from .ridge import ROIEnsembleRidge
 
 __all__ = ["__version__", "metrics"]
+__all__ += ["ROIEnsembleRidge"]
