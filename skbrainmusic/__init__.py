@@ -6,7 +6,24 @@ arrays are ``(n_clips, n_windows, n_features)`` (or 2-D, one window per sample).
 
 from . import metrics
 from ._version import __version__
+from .datasets import (
+    load_captions,
+    load_fma,
+    load_gtzan_clips,
+    load_nakai2022,
+    make_synthetic_study,
+)
+from .model_selection import LeaveOneGenreOut
 from .ridge import ROIEnsembleRidge
 
-__all__ = ["__version__", "metrics"]
+__all__ = [
+    "LeaveOneGenreOut",
+    "__version__",
+    "load_captions",
+    "load_fma",
+    "load_gtzan_clips",
+    "load_nakai2022",
+    "make_synthetic_study",
+    "metrics",
+]
 __all__ += ["ROIEnsembleRidge"]
