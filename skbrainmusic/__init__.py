@@ -6,6 +6,7 @@ arrays are ``(n_clips, n_windows, n_features)`` (or 2-D, one window per sample).
 
 from . import metrics
 from ._version import __version__
+from .alignment import TemporalWindowAligner, n_windows
 from .datasets import (
     load_captions,
     load_fma,
@@ -13,6 +14,7 @@ from .datasets import (
     load_nakai2022,
     make_synthetic_study,
 )
+from .embeddings import AudioEmbedder, CaptionEmbedder
 from .model_selection import LeaveOneGenreOut
 from .ridge import ROIEnsembleRidge
 
@@ -26,4 +28,5 @@ __all__ = [
     "make_synthetic_study",
     "metrics",
 ]
+__all__ += ["TemporalWindowAligner", "n_windows", "AudioEmbedder", "CaptionEmbedder"]
 __all__ += ["ROIEnsembleRidge"]
