@@ -86,8 +86,10 @@ def test_every_roi_equals_himalaya_ridgecv_float64():
     for i, roi in enumerate(model.selected_rois_):
         voxels = np.flatnonzero(labels == roi)
         np.testing.assert_array_equal(model.voxel_indices_[i], voxels)
-        reference = HimalayaRidgeCV(alphas=ALPHAS, cv=splits, fit_intercept=True, solver_params=dict(
-            score_func=himalaya_correlation, warn=False)).fit(X2[:, voxels], Y2)
+        reference = HimalayaRidgeCV(
+            alphas=ALPHAS, cv=splits, fit_intercept=True,
+            solver_params=dict(score_func=himalaya_correlation, warn=False),
+        ).fit(X2[:, voxels], Y2)
         np.testing.assert_allclose(model.alphas_[i], reference.best_alphas_, rtol=1e-12)
         expected = reference.predict(X2[:, voxels])
         predicted = X2[:, voxels] @ model.coef_[i] + model.intercept_[i]
@@ -220,3 +222,58 @@ def test_dask_backend_gives_identical_results():
     np.testing.assert_array_equal(fitted.roi_scores_, expected.roi_scores_)
     np.testing.assert_array_equal(fitted.alphas_, expected.alphas_)
     np.testing.assert_array_equal(fitted.predict(X), expected.predict(X))
+
+
+def make_delayed_scans(n_clips=48, n_scans=10, lag_scans=2, seed=13):
+    """Scan-level responses lagging a per-scan stimulus feature by ``lag_scans`` scans (the
+    haemodynamic delay), with ``lag_scans`` trailing scans per clip, and the targets of
+    10 s windows (mean of the feature over scans k..k+6, as the aligner's windows)."""
+    rng = np.random.default_rng(seed)
+    feature = rng.standard_normal((n_clips, n_scans, 5))
+    feature += rng.standard_normal((n_clips, 1, 5))
+    targets = np.stack([feature[:, k:k + 7].mean(1) for k in range(4)], axis=1)
+    labels = np.repeat([0, 1, 2], [15, 15, 15])
+    lagged = np.zeros((n_clips, n_scans + lag_scans, 5))
+    lagged[:, lag_scans:] = feature
+    X = rng.standard_normal((n_clips, n_scans + lag_scans, labels.size))
+    X[..., labels == 1] += lagged @ rng.standard_normal((5, 15))
+    return X, targets, labels
+
+
+def test_pipeline_with_aligner_in_cross_val_score_and_grid_search():
+    from sklearn.pipeline import Pipeline
+
+    from skbrainmusic import TemporalWindowAligner
+
+    X, Y, labels = make_delayed_scans()
+    pipeline = Pipeline([
+        ("align", TemporalWindowAligner(window=10.0, clip_duration=15.0)),
+        ("ridge", ROIEnsembleRidge(labels, n_rois=1, alphas=ALPHAS, cv=3)),
+    ])
+    scores = cross_val_score(pipeline.set_params(align__delay=3.0), X, Y, cv=3,
+                             scoring=identification_scorer)
+    assert scores.min() > 0.8
+    search = GridSearchCV(pipeline, {"align__delay": [0.0, 3.0], "ridge__n_rois": [1, 3]},
+                          cv=3, scoring=identification_scorer).fit(X, Y)
+    assert search.best_params_ == {"align__delay": 3.0, "ridge__n_rois": 1}
+    assert list(search.best_estimator_.named_steps["ridge"].selected_rois_) == [1]
+
+
+@pytest.mark.slow
+def test_synthetic_study_selects_informative_rois_and_shuffled_targets_do_not(tmp_path):
+    from skbrainmusic import AudioEmbedder, TemporalWindowAligner
+    from skbrainmusic.datasets import make_synthetic_study
+
+    study = make_synthetic_study(n_train_runs=2, n_test_runs=1, n_voxels=600, n_corpus=2,
+                                 data_home=tmp_path)
+    # 15 s windows: one mean log-mel spectrum per clip, standardised across clips
+    Y = AudioEmbedder(backend="mel", window=15.0, sample_rate=study.sample_rate
+                      ).fit_transform(study.audio_train)
+    Y = (Y - Y.mean((0, 1))) / Y.std((0, 1))
+    X = TemporalWindowAligner(window=15.0).fit_transform(np.asarray(study.responses_train))
+    model = ROIEnsembleRidge(study.roi_labels, n_rois=3).fit(X, Y)
+    assert np.isin(model.selected_rois_, study.informative_rois).all()
+    rng = np.random.default_rng(0)
+    for _ in range(3):  # the leak control: nothing true is left to select on
+        shuffled = clone(model).fit(X, Y[rng.permutation(len(Y))])
+        assert np.isin(shuffled.selected_rois_, study.informative_rois).sum() <= 1
