@@ -229,3 +229,25 @@ def test_tridiagonal_solves_clip_negative_eigenvalues_like_eigh():
     single = Tridiagonal(np.array([[4.0]]))
     np.testing.assert_allclose(single.shifted_solves([1.0, 4.0], np.array([[10.0]]))[0],
                                [[2.0], [1.25]])
+
+
+def test_torch_cuda_backend_matches_numpy_when_a_gpu_is_present():
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    X, Y = _problem(160, 300, n_targets=9, seed=12)
+    splits = clip_splits(5, n_clips=40, n_windows=4)
+    reference = ridge_cv(X, Y, ALPHAS, splits, dtype="float64", return_cv_scores=True)
+    result = ridge_cv(X, Y, ALPHAS, splits, dtype="float64", backend="torch_cuda",
+                      return_cv_scores=True)
+    np.testing.assert_allclose(result.cv_scores, reference.cv_scores, rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(result.coef, reference.coef, rtol=1e-8, atol=1e-11)
+
+
+def test_torch_cuda_without_gpu_says_so():
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present")
+    X, Y = _problem(20, 3, seed=13)
+    with pytest.raises(ValueError, match="needs a CUDA device"):
+        ridge_cv(X, Y, ALPHAS, clip_splits(2, 20, 1), backend="torch_cuda")

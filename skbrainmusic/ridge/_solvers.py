@@ -8,12 +8,14 @@ estimators are thin layers on top.
 Public API (stable)
 -------------------
 ``ridge_cv(X, Y, alphas, splits, *, backend="numpy", dtype="float32", score="correlation",
-n_targets_batch=None, fit_intercept=True, return_cv_scores=False, refit=True)``
-    -> :class:`RidgeCVResult` with ``best_alphas`` (n_targets,), ``best_scores`` (n_targets,),
-    ``cv_scores`` (n_alphas, n_targets) or None, ``coef`` (n_features, n_targets) or None,
-    ``intercept`` (n_targets,) or None.
+n_targets_batch=None, fit_intercept=True, standardize=False, return_cv_scores=False,
+refit=True)``
+    -> :class:`RidgeCVResult` with ``best_alphas`` (n_targets,), ``best_alpha_indices``
+    (n_targets,), ``best_scores`` (n_targets,), ``cv_scores`` (n_alphas, n_targets) or None,
+    ``coef`` (n_features, n_targets) or None, ``intercept`` (n_targets,) or None.
 ``ridge_fit(X, Y, alphas, *, backend="numpy", dtype="float32", fit_intercept=True,
-n_targets_batch=None)`` -> ``(coef, intercept)`` for a fixed alpha (scalar or one per target).
+standardize=False, n_targets_batch=None)`` -> ``(coef, intercept)`` for a fixed alpha
+(scalar or one per target).
 
 ``X`` is ``(n_samples, n_features)`` with the windows of every clip already stacked, ``Y`` is
 ``(n_samples, n_targets)``, and ``splits`` is a sequence of ``(train_indices, val_indices)``
@@ -24,23 +26,30 @@ Method
 ------
 For every fold, the training rows are centred with their own means (the validation rows are
 shifted by the *training* means: nothing of the held-out rows leaks into the fit), and the
-smaller of the two Gram matrices is diagonalised once:
+smaller of the two Gram matrices of the centred training rows, ``S``, is factored once as
+``S = Q M Q^T``:
 
-- primal (``n_features <= n_train``): ``Xc^T Xc = Q diag(s) Q^T``, ``A = Xv Q``,
-  ``B = Q^T Xc^T Yc``;
-- dual (``n_features > n_train``): ``Xc Xc^T = U diag(s) U^T``, ``A = Xv Xc^T U``,
-  ``B = U^T Yc``.
+- primal (``n_features <= n_train``): ``S = Xc^T Xc``, ``A = Xv Q``, ``B = Q^T Xc^T Yc``;
+- dual (``n_features > n_train``): ``S = Xc Xc^T``, ``A = Xv Xc^T Q``, ``B = Q^T Yc``.
 
-Then the validation predictions for every alpha are ``A diag(1 / (s + alpha)) B``, and their
-correlation (or R^2) with the held-out targets needs only ``A^T Yv`` (shared by all alphas)
-and the squared norms ``||Ac diag(w) B||^2``, computed as ``sum(Z * (Ac^T Ac) Z)`` when the
-rank is smaller than the number of validation rows and as ``||Ac Z||^2`` otherwise; all alphas
-of a target batch go through one GEMM. Targets are processed in batches
-(``n_targets_batch``) so that 60,000 voxel targets fit in memory. Validation scores are
-accumulated in float64 and averaged over folds; the best alpha of each target maximises the
-mean score, ties going to the larger alpha (as himalaya does). The refit on all samples uses
-a Cholesky solve per distinct selected alpha when there are few of them (cheaper than an
-eigendecomposition) and one eigendecomposition otherwise.
+The full-data Gram matrix is computed once per call and every fold's ``S`` is derived from
+it (primal: minus the validation rows' products and a rank-one centring term; dual: the
+training block, double-centred), so no fold repeats the large product.
+
+With the numpy backend ``M`` is tridiagonal (LAPACK ``sytrd``; ``Q`` is applied from its
+Householder reflectors, never formed) and ``Z = (M + alpha I)^-1 B`` costs O(rank) per
+target and alpha (``ptsv``); a full eigendecomposition costs ~3x more than the reduction at
+these sizes. With torch, ``M`` is diagonal (``torch.linalg.eigh``) and ``Z = B / (s +
+alpha)``. Either way the validation predictions are ``A Z``, and their correlation (or R^2)
+with the held-out targets needs only ``A^T Yv`` (shared by all alphas) and the squared norms
+``||Ac Z||^2``, computed as ``sum(Z * (Ac^T Ac) Z)`` when the rank is smaller than the
+number of validation rows and directly otherwise; all alphas of a target batch go through
+one GEMM. Targets are processed in batches (``n_targets_batch``) so that 60,000 voxel
+targets fit in memory. Validation scores are accumulated in float64 and averaged over
+folds; the best alpha of each target maximises the mean score, ties going to the larger
+alpha (as himalaya does). The refit on all samples uses a Cholesky solve per distinct
+selected alpha when there are few of them (cheaper than an eigendecomposition) and one
+eigendecomposition otherwise.
 
 Eigenvalues below zero (float32 round-off of a positive semi-definite Gram matrix) are set to
 zero. Predictions that are constant across validation rows, and held-out targets that are
@@ -145,7 +154,7 @@ def _batch_size(n_targets_batch, n_targets, n_alphas, width, itemsize):
 
 
 class _FoldDecomposition:
-    """Spectral form of one fold: validation predictions are ``A diag(1/(s+alpha)) B``.
+    """Factored form of one fold: validation predictions are ``A (M + alpha I)^-1 B``.
 
     ``full_gram`` is ``X^T X`` (primal) or ``X X^T`` (dual) of all rows, computed once per
     call: the fold's centred Gram matrix is derived from it (primal: minus the validation
