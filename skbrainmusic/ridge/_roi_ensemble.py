@@ -135,6 +135,17 @@ class ROIEnsembleRidge(RegressorMixin, BaseEstimator):
     n_features_in_ : int
         Number of voxels.
 
+    Notes
+    -----
+    Input handling: an ROI of any size works (a one-voxel ROI is a one-feature ridge; ROIs
+    larger than the training rows are solved in the dual); ``screen_voxels`` larger than an
+    ROI keeps the whole ROI. Voxels constant over all samples are reported (warning and
+    ``constant_voxels_``) and get zero weight; nothing is divided by their zero variance.
+    ``roi_labels`` of the wrong length, more ``n_rois`` than ROIs, fewer clips than folds,
+    NaN or infinite values, and X and Y with different numbers of windows raise a
+    ``ValueError`` saying what to change. Splitters that would put clips of one group on
+    both sides of a split are refused when ``groups`` are given.
+
     Examples
     --------
     >>> import numpy as np
