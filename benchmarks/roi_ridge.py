@@ -3,9 +3,9 @@
 Problem (issue 5): 150 ROIs with Destrieux-like sizes (~60,000 voxels, median ~140, a few
 > 2,000), 480 clips x 4 windows, 128 targets, 20 alphas, 5-fold CV over clips, float32.
 All methods run in this process on the same data, folds and alphas. The two baselines are
-slow; by default they run on a size-stratified subset of the ROIs (every k-th ROI in size
-order) and their time is extrapolated to 150 ROIs, proportionally to the number of ROIs;
-``--full-baselines`` runs them on every ROI.
+slow; by default they run exactly on the 4 largest ROIs (whose cost grows fastest with size) and
+on a size-stratified sample of the others (every k-th ROI in size order), whose time is
+extrapolated linearly to all the others; ``--full-baselines`` runs them on every ROI.
 
 Printed: the FLOP count of our method (see ``flop_count``), the machine's measured float32
 GEMM rate and the resulting floor, every time and ratio, the float32 vs float64
@@ -19,8 +19,9 @@ measured in the same run, which drops with the load as well).
 
 Usage::
 
-    PYTHONPATH=. python benchmarks/roi_ridge.py [--n-jobs 2] [--baseline-rois 15] [--full-baselines]
-                                   [--skip-float64] [--scale 1.0]
+    PYTHONPATH=. python benchmarks/roi_ridge.py [--n-jobs 2] [--baseline-rois 12]
+                                   [--baseline-largest 4] [--full-baselines]
+                                   [--skip-baselines] [--skip-float64] [--torch]
 """
 
 import argparse
@@ -163,13 +164,18 @@ def run_ours(X, Y, labels, dtype, n_jobs, backend="numpy"):
     return model.fit(X, Y)
 
 
-def stratified_subset(sizes, n_subset):
+def baseline_subset(sizes, n_largest, n_sampled):
+    """The ``n_largest`` ROIs (run exactly: their cost grows fastest with size) and a
+    size-stratified sample of the others (every k-th in size order), with the weight that
+    extrapolates each to the ROIs it stands for."""
     order = np.argsort(sizes)
-    step = max(1, sizes.size // n_subset)
-    return order[step // 2::step][:n_subset]
+    largest, rest = order[sizes.size - n_largest:], order[:sizes.size - n_largest]
+    step = max(1, rest.size // n_sampled)
+    sampled = rest[step // 2::step][:n_sampled]
+    return largest, sampled, rest.size / sampled.size
 
 
-def run_himalaya(X2, Y2, labels, rois, splits, backend):
+def run_himalaya(X2, Y2, labels, rois, splits, backend="numpy"):
     import himalaya.backend
     from himalaya.ridge import RidgeCV
     from himalaya.scoring import correlation_score
@@ -205,8 +211,10 @@ def run_gridsearch(X2, Y2, labels, rois, splits):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-jobs", type=int, default=2)
-    parser.add_argument("--baseline-rois", type=int, default=15,
-                        help="ROIs (size-stratified) on which the baselines run")
+    parser.add_argument("--baseline-rois", type=int, default=12,
+                        help="size-stratified ROIs (besides the largest) the baselines run on")
+    parser.add_argument("--baseline-largest", type=int, default=4,
+                        help="largest ROIs the baselines run on exactly")
     parser.add_argument("--full-baselines", action="store_true",
                         help="run the baselines on all 150 ROIs (slow: ~25 min)")
     parser.add_argument("--skip-baselines", action="store_true")
@@ -283,21 +291,27 @@ def main():
     X2 = X.reshape(n_samples, -1)
     Y2 = Y.reshape(n_samples, -1)
     splits = clip_splits(N_FOLDS, N_CLIPS, N_WINDOWS)
-    rois = np.arange(sizes.size) if args.full_baselines else stratified_subset(
-        sizes, args.baseline_rois)
-    factor = sizes.size / rois.size
-    label = "all ROIs" if args.full_baselines else (
-        f"EXTRAPOLATED x{factor:.1f} from {rois.size} size-stratified ROIs "
-        f"({sizes[rois].sum()} voxels)")
-    for backend in ("numpy", "torch") if args.torch else ("numpy",):
+    if args.full_baselines:
+        largest, sampled, factor = np.arange(sizes.size), np.array([], int), 0.0
+        label = "all ROIs"
+    else:
+        largest, sampled, factor = baseline_subset(sizes, args.baseline_largest,
+                                                   args.baseline_rois)
+        label = (f"EXTRAPOLATED: the {largest.size} largest ROIs ({sizes[largest].sum()} "
+                 f"voxels) exactly + {sampled.size} size-stratified others x{factor:.1f}")
+
+    def one_core_cpu(run, *extra):
         with threadpool_limits(1):
-            _, cpu, _ = timed(run_himalaya, X2, Y2, labels, rois, splits, backend)
-        cpu *= factor
+            exact = timed(run, X2, Y2, labels, largest, splits, *extra)[1]
+            part = timed(run, X2, Y2, labels, sampled, splits, *extra)[1] if sampled.size \
+                else 0.0
+        return exact + factor * part
+
+    for backend in ("numpy", "torch") if args.torch else ("numpy",):
+        cpu = one_core_cpu(run_himalaya, backend)
         print(f"himalaya RidgeCV ({backend}) looped over ROIs, one core: {cpu:.0f} CPU s "
               f"[{label}] -> ours is {cpu / cpu32:.1f}x faster (one core each)")
-    with threadpool_limits(1):
-        _, cpu, _ = timed(run_gridsearch, X2, Y2, labels, rois, splits)
-    cpu *= factor
+    cpu = one_core_cpu(run_gridsearch)
     print(f"sklearn GridSearchCV(Ridge) per ROI (one alpha for all targets), one core: "
           f"{cpu:.0f} CPU s [{label}] -> ours is {cpu / cpu32:.1f}x faster (one core each)")
 

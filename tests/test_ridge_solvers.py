@@ -10,8 +10,30 @@ from sklearn.metrics import r2_score
 
 from skbrainmusic.ridge import clip_splits, ridge_cv, ridge_fit
 
-BACKENDS = ["numpy", "torch"]
 ALPHAS = np.logspace(-1, 4, 12)
+
+
+@pytest.fixture(params=["eigh", "tridiagonal"])
+def route(request, monkeypatch):
+    """Run a test through both factorisations of the numpy backend (the size threshold
+    between them is moved so that the small test problems take either)."""
+    from skbrainmusic.ridge import _solvers
+
+    monkeypatch.setattr(_solvers, "_MIN_TRIDIAGONAL_SIZE", 10**9 if request.param == "eigh"
+                        else 0)
+    return request.param
+
+
+@pytest.fixture(params=["numpy-eigh", "numpy-tridiagonal", "torch"])
+def backend(request, monkeypatch):
+    """Backend name, the numpy backend through both of its factorisations."""
+    from skbrainmusic.ridge import _solvers
+
+    name, _, factorisation = request.param.partition("-")
+    if name == "numpy":
+        monkeypatch.setattr(_solvers, "_MIN_TRIDIAGONAL_SIZE",
+                            0 if factorisation == "tridiagonal" else 10**9)
+    return name
 
 
 def _problem(n_samples, n_features, n_targets=5, seed=0, offset=5.0):
@@ -32,7 +54,7 @@ def _pearson(a, b):
 
 @pytest.mark.parametrize("n_features", [10, 300], ids=["primal", "dual"])
 @pytest.mark.parametrize("score", ["correlation", "r2"])
-def test_matches_himalaya_ridgecv_float64(n_features, score):
+def test_matches_himalaya_ridgecv_float64(n_features, score, route):
     X, Y = _problem(120, n_features)
     splits = clip_splits(5, n_clips=30, n_windows=4)
     result = ridge_cv(X, Y, ALPHAS, splits, dtype="float64", score=score)
@@ -52,7 +74,6 @@ def test_matches_himalaya_ridgecv_float64(n_features, score):
 
 @pytest.mark.parametrize("n_features", [6, 40, 200], ids=["gram", "direct", "dual"])
 @pytest.mark.parametrize("score", ["correlation", "r2"])
-@pytest.mark.parametrize("backend", BACKENDS)
 def test_cv_scores_equal_brute_force(n_features, score, backend):
     # 6 and 40 features put the rank below / above the 20 validation rows (two norm routes).
     X, Y = _problem(100, n_features, seed=1)
@@ -102,7 +123,6 @@ def test_fit_with_intercept_matches_sklearn_per_target_alphas(n_features):
             np.testing.assert_allclose(intercept[target], reference.intercept_, rtol=1e-9)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 def test_target_batches_backends_and_float32_agree(backend):
     X, Y = _problem(160, 30, n_targets=9, seed=4)
     splits = clip_splits(5, n_clips=40, n_windows=4)
@@ -168,7 +188,7 @@ def test_bad_data():
 
 
 @pytest.mark.parametrize("n_features", [6, 200], ids=["primal", "dual"])
-def test_standardize_inside_folds_equals_scaler_pipeline(n_features):
+def test_standardize_inside_folds_equals_scaler_pipeline(n_features, route):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 

@@ -68,6 +68,10 @@ _BATCH_BYTES = 256 * 2**20
 # A Cholesky factorisation costs ~r^3/3 flops at near-GEMM speed, a symmetric
 # eigendecomposition ~10x more in wall time (measured on 200-2000 wide float32 matrices).
 _MAX_CHOLESKY_ALPHAS = 8
+# Below this size a divide-and-conquer eigendecomposition costs less than the tridiagonal
+# route, whose shifted solves (O(rank) per target and alpha, but scalar code) dominate there
+# (measured on one core: 400 -> eigh 8 ms vs 10 ms, 800 -> 40 ms vs 30 ms).
+_MIN_TRIDIAGONAL_SIZE = 512
 
 
 @dataclass
@@ -213,7 +217,8 @@ class _FoldDecomposition:
     def _diagonalise(self, be, matrix, right):
         """Factor the fold's symmetric ``matrix = Q M Q^T`` (M tridiagonal with the numpy
         backend, diagonal otherwise) and set ``A = right @ Q``."""
-        self.tridiagonal = be.tridiagonalize(matrix)
+        self.tridiagonal = (be.tridiagonalize(matrix)
+                            if matrix.shape[0] >= _MIN_TRIDIAGONAL_SIZE else None)
         if self.tridiagonal is not None:
             self.A = self.tridiagonal.times(right)
         else:
