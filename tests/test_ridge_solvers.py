@@ -19,8 +19,9 @@ def route(request, monkeypatch):
     between them is moved so that the small test problems take either)."""
     from skbrainmusic.ridge import _solvers
 
-    monkeypatch.setattr(_solvers, "_MIN_TRIDIAGONAL_SIZE", 10**9 if request.param == "eigh"
-                        else 0)
+    tridiagonal = request.param == "tridiagonal"
+    monkeypatch.setattr(_solvers, "_MIN_TRIDIAGONAL_SIZE", 0 if tridiagonal else 10**9)
+    monkeypatch.setattr(_solvers, "_TRIDIAGONAL_SOLVES_PER_RANK2", np.inf)
     return request.param
 
 
@@ -33,6 +34,7 @@ def backend(request, monkeypatch):
     if name == "numpy":
         monkeypatch.setattr(_solvers, "_MIN_TRIDIAGONAL_SIZE",
                             0 if factorisation == "tridiagonal" else 10**9)
+        monkeypatch.setattr(_solvers, "_TRIDIAGONAL_SOLVES_PER_RANK2", np.inf)
     return name
 
 

@@ -68,10 +68,13 @@ _BATCH_BYTES = 256 * 2**20
 # A Cholesky factorisation costs ~r^3/3 flops at near-GEMM speed, a symmetric
 # eigendecomposition ~10x more in wall time (measured on 200-2000 wide float32 matrices).
 _MAX_CHOLESKY_ALPHAS = 8
-# Below this size a divide-and-conquer eigendecomposition costs less than the tridiagonal
-# route, whose shifted solves (O(rank) per target and alpha, but scalar code) dominate there
-# (measured on one core: 400 -> eigh 8 ms vs 10 ms, 800 -> 40 ms vs 30 ms).
+# The tridiagonal route saves the eigendecomposition's ~5e-11 r^3 s beyond the reduction but
+# pays ~6e-9 s per rank, target and alpha in scalar shifted solves (one core, float32). So
+# it is taken from rank 512 (below, eigh is cheaper: 400 -> 8 ms vs 10 ms, 800 -> 40 ms vs
+# 30 ms) and while n_targets * n_alphas <= rank^2 / 128: decoding (128 targets) takes it,
+# encoding with thousands of voxel targets keeps the eigendecomposition.
 _MIN_TRIDIAGONAL_SIZE = 512
+_TRIDIAGONAL_SOLVES_PER_RANK2 = 1 / 128
 
 
 @dataclass
@@ -167,8 +170,10 @@ class _FoldDecomposition:
     per-fold Gram products. Only training rows enter the fold's statistics.
     """
 
-    def __init__(self, be, X, full_gram, primal, train, val, fit_intercept, varying):
+    def __init__(self, be, X, full_gram, primal, train, val, fit_intercept, varying,
+                 n_solves):
         self.primal = primal
+        self.n_solves = n_solves
         rows_t, rows_v = be.index(train), be.index(val)
         n_train = train.size
         partition = train.size + val.size == X.shape[0] and np.unique(
@@ -217,8 +222,10 @@ class _FoldDecomposition:
     def _diagonalise(self, be, matrix, right):
         """Factor the fold's symmetric ``matrix = Q M Q^T`` (M tridiagonal with the numpy
         backend, diagonal otherwise) and set ``A = right @ Q``."""
-        self.tridiagonal = (be.tridiagonalize(matrix)
-                            if matrix.shape[0] >= _MIN_TRIDIAGONAL_SIZE else None)
+        rank = matrix.shape[0]
+        cheaper = (rank >= _MIN_TRIDIAGONAL_SIZE
+                   and self.n_solves <= _TRIDIAGONAL_SOLVES_PER_RANK2 * rank**2)
+        self.tridiagonal = be.tridiagonalize(matrix) if cheaper else None
         if self.tridiagonal is not None:
             self.A = self.tridiagonal.times(right)
         else:
@@ -405,7 +412,7 @@ def ridge_cv(X, Y, alphas, splits, *, backend="numpy", dtype="float32",
     for train, val in splits:
         varying = _varying_columns(be, X, train, dtype) if standardize else None
         fold = _FoldDecomposition(be, Xb, full_gram, primal, train, val, fit_intercept,
-                                  varying)
+                                  varying, n_solves=n_targets * alphas.size)
         for start in range(0, n_targets, batch):
             targets = slice(start, start + batch)
             Yt = be.asarray(Y[train, targets], dtype)
