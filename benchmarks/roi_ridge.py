@@ -83,11 +83,12 @@ def gemm_rate(clock=time.perf_counter, dtype=np.float32, n=2048):
 def flop_count(sizes, n_samples, n_targets, n_alphas, n_folds):
     """FLOPs of ridge_cv's route per ROI (numpy backend, see skbrainmusic.ridge._solvers):
     one full-data Gram GEMM; per fold the Gram downdate (primal) or kernel blocks (dual),
-    the tridiagonal reduction (4/3 r^3, GVL), the reflector applications and products
-    (A, B), the shifted tridiagonal solves and the per-alpha prediction norms."""
+    the factorisation (rank >= 512: tridiagonal reduction, 4/3 r^3; below: eigh with
+    vectors, 9 r^3, GVL), the reflector applications and products (A, B), the shifted
+    tridiagonal solves and the per-alpha prediction norms."""
     n_val = n_samples // n_folds
     n_train = n_samples - n_val
-    total = {"gram": 0.0, "tridiagonal": 0.0, "products": 0.0, "alpha_scoring": 0.0}
+    total = {"gram": 0.0, "factorisation": 0.0, "products": 0.0, "alpha_scoring": 0.0}
     for p in sizes:
         if p <= n_train:
             r = p
@@ -98,7 +99,7 @@ def flop_count(sizes, n_samples, n_targets, n_alphas, n_folds):
             r = n_train
             total["gram"] += 2 * n_samples**2 * p
             total["products"] += n_folds * (4 * n_val * r * r + 4 * r * r * n_targets)
-        total["tridiagonal"] += n_folds * 4 / 3 * r**3
+        total["factorisation"] += n_folds * (4 / 3 if r >= 512 else 9) * r**3
         total["alpha_scoring"] += n_folds * n_alphas * n_targets * (
             2 * min(r, n_val) * r + 8 * r)
     return total
