@@ -16,11 +16,13 @@ from .datasets import (
 )
 from .embeddings import AudioEmbedder, CaptionEmbedder
 from .model_selection import LeaveOneGenreOut
+from .ridge import ROIEnsembleRidge
 
 __all__ = [
     "AudioEmbedder",
     "CaptionEmbedder",
     "LeaveOneGenreOut",
+    "ROIEnsembleRidge",
     "TemporalWindowAligner",
     "__version__",
     "load_captions",
