@@ -4,7 +4,8 @@ The public estimators follow the clip sample convention: one stimulus clip is on
 arrays are ``(n_clips, n_windows, n_features)`` (or 2-D, one window per sample).
 """
 
-from . import metrics
+from . import encoding, metrics
+from .encoding import VoxelwiseEncoder
 from ._version import __version__
 
-__all__ = ["__version__", "metrics"]
+__all__ = ["__version__", "VoxelwiseEncoder", "encoding", "metrics"]
