@@ -86,3 +86,22 @@ def test_constant_voxel_scores_zero_and_errors(rng):
         encoder.fit(X, Y[:, :1])
     with pytest.raises(ValueError, match="features"):
         encoder.predict(X[..., :5])
+
+
+def test_ceiling_normalized_scores_reach_one_for_the_true_signal(rng):
+    from skbrainmusic.encoding import ceiling_normalized_scores
+    from skbrainmusic.metrics import pearson_per_target
+
+    # 4 repeats of signal + noise of variance 3: the repeat average has noise variance 3/4,
+    # so a perfect model reaches r = sqrt(1 / (1 + 3/4)) against it, the noise ceiling.
+    signal = rng.standard_normal((4000, 5))
+    average = signal + np.sqrt(3.0 / 4.0) * rng.standard_normal((4000, 5))
+    ceiling = np.full(5, np.sqrt(1.0 / 1.75))
+    r = pearson_per_target(average, signal)
+    np.testing.assert_allclose(ceiling_normalized_scores(r, ceiling), 1.0, atol=0.02)
+    ceiling[0] = 0.05
+    assert np.isnan(ceiling_normalized_scores(r, ceiling)[0])
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        ceiling_normalized_scores(r, ceiling - 0.5)
+    with pytest.raises(ValueError, match="shape"):
+        ceiling_normalized_scores(r, ceiling[:2])

@@ -2,9 +2,11 @@
 
 Encoding models (embeddings -> voxels) with per-voxel held-out scores, refit-free
 permutation tests with FDR correction, banded-ridge variance partitioning, PCA of encoding
-weights across subjects, the paper's model comparisons and NIfTI brain maps.
+weights across subjects, the paper's model comparisons, noise-ceiling-normalised scores and
+NIfTI brain maps.
 """
 
+from ._ceiling import ceiling_normalized_scores
 from ._compare import (
     FeatureSpaceComparison,
     compare_feature_spaces,
@@ -24,6 +26,7 @@ __all__ = [
     "VariancePartition",
     "VoxelwiseEncoder",
     "WeightPCA",
+    "ceiling_normalized_scores",
     "compare_feature_spaces",
     "fdr_correction",
     "genre_one_hot",
