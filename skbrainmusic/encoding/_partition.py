@@ -10,10 +10,11 @@ R^2 (coefficient of determination, the share of the voxel's variance explained; 
 
 all with penalties chosen by cross-validated R^2 on the same clip folds (a correlation-based
 choice ignores the scale of the predictions and can favour over-shrunk weights, which would
-bias an R^2 difference). The scores are combined as set arithmetic: ``unique(A) = joint - single(B)``, ``unique(B) = joint -
-single(A)``, ``shared = single(A) + single(B) - joint``. Held-out R^2 can be negative and the
-differences are estimates, so small negative unique or shared values are noise, not errors;
-they are returned as they are (not clipped) so that averages stay unbiased.
+bias an R^2 difference). The scores are combined as set arithmetic:
+``unique(A) = joint - single(B)``, ``unique(B) = joint - single(A)``,
+``shared = single(A) + single(B) - joint``. Held-out R^2 can be negative and the differences
+are estimates, so small negative unique or shared values are noise, not errors; they are
+returned as they are (not clipped) so that averages stay unbiased.
 """
 
 from contextlib import contextmanager
