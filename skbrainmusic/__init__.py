@@ -7,5 +7,24 @@ arrays are ``(n_clips, n_windows, n_features)`` (or 2-D, one window per sample).
 from . import encoding, metrics
 from .encoding import VoxelwiseEncoder
 from ._version import __version__
+from .datasets import (
+    load_captions,
+    load_fma,
+    load_gtzan_clips,
+    load_nakai2022,
+    make_synthetic_study,
+)
+from .model_selection import LeaveOneGenreOut
 
-__all__ = ["__version__", "VoxelwiseEncoder", "encoding", "metrics"]
+__all__ = [
+    "LeaveOneGenreOut",
+    "VoxelwiseEncoder",
+    "__version__",
+    "encoding",
+    "load_captions",
+    "load_fma",
+    "load_gtzan_clips",
+    "load_nakai2022",
+    "make_synthetic_study",
+    "metrics",
+]
