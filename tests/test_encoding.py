@@ -105,3 +105,14 @@ def test_ceiling_normalized_scores_reach_one_for_the_true_signal(rng):
         ceiling_normalized_scores(r, ceiling - 0.5)
     with pytest.raises(ValueError, match="shape"):
         ceiling_normalized_scores(r, ceiling[:2])
+
+
+def test_torch_backend_matches_numpy(rng):
+    pytest.importorskip("torch")
+    X, Y = _planted(rng, n_clips=30, n_windows=2, dtype=np.float32)
+    alphas = np.logspace(-1, 3, 5)
+    numpy_fit = VoxelwiseEncoder(alphas=alphas, cv=3).fit(X, Y)
+    torch_fit = VoxelwiseEncoder(alphas=alphas, cv=3, backend="torch").fit(X, Y)
+    assert isinstance(torch_fit.coef_, np.ndarray)
+    np.testing.assert_allclose(torch_fit.predict(X), numpy_fit.predict(X), rtol=1e-3,
+                               atol=1e-3)

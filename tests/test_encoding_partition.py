@@ -49,3 +49,19 @@ def test_errors(rng):
         variance_partitioning({"a": A, "b": A}, Y, {"a": A, "c": A}, Y)
     with pytest.raises(ValueError, match="differ in"):
         variance_partitioning({"a": A, "b": A[:, :1]}, Y, {"a": A, "b": A}, Y)
+
+
+def test_torch_backend_runs_and_restores_himalaya_backend(rng):
+    pytest.importorskip("torch")
+    from himalaya.backend import get_backend
+
+    A = rng.standard_normal((40, 2, 3)).astype(np.float32)
+    B = rng.standard_normal((40, 2, 3)).astype(np.float32)
+    Y = (A @ rng.standard_normal((3, 4)) + rng.standard_normal((40, 2, 4))).astype(np.float32)
+    before = get_backend()
+    part = variance_partitioning({"a": A[:30], "b": B[:30]}, Y[:30],
+                                 {"a": A[30:], "b": B[30:]}, Y[30:], cv=3, backend="torch",
+                                 n_ratios=3)
+    assert get_backend() is before
+    assert isinstance(part.joint, np.ndarray) and part.joint.shape == (4,)
+    assert part.unique["a"].mean() > part.unique["b"].mean()
