@@ -15,9 +15,11 @@ from .datasets import (
     make_synthetic_study,
 )
 from .model_selection import LeaveOneGenreOut
+from .ridge import ROIEnsembleRidge
 
 __all__ = [
     "LeaveOneGenreOut",
+    "ROIEnsembleRidge",
     "VoxelwiseEncoder",
     "__version__",
     "encoding",

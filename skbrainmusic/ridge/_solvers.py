@@ -145,39 +145,94 @@ def _batch_size(n_targets_batch, n_targets, n_alphas, width, itemsize):
 
 
 class _FoldDecomposition:
-    """Spectral form of one fold: validation predictions are ``A diag(1/(s+alpha)) B``."""
+    """Spectral form of one fold: validation predictions are ``A diag(1/(s+alpha)) B``.
 
-    def __init__(self, be, X, train, val, fit_intercept, varying):
-        Xt = X[be.index(train)]
-        Xv = X[be.index(val)]
-        if fit_intercept:
-            x_mean = Xt.mean(0, keepdims=True)
-            Xt = Xt - x_mean
-            Xv = Xv - x_mean
-        if varying is not None:
+    ``full_gram`` is ``X^T X`` (primal) or ``X X^T`` (dual) of all rows, computed once per
+    call: the fold's centred Gram matrix is derived from it (primal: minus the validation
+    rows' products when the fold partitions the rows, then a rank-one centring term; dual:
+    the training block, double-centred), which halves (primal) or removes (dual) the
+    per-fold Gram products. Only training rows enter the fold's statistics.
+    """
+
+    def __init__(self, be, X, full_gram, primal, train, val, fit_intercept, varying):
+        self.primal = primal
+        rows_t, rows_v = be.index(train), be.index(val)
+        n_train = train.size
+        partition = train.size + val.size == X.shape[0] and np.unique(
+            np.concatenate([train, val])).size == X.shape[0]
+        Xv = X[rows_v]
+        if primal:
+            Xt = X[rows_t]
+            gram = full_gram - Xv.T @ Xv if partition else Xt.T @ Xt
+            if fit_intercept:
+                x_mean = Xt.mean(0, keepdims=True)
+                gram = gram - n_train * (x_mean.T @ x_mean)
+                Xv = Xv - x_mean
+            self.input_scale = None
+            if varying is not None:
+                variances = gram.diagonal().clip(min=0)[None, :] / n_train
+                scale = variances ** 0.5
+                self.input_scale = varying / (scale + (scale == 0))
+                gram = gram * (self.input_scale.T @ self.input_scale)
+                Xv = Xv * self.input_scale
+            self.Xt = Xt
+            self._diagonalise(be, gram, Xv)
+        elif varying is None:
+            kernel = full_gram[rows_t][:, rows_t]
+            cross = full_gram[rows_v][:, rows_t]
+            if fit_intercept:
+                # double centring of the kernel = centring X's columns on the training rows
+                row_means = kernel.mean(0, keepdims=True)
+                grand_mean = row_means.mean()
+                kernel = kernel - row_means - row_means.T + grand_mean
+                cross = cross - cross.mean(1, keepdims=True) - row_means + grand_mean
+            self._diagonalise(be, kernel, cross)
+        else:
+            Xt = X[rows_t]
+            if fit_intercept:
+                x_mean = Xt.mean(0, keepdims=True)
+                Xt = Xt - x_mean
+                Xv = Xv - x_mean
             Xt, scale = _standardized(Xt, varying)
             Xv = Xv * varying / scale
-        n_train, n_features = Xt.shape
-        self.primal = n_features <= n_train
-        if self.primal:
-            eigenvalues, vectors = be.eigh(Xt.T @ Xt)
-            self.A = Xv @ vectors
-        else:
-            eigenvalues, vectors = be.eigh(Xt @ Xt.T)
-            self.A = (Xv @ Xt.T) @ vectors
-        self.eigenvalues = eigenvalues.clip(min=0)
-        self.vectors = vectors
-        self.Xt = Xt
+            self._diagonalise(be, Xt @ Xt.T, Xv @ Xt.T)
         self.A_centered = self.A - self.A.mean(0, keepdims=True)
         rank, n_val = self.A.shape[1], self.A.shape[0]
         # ||Ac Z||^2 either through the small Gram matrix Ac^T Ac or directly.
         self.gram = self.A_centered.T @ self.A_centered if rank < n_val else None
 
+    def _diagonalise(self, be, matrix, right):
+        """Factor the fold's symmetric ``matrix = Q M Q^T`` (M tridiagonal with the numpy
+        backend, diagonal otherwise) and set ``A = right @ Q``."""
+        self.tridiagonal = be.tridiagonalize(matrix)
+        if self.tridiagonal is not None:
+            self.A = self.tridiagonal.times(right)
+        else:
+            eigenvalues, self.vectors = be.eigh(matrix)
+            self.eigenvalues = eigenvalues.clip(min=0)
+            self.A = right @ self.vectors
+
+    def _to_basis(self, matrix):
+        if self.tridiagonal is not None:
+            return self.tridiagonal.transpose_times(matrix)
+        return self.vectors.T @ matrix
+
     def project(self, Yt_centered):
         """``B`` (rank, n_targets) for centred training targets."""
-        if self.primal:
-            return self.vectors.T @ (self.Xt.T @ Yt_centered)
-        return self.vectors.T @ Yt_centered
+        if not self.primal:
+            return self._to_basis(Yt_centered)
+        # Xc^T Yc = Xt^T Yc: the centring term vanishes against centred targets
+        correlations = self.Xt.T @ Yt_centered
+        if self.input_scale is not None:
+            correlations = correlations * self.input_scale.T
+        return self._to_basis(correlations)
+
+    def shrink(self, alphas, alphas_b, B):
+        """``Z = (M + alpha I)^-1 B`` for every alpha, shape (rank, n_alphas * n_targets)."""
+        if self.tridiagonal is not None:
+            return self.tridiagonal.shifted_solves(alphas, B).reshape(B.shape[0], -1)
+        weights = 1.0 / (self.eigenvalues[None, :] + alphas_b[:, None])
+        return _spread_over_alphas(weights, B)
 
     def squared_norms(self, Z, n_alphas):
         """``||Ac Z_a||^2`` per alpha and target, Z of shape (rank, n_alphas * batch)."""
@@ -212,7 +267,7 @@ def _spread_over_alphas(weights, B):
     return Z.reshape(B.shape[0], -1)
 
 
-def _fold_scores(be, fold, Yt, Yv, alphas_b, score, fit_intercept):
+def _fold_scores(be, fold, Yt, Yv, alphas, alphas_b, score, fit_intercept):
     """Scores (n_alphas, batch) of one fold for one target batch, float64 on the host."""
     n_alphas = alphas_b.shape[0]
     if fit_intercept:
@@ -220,8 +275,7 @@ def _fold_scores(be, fold, Yt, Yv, alphas_b, score, fit_intercept):
         Yt = Yt - y_mean
         Yv = Yv - y_mean
     B = fold.project(Yt)
-    weights = 1.0 / (fold.eigenvalues[None, :] + alphas_b[:, None])
-    Z = _spread_over_alphas(weights, B)
+    Z = fold.shrink(alphas, alphas_b, B)
     to_host = be.to_numpy
     if score == "correlation":
         Yv_centered = Yv - Yv.mean(0, keepdims=True)
@@ -331,14 +385,18 @@ def ridge_cv(X, Y, alphas, splits, *, backend="numpy", dtype="float32",
     n_val_max = max(val.size for _, val in splits)
     batch = _batch_size(n_targets_batch, n_targets, alphas.size,
                         max(min(n_features, n_samples), n_val_max), np.dtype(dtype).itemsize)
+    primal = n_features <= max(train.size for train, _ in splits)
+    # in the dual with standardisation the kernel depends on the fold's scales
+    full_gram = None if not primal and standardize else (Xb.T @ Xb if primal else Xb @ Xb.T)
     for train, val in splits:
         varying = _varying_columns(be, X, train, dtype) if standardize else None
-        fold = _FoldDecomposition(be, Xb, train, val, fit_intercept, varying)
+        fold = _FoldDecomposition(be, Xb, full_gram, primal, train, val, fit_intercept,
+                                  varying)
         for start in range(0, n_targets, batch):
             targets = slice(start, start + batch)
             Yt = be.asarray(Y[train, targets], dtype)
             Yv = be.asarray(Y[val, targets], dtype)
-            score_sums[:, targets] += _fold_scores(be, fold, Yt, Yv, alphas_b, score,
+            score_sums[:, targets] += _fold_scores(be, fold, Yt, Yv, alphas, alphas_b, score,
                                                    fit_intercept)
         del fold
     mean_scores = score_sums / len(splits)
