@@ -103,7 +103,7 @@ def variance_partitioning(Xs_train, Y_train, Xs_test, Y_test, *, alphas=None, cv
 n_voxels)
         Held-out responses.
     alphas : array-like of shape (n_alphas,), default=None
-        Overall ridge penalties tried by every model (``None``: ``np.logspace(-2, 6, 9)``).
+        Overall ridge penalties tried by every model (``None``: ``np.logspace(-1, 7, 20)``).
     %(cv)s
     %(groups)s
     n_ratios : int, default=9

@@ -16,7 +16,7 @@ from ..metrics import pearson_per_target
 from ..ridge import clip_splits
 from ..ridge._solvers import ridge_cv
 
-DEFAULT_ALPHAS = np.logspace(-2, 6, 9)
+DEFAULT_ALPHAS = np.logspace(-1, 7, 20)
 
 
 @fill_doc
@@ -30,7 +30,7 @@ class VoxelwiseEncoder(MultiOutputMixin, RegressorMixin, BaseEstimator):
     Parameters
     ----------
     alphas : array-like of shape (n_alphas,), default=None
-        Candidate ridge penalties. ``None`` means ``np.logspace(-2, 6, 9)``.
+        Candidate ridge penalties. ``None`` means ``np.logspace(-1, 7, 20)`` (as ROIEnsembleRidge).
     %(cv)s
     %(backend)s
     n_targets_batch : int, default=None
