@@ -146,7 +146,9 @@ def permutation_test(Y_true, Y_pred, *, n_permutations=1000, q=0.05, fdr_method=
     Parameters
     ----------
     Y_true : array-like of shape (n_clips, n_windows, n_voxels) or (n_clips, n_voxels)
-        Measured held-out responses. 2-D input means one window per clip.
+        Measured held-out responses. 2-D input means one window per clip: pass windowed
+        or scan-level data 3-D, otherwise its rows are permuted one by one and the null
+        ignores their autocorrelation (anti-conservative p-values).
     Y_pred : array-like of the same shape as ``Y_true``
         Predicted responses (e.g. ``encoder.predict(X_test)``).
     n_permutations : int, default=1000
