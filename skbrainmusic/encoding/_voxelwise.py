@@ -1,9 +1,10 @@
 """Voxelwise encoding: embeddings -> every voxel's response, one ridge penalty per voxel.
 
-The fit is a thin layer over the shared ridge-CV solver core (:func:`skbrainmusic.ridge.
-_solvers.ridge_cv`): one eigendecomposition per fold reused for every alpha and voxel, voxels
-processed in batches. Cross-validation folds are drawn over clips, so the windows of a clip
-never straddle a fold boundary.
+The fit is a thin layer over the shared ridge-CV solver core
+(:func:`skbrainmusic.ridge.ridge_cv`, also behind ROIEnsembleRidge): one factorisation per
+fold shared by every alpha and voxel, voxels processed in batches. Cross-validation folds are
+drawn over clips (:func:`skbrainmusic.ridge.clip_splits`), so the windows of a clip never
+straddle a fold boundary.
 """
 
 import numpy as np
@@ -13,8 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._docs import fill_doc
 from .._validation import check_targets, restore_target_shape, validate_clips
 from ..metrics import pearson_per_target
-from ..ridge import clip_splits
-from ..ridge._solvers import ridge_cv
+from ..ridge import clip_splits, ridge_cv
 
 DEFAULT_ALPHAS = np.logspace(-1, 7, 20)
 
@@ -24,13 +24,14 @@ class VoxelwiseEncoder(MultiOutputMixin, RegressorMixin, BaseEstimator):
     """Ridge encoding model from windowed embeddings to windowed voxel responses.
 
     One ridge penalty per voxel is chosen by K-fold cross-validation over clips (the windows
-    of a clip stay in one fold), maximising the mean held-out Pearson r across folds; the
-    model is then refitted on all training clips with each voxel's penalty.
+    of a clip stay in one fold), maximising the validation score (``scoring``) averaged over
+    folds; the model is then refitted on all training clips with each voxel's penalty.
 
     Parameters
     ----------
     alphas : array-like of shape (n_alphas,), default=None
-        Candidate ridge penalties. ``None`` means ``np.logspace(-1, 7, 20)`` (as ROIEnsembleRidge).
+        Candidate ridge penalties. ``None`` means ``np.logspace(-1, 7, 20)`` (as
+        ROIEnsembleRidge).
     %(cv)s
     %(backend)s
     n_targets_batch : int, default=None
