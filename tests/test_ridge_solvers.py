@@ -190,3 +190,42 @@ def test_standardize_inside_folds_equals_scaler_pipeline(n_features):
         model = make_pipeline(StandardScaler(), Ridge(alpha=alpha)).fit(X, Y[:, target])
         np.testing.assert_allclose(X @ result.coef[:, target] + result.intercept[target],
                                    model.predict(X), rtol=1e-9)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_tridiagonal_reduction_and_shifted_solves(dtype):
+    from skbrainmusic.ridge._backend import Tridiagonal
+
+    rng = np.random.default_rng(10)
+    X = rng.standard_normal((30, 12)).astype(dtype)
+    gram = X.T @ X
+    form = Tridiagonal(gram)
+    Q = form.times(np.eye(12, dtype=dtype))
+    T = np.diag(form.diagonal) + np.diag(form.offdiagonal, 1) + np.diag(form.offdiagonal, -1)
+    tolerance = 1e-10 if dtype == np.float64 else 1e-3
+    np.testing.assert_allclose(Q @ T @ Q.T, gram, atol=tolerance * np.abs(gram).max())
+    np.testing.assert_allclose(form.transpose_times(np.eye(12, dtype=dtype)), Q.T, atol=1e-6)
+    rhs = rng.standard_normal((12, 3)).astype(dtype)
+    solutions = form.shifted_solves([0.5, 20.0], rhs)
+    for k, shift in enumerate([0.5, 20.0]):
+        expected = np.linalg.solve(T.astype(np.float64) + shift * np.eye(12), rhs)
+        np.testing.assert_allclose(solutions[:, k], expected, rtol=tolerance ** 0.5)
+
+
+def test_tridiagonal_solves_clip_negative_eigenvalues_like_eigh():
+    from skbrainmusic.ridge._backend import Tridiagonal
+
+    rng = np.random.default_rng(11)
+    vectors = np.linalg.qr(rng.standard_normal((6, 6)))[0]
+    eigenvalues = np.array([-1e-3, 0.0, 1.0, 2.0, 5.0, 9.0])  # round-off made one negative
+    form = Tridiagonal(vectors @ np.diag(eigenvalues) @ vectors.T)
+    rhs = rng.standard_normal((6, 2))
+    shifts = [1e-4, 3.0]  # the first is not positive definite: eigen route, clipped
+    Q = form.times(np.eye(6))
+    solutions = form.shifted_solves(shifts, form.transpose_times(rhs))
+    for k, shift in enumerate(shifts):
+        expected = vectors @ np.diag(1 / (eigenvalues.clip(min=0) + shift)) @ vectors.T @ rhs
+        np.testing.assert_allclose(Q @ solutions[:, k], expected, rtol=1e-8)
+    single = Tridiagonal(np.array([[4.0]]))
+    np.testing.assert_allclose(single.shifted_solves([1.0, 4.0], np.array([[10.0]]))[0],
+                               [[2.0], [1.25]])

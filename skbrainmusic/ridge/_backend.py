@@ -113,6 +113,10 @@ class Tridiagonal:
         ``T`` with negative eigenvalues set to zero, as the eigendecomposition route does.
         """
         out = np.empty((self.size, len(shifts), rhs.shape[1]), dtype=rhs.dtype)
+        if self.size == 1:  # ptsv needs an off-diagonal; T is its own eigenvalue
+            denominators = max(self.diagonal[0], 0) + np.asarray(shifts, dtype=rhs.dtype)
+            out[0] = rhs[0][None, :] / denominators[:, None]
+            return out
         for k, shift in enumerate(shifts):
             _, _, solution, info = self._ptsv(self.diagonal + shift, self.offdiagonal, rhs)
             if info != 0:
