@@ -101,3 +101,21 @@ def test_leave_one_genre_out_identification(rng):
     with pytest.raises(ValueError, match="one label per clip"):
         leave_one_genre_out_identification(decoder, X[train], Y[train], genres[:5], X[test],
                                            Y[test], genres[test])
+
+
+def test_plot_score_density_counts_every_voxel(rng):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from skbrainmusic.encoding import plot_score_density
+
+    a = rng.normal(0.1, 0.1, 500)
+    ax = plot_score_density(a, a + rng.normal(0, 0.05, 500), labels=("music", "text"), bins=20)
+    counts = ax.collections[0].get_array()
+    assert np.nansum(np.ma.filled(counts, 0)) == 500
+    assert ax.get_xlabel() == "music" and ax.get_ylabel() == "text"
+    plt.close(ax.figure)
+    with pytest.raises(ValueError, match="shape"):
+        plot_score_density(a, a[:3])

@@ -12,6 +12,7 @@ from ._compare import (
     compare_feature_spaces,
     genre_one_hot,
     leave_one_genre_out_identification,
+    plot_score_density,
     upsample_to_windows,
 )
 from ._maps import plot_brain_map, scores_to_nifti
@@ -33,6 +34,7 @@ __all__ = [
     "leave_one_genre_out_identification",
     "permutation_test",
     "plot_brain_map",
+    "plot_score_density",
     "project_stimuli",
     "scores_to_nifti",
     "upsample_to_windows",

@@ -8,6 +8,7 @@
   embeddings (MuLan text).
 - :func:`leave_one_genre_out_identification`: identification accuracy on the test clips of
   a genre by a model trained without that genre, next to the full model's (Fig. 5a).
+- :func:`plot_score_density`: two models' per-voxel scores against each other (Fig. 2b, 4b).
 """
 
 from dataclasses import dataclass
@@ -284,3 +285,55 @@ n_voxels)
                        "n_test_clips": int(in_genre.sum())}
     return pd.DataFrame.from_dict(rows, orient="index",
                                   columns=["full", "ablated", "n_test_clips"])
+
+
+def plot_score_density(scores_x, scores_y, *, labels=("x", "y"), bins=60, ax=None):
+    """2-D histogram of two models' per-voxel scores (the paper's Fig. 2b and 4b).
+
+    Parameters
+    ----------
+    scores_x, scores_y : array-like of shape (n_voxels,)
+        Per-voxel scores of the two models (e.g. ``comparison.voxel_scores[name]``).
+    labels : tuple of str, default=("x", "y")
+        Axis labels (model names).
+    bins : int, default=60
+        Bins per axis, over the common range of both scores.
+    ax : matplotlib.axes.Axes, default=None
+        Where to draw; ``None`` makes a new figure.
+
+    Returns
+    -------
+    ax : matplotlib.axes.Axes
+        The axes, with a logarithmic colour scale of voxel counts and the identity line.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from skbrainmusic.encoding import plot_score_density
+    >>> rng = np.random.default_rng(0)
+    >>> a = rng.normal(0.1, 0.1, 1000)
+    >>> ax = plot_score_density(a, a + rng.normal(0, 0.05, 1000), labels=("CLAP", "mel"))
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import LogNorm
+
+    scores_x = np.asarray(scores_x, dtype=np.float64)
+    scores_y = np.asarray(scores_y, dtype=np.float64)
+    if scores_x.ndim != 1 or scores_x.shape != scores_y.shape:
+        raise ValueError(
+            f"scores_x and scores_y must both have shape (n_voxels,); got {scores_x.shape} "
+            f"and {scores_y.shape}."
+        )
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4, 4))
+    low = min(scores_x.min(), scores_y.min())
+    high = max(scores_x.max(), scores_y.max())
+    edges = np.linspace(low, high, check_positive_int(bins, "bins") + 1)
+    ax.hist2d(scores_x, scores_y, bins=[edges, edges], norm=LogNorm(), cmap="viridis")
+    ax.plot([low, high], [low, high], color="0.5", linewidth=0.8)
+    ax.set_xlabel(labels[0])
+    ax.set_ylabel(labels[1])
+    ax.set_aspect("equal")
+    return ax
