@@ -73,7 +73,8 @@ def test_gtzan_lists_every_bad_file(tmp_path):
     (tmp_path / "jazz").mkdir()
     (tmp_path / "jazz" / "jazz.00054.wav").write_bytes(b"RIFF garbage")
     clips = pd.DataFrame({"genre": ["jazz", "pop"], "track": [54, 1], "start": [0.0, 0.0]})
-    with pytest.raises(ValueError, match=r"(?s)2 GTZAN file\(s\).*jazz\.00054\.wav: unreadable.*pop\.00001"):
+    pattern = r"(?s)2 GTZAN file\(s\).*jazz\.00054\.wav: unreadable.*pop\.00001"
+    with pytest.raises(ValueError, match=pattern):
         load_gtzan_clips(tmp_path, clips)
 
 

@@ -36,7 +36,8 @@ def test_parses_all_real_events_files(shared_data):
 
 def test_real_run_layout_counts(shared_data):
     func = shared_data / "ds003720" / "sub-001" / "func"
-    train = [read_events(func / f"sub-001_task-Training_run-{r:02d}_events.tsv") for r in range(1, 13)]
+    train = [read_events(func / f"sub-001_task-Training_run-{r:02d}_events.tsv")
+             for r in range(1, 13)]
     test = [read_events(func / f"sub-001_task-Test_run-{r:02d}_events.tsv") for r in range(1, 7)]
     kept = [c for ev in train for c in ev.clip_id.iloc[1:]]
     assert len(kept) == len(set(kept)) == 480

@@ -30,7 +30,9 @@ def test_structure_and_shapes(tiny):
     assert tiny.responses_test_repeats.shape == (10, 4, 10, 300)
     for name in ("responses_train", "responses_test", "responses_test_repeats"):
         assert tiny[name].dtype == np.float32 and np.isfinite(tiny[name]).all()
-    np.testing.assert_allclose(tiny.responses_test, tiny.responses_test_repeats.mean(axis=1), atol=1e-6)
+    np.testing.assert_allclose(
+        tiny.responses_test, tiny.responses_test_repeats.mean(axis=1), atol=1e-6
+    )
     assert tiny.tr == 1.5 and tiny.clip_duration == 15.0 and tiny.subject == 1
     for column in ("clip_id", "genre", "track", "start", "end", "run", "n_padded_scans"):
         assert column in tiny.clips_train.columns and column in tiny.clips_test.columns
@@ -111,7 +113,9 @@ def test_trailing_scans(tiny_home):
     last = (study.clips_train.onset == 600).to_numpy()
     assert last.sum() == 1 and (study.clips_train.n_padded_scans[last] == 2).all()
     np.testing.assert_array_equal(study.responses_train[last, 10:], 0)
-    np.testing.assert_allclose(study.responses_train[0, 10:], study.responses_train[1, :2], atol=1e-6)
+    np.testing.assert_allclose(
+        study.responses_train[0, 10:], study.responses_train[1, :2], atol=1e-6
+    )
 
 
 @pytest.mark.parametrize("kwargs, match", [

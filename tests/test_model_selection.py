@@ -31,7 +31,8 @@ def test_works_in_sklearn_cv_tools():
     y = X @ [1.0, 2.0, 0.0]
     scores = cross_val_score(Ridge(alpha=1e-3), X, y, cv=LeaveOneGenreOut(), groups=GENRES)
     assert scores.shape == (3,) and (scores > 0.99).all()
-    search = GridSearchCV(Ridge(), {"alpha": [0.1, 1.0]}, cv=LeaveOneGenreOut()).fit(X, y, groups=GENRES)
+    search = GridSearchCV(Ridge(), {"alpha": [0.1, 1.0]}, cv=LeaveOneGenreOut())
+    search.fit(X, y, groups=GENRES)
     assert search.n_splits_ == 3
 
 

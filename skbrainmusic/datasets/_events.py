@@ -52,7 +52,9 @@ def read_events(path):
         record = dict(zip(header, cells))
         genre = record["genre"].strip("'\"")
         if genre not in GENRES:
-            raise ValueError(f"{path}, line {number}: unknown genre {genre!r} (expected one of the GTZAN ten).")
+            raise ValueError(
+                f"{path}, line {number}: unknown genre {genre!r} (expected one of the GTZAN ten)."
+            )
         try:
             rows.append({
                 "onset": float(record["onset"]),

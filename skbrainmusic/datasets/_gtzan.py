@@ -75,7 +75,8 @@ def load_gtzan_clips(gtzan_root, clips, *, sample_rate=SAMPLE_RATE, clip_duratio
     for i, (genre, track, start) in enumerate(zip(clips["genre"], clips["track"], clips["start"])):
         path = _track_path(gtzan_root, genre, track)
         if path is None:
-            problems.append(f"{Path(gtzan_root) / genre / f'{genre}.{int(track):05d}'}.wav/.au: missing")
+            stem = Path(gtzan_root) / genre / f"{genre}.{int(track):05d}"
+            problems.append(f"{stem}.wav/.au: missing")
             continue
         try:
             track_audio = _read_audio(path, sample_rate)

@@ -197,13 +197,14 @@ def draw_clip(genre, rng):
     major = bool(rng.random() < style["major"])
     tempo = float(rng.uniform(*style["tempo"]))
     lead = int(rng.choice(style["lead"]))
-    harmony = int(rng.choice(style["harmony"]))
+    harmony = int(rng.choice([p for p in style["harmony"] if p != lead] or style["harmony"]))
     bass = int(rng.choice(style["bass"]))
     parts = [lead, harmony, bass]
     classes = [INSTRUMENTS[p][0] for p in parts]
     if style["drums"] is not None:
         classes.insert(2, PERCUSSION)
-    if genre == "classical" and harmony in (48, 60) and INSTRUMENTS[lead][0] != "Keyboard (musical)":
+    ensemble_lead = INSTRUMENTS[lead][0] != "Keyboard (musical)"
+    if genre == "classical" and harmony in (48, 60) and ensemble_lead:
         classes.insert(0, ORCHESTRA)
     instruments = list(dict.fromkeys(classes))
     # Mood saliences: the genre's leaning, the mode and the tempo, plus individual variation.

@@ -82,7 +82,8 @@ def _bold_paths(func_dir, sub, runs):
         missing = [number for number, _, _ in task_runs if number not in found]
         if missing:
             raise ValueError(
-                f"No {sub}_task-{bids_task}_run-XX_bold.nii[.gz] in {func_dir} for run(s) {missing}."
+                f"No {sub}_task-{bids_task}_run-XX_bold.nii[.gz] in {func_dir} "
+                f"for run(s) {missing}."
             )
         paths[task] = [found[number] for number, _, _ in task_runs]
     return paths
@@ -148,7 +149,8 @@ def _load_bids(root, sub, runs, mask_img, atlas_img, window):
         roi_labels, roi_names = _roi_table(atlas, voxel_mask, atlas_name)
 
     n_volumes = {
-        task: [int(round((ev.onset.iloc[-1] + ev.duration.iloc[-1]) / TR)) for _, _, ev in task_runs]
+        task: [int(round((ev.onset.iloc[-1] + ev.duration.iloc[-1]) / TR))
+               for _, _, ev in task_runs]
         for task, task_runs in runs.items()
     }
     # Constant voxels (outside the head, or masked to zero) cannot be z-scored: find them

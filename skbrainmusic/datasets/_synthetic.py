@@ -166,7 +166,9 @@ class _Brain:
         labels = np.array(cortical_labels())
         n_voxels = params["n_voxels"]
         if n_voxels < len(labels):
-            raise ValueError(f"n_voxels must be at least {len(labels)} (one per ROI); got {n_voxels}.")
+            raise ValueError(
+                f"n_voxels must be at least {len(labels)} (one per ROI); got {n_voxels}."
+            )
         # Destrieux ROIs range from a few dozen to several hundred voxels (paper, note 3).
         weights = rng.lognormal(0.0, 0.6, len(labels))
         sizes = 1 + np.floor((n_voxels - len(labels)) * weights / weights.sum()).astype(int)
@@ -194,7 +196,8 @@ class _Brain:
             basis[:n_acoustic] *= np.sqrt(acoustic_share / n_acoustic)
             basis[n_acoustic:] *= np.sqrt((1 - acoustic_share) / n_semantic)
             loadings = rng.normal(size=(4, n_roi))
-            noise = 0.3 * rng.normal(size=basis.shape[:1] + (n_roi,)) * basis.std(axis=1, keepdims=True)
+            noise = rng.normal(size=(basis.shape[0], n_roi)) * basis.std(axis=1, keepdims=True)
+            noise *= 0.3
             self.weights[label] = (basis @ loadings + noise).astype(np.float32)
         self.signal_scale = None
 
@@ -230,7 +233,8 @@ class _Brain:
             data[:, voxels] += (np.sqrt(snr) * signal).astype(np.float32)
         t = np.arange(n_run)[:, None] * TR
         periods = rng.uniform(150.0, 600.0, (1, 3))
-        basis = np.concatenate([t / t[-1], np.cos(2 * np.pi * t / periods + rng.uniform(0, 6.3, (1, 3)))], axis=1)
+        phases = rng.uniform(0, 2 * np.pi, (1, 3))
+        basis = np.concatenate([t / t[-1], np.cos(2 * np.pi * t / periods + phases)], axis=1)
         data += (basis @ rng.normal(0.0, 1.5, (basis.shape[1], n_voxels))).astype(np.float32)
         gain = rng.uniform(5.0, 15.0, n_voxels).astype(np.float32)
         return 500.0 + 100.0 * rng.random(n_voxels, dtype=np.float32) + gain * data
@@ -252,8 +256,10 @@ def _build_subject(store, stimuli, objects, params):
         return preprocess_run(brain.run(features[task][position], rng), tr=params["tr"])
 
     result = assemble_runs(
-        [(r + 1, _events_frame(objects["clips_train"], rows)) for r, rows in enumerate(train_layouts)],
-        [(r + 1, _events_frame(objects["clips_test"], rows)) for r, rows in enumerate(test_layouts)],
+        [(r + 1, _events_frame(objects["clips_train"], rows))
+         for r, rows in enumerate(train_layouts)],
+        [(r + 1, _events_frame(objects["clips_test"], rows))
+         for r, rows in enumerate(test_layouts)],
         load_run, brain.roi_labels.size, store.empty, tr=params["tr"],
         clip_duration=CLIP_DURATION, n_trailing_scans=params["n_trailing_scans"],
     )
@@ -375,7 +381,8 @@ def make_synthetic_study(scale="small", subject=1, random_state=0, *, n_corpus=N
         raise ValueError(f"subject must be a positive int; got {subject!r}.")
     if not isinstance(random_state, (int, np.integer)) or random_state < 0:
         raise ValueError(
-            f"random_state must be a non-negative int (studies are cached by seed); got {random_state!r}."
+            "random_state must be a non-negative int (studies are cached by seed); "
+            f"got {random_state!r}."
         )
     if not isinstance(n_trailing_scans, (int, np.integer)) or n_trailing_scans < 0:
         raise ValueError(f"n_trailing_scans must be a non-negative int; got {n_trailing_scans!r}.")
