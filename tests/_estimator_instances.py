@@ -6,7 +6,7 @@ arguments list instances here; any check an estimator cannot pass is listed with
 
 import numpy as np
 
-from skbrainmusic import ROIEnsembleRidge
+from skbrainmusic import ROIEnsembleRidge, VoxelwiseEncoder
 
 # {EstimatorClass: [instance, ...]} for estimators without a default constructor, or to
 # check extra configurations.
@@ -18,6 +18,7 @@ INSTANCES[ROIEnsembleRidge] = [
     ROIEnsembleRidge(roi_labels=None, n_rois=1, alphas=np.logspace(-2, 4, 7), cv=3),
     ROIEnsembleRidge(roi_labels=None, n_rois=1, screen_voxels=2, cv=3, standardize=True),
 ]
+INSTANCES[VoxelwiseEncoder] = [VoxelwiseEncoder(), VoxelwiseEncoder(scoring="r2", cv=3)]
 
 # {EstimatorClass: {check_name: "why it cannot pass"}}.
 EXPECTED_FAILED_CHECKS = {}
