@@ -4,7 +4,7 @@ The public estimators follow the clip sample convention: one stimulus clip is on
 arrays are ``(n_clips, n_windows, n_features)`` (or 2-D, one window per sample).
 """
 
-from . import metrics
+from . import encoding, metrics
 from ._version import __version__
 from .alignment import TemporalWindowAligner, n_windows
 from .datasets import (
@@ -15,14 +15,19 @@ from .datasets import (
     make_synthetic_study,
 )
 from .embeddings import AudioEmbedder, CaptionEmbedder
+from .encoding import VoxelwiseEncoder
 from .model_selection import LeaveOneGenreOut
+from .ridge import ROIEnsembleRidge
 
 __all__ = [
     "AudioEmbedder",
     "CaptionEmbedder",
     "LeaveOneGenreOut",
+    "ROIEnsembleRidge",
     "TemporalWindowAligner",
+    "VoxelwiseEncoder",
     "__version__",
+    "encoding",
     "load_captions",
     "load_fma",
     "load_gtzan_clips",

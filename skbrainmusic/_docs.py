@@ -15,7 +15,8 @@ docdict = {
         Number of joblib workers. ``None`` means 1 unless in a
         :func:`joblib.parallel_backend` context (e.g. ``"dask"`` to scale out on a cluster).""",
     "backend": """backend : {"numpy", "torch", "torch_cuda"}, default="numpy"
-        Array library of the solver (see himalaya's backends).""",
+        Array library of the solver: numpy/scipy on CPU, or torch on CPU or a CUDA device
+        (needs the ``deep`` extra).""",
     "X_clips": """X : array-like of shape (n_clips, n_windows, n_features) or (n_samples, n_features)
         Input. 2-D input means one window per sample.""",
     "random_state": """random_state : int, RandomState instance or None, default=None

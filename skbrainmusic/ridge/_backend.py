@@ -1,0 +1,197 @@
+"""The small array interface the ridge solvers run on: numpy (scipy LAPACK) or torch.
+
+The solvers only use what numpy arrays and torch tensors share (``@``, ``.T``, slicing,
+broadcasting, ``.sum(0)``, ``.mean(0, keepdims=True)``, ``.clip(min=0)``) plus the few
+methods below, so one solver code path serves both libraries. Backends:
+
+- ``"numpy"``: numpy arrays and scipy's LAPACK. Symmetric matrices are reduced to
+  tridiagonal form (``sytrd``, ~3x faster than a full eigendecomposition at the sizes of
+  the ridge problems) and the shifted tridiagonal systems are solved per alpha (``ptsv``,
+  O(n) per right-hand side); eigendecompositions use the divide-and-conquer driver
+  (``scipy.linalg.eigh(driver="evd")``).
+- ``"torch"``: torch tensors on CPU; ``"torch_cuda"``: on the current CUDA device. No
+  tridiagonal reduction there: the solvers use ``torch.linalg.eigh``.
+
+torch is an optional dependency, imported only when a torch backend is asked for.
+"""
+
+import numpy as np
+import scipy.linalg
+from scipy.linalg import lapack
+
+BACKENDS = ("numpy", "torch", "torch_cuda")
+DTYPES = ("float32", "float64")
+
+
+class NumpyBackend:
+    """numpy arrays, scipy LAPACK."""
+
+    name = "numpy"
+
+    def asarray(self, x, dtype):
+        """Array of ``dtype`` (no copy when ``x`` already is one)."""
+        return np.asarray(x, dtype=dtype)
+
+    def to_numpy(self, x):
+        """The array itself."""
+        return np.asarray(x)
+
+    def index(self, indices):
+        """Integer index array usable to take rows."""
+        return np.asarray(indices, dtype=np.intp)
+
+    def eigh(self, matrix):
+        """Eigenvalues (ascending) and eigenvectors of a symmetric matrix (overwritten)."""
+        return scipy.linalg.eigh(matrix, driver="evd", overwrite_a=True, check_finite=False)
+
+    def tridiagonalize(self, matrix):
+        """``matrix = Q T Q^T`` with ``T`` tridiagonal, as a :class:`Tridiagonal`."""
+        return Tridiagonal(matrix)
+
+    def solve_spd(self, matrix, rhs):
+        """Solve ``matrix @ out = rhs`` by Cholesky; None when ``matrix`` is not positive
+        definite at this precision (the caller then falls back to an eigendecomposition)."""
+        try:
+            factor = scipy.linalg.cho_factor(matrix, overwrite_a=True, check_finite=False)
+        except np.linalg.LinAlgError:
+            return None
+        return scipy.linalg.cho_solve(factor, rhs, check_finite=False)
+
+
+class Tridiagonal:
+    """LAPACK tridiagonal reduction ``matrix = Q T Q^T`` of a symmetric float matrix.
+
+    ``Q = diag(1, Q')`` where ``Q'`` is the product of the Householder reflectors that
+    ``sytrd`` stores below the subdiagonal, in the layout of a QR factorisation, so ``ormqr``
+    applies it without forming it.
+    """
+
+    def __init__(self, matrix):
+        matrix = np.asarray(matrix)
+        prefix = "s" if matrix.dtype == np.float32 else "d"
+        self._sytrd = getattr(lapack, prefix + "sytrd")
+        self._ormqr = getattr(lapack, prefix + "ormqr")
+        self._ptsv = getattr(lapack, prefix + "ptsv")
+        n = matrix.shape[0]
+        lwork = int(getattr(lapack, prefix + "sytrd_lwork")(n, lower=1)[0])
+        reduced, self.diagonal, self.offdiagonal, tau, info = self._sytrd(
+            matrix, lower=1, lwork=max(lwork, 1))
+        if info != 0:
+            raise np.linalg.LinAlgError(f"sytrd failed (info={info}).")
+        self._reflectors = np.asfortranarray(reduced[1:, :-1])
+        self._tau = tau
+        self.size = n
+
+    def _apply(self, side, trans, matrix):
+        matrix = np.array(matrix, order="F", copy=True)
+        if self.size > 1:
+            part = matrix[1:] if side == "L" else matrix[:, 1:]
+            _, work, _ = self._ormqr(side, trans, self._reflectors, self._tau, part, -1)
+            result, _, info = self._ormqr(side, trans, self._reflectors, self._tau, part,
+                                          max(int(work[0]), 1), overwrite_c=True)
+            if info != 0:
+                raise np.linalg.LinAlgError(f"ormqr failed (info={info}).")
+            if side == "L":
+                matrix[1:] = result
+            else:
+                matrix[:, 1:] = result
+        return matrix
+
+    def transpose_times(self, matrix):
+        """``Q^T @ matrix``."""
+        return self._apply("L", "T", matrix)
+
+    def times(self, matrix):
+        """``matrix @ Q``."""
+        return self._apply("R", "N", matrix)
+
+    def shifted_solves(self, shifts, rhs):
+        """``(T + shift I)^-1 rhs`` for every shift, stacked as (n, n_shifts, n_rhs).
+
+        When a shifted matrix is not positive definite at this precision (a tiny shift on
+        round-off negative eigenvalues), all shifts go through the eigendecomposition of
+        ``T`` with negative eigenvalues set to zero, as the eigendecomposition route does.
+        """
+        out = np.empty((self.size, len(shifts), rhs.shape[1]), dtype=rhs.dtype)
+        if self.size == 1:  # ptsv needs an off-diagonal; T is its own eigenvalue
+            denominators = max(self.diagonal[0], 0) + np.asarray(shifts, dtype=rhs.dtype)
+            out[0] = rhs[0][None, :] / denominators[:, None]
+            return out
+        for k, shift in enumerate(shifts):
+            _, _, solution, info = self._ptsv(self.diagonal + shift, self.offdiagonal, rhs)
+            if info != 0:
+                return self._eigen_solves(shifts, rhs, out)
+            out[:, k, :] = solution
+        return out
+
+    def _eigen_solves(self, shifts, rhs, out):
+        eigenvalues, vectors = scipy.linalg.eigh_tridiagonal(self.diagonal, self.offdiagonal)
+        projected = vectors.T @ rhs
+        for k, shift in enumerate(shifts):
+            out[:, k, :] = vectors @ (projected / (eigenvalues.clip(min=0) + shift)[:, None])
+        return out
+
+
+class TorchBackend:
+    """torch tensors on CPU or CUDA."""
+
+    def __init__(self, device):
+        import torch  # optional dependency
+
+        if device == "cuda" and not torch.cuda.is_available():
+            raise ValueError(
+                'backend="torch_cuda" needs a CUDA device, but torch.cuda.is_available() is '
+                'False; use backend="torch" or "numpy".'
+            )
+        self._torch = torch
+        self.device = torch.device(device)
+        self.name = "torch" if device == "cpu" else "torch_cuda"
+
+    def asarray(self, x, dtype):
+        """Tensor of ``dtype`` on this backend's device."""
+        torch = self._torch
+        if not isinstance(x, torch.Tensor):
+            x = torch.from_numpy(np.ascontiguousarray(x))
+        return x.to(device=self.device, dtype=getattr(torch, dtype))
+
+    def to_numpy(self, x):
+        """A numpy copy on the host."""
+        return x.detach().cpu().numpy()
+
+    def index(self, indices):
+        """Integer index tensor on the device."""
+        return self._torch.as_tensor(np.asarray(indices, dtype=np.int64), device=self.device)
+
+    def eigh(self, matrix):
+        """Eigenvalues (ascending) and eigenvectors of a symmetric matrix."""
+        return self._torch.linalg.eigh(matrix)
+
+    def tridiagonalize(self, matrix):
+        """Not available with torch: None tells the solvers to use :meth:`eigh`."""
+        return None
+
+    def solve_spd(self, matrix, rhs):
+        """Solve ``matrix @ out = rhs`` by Cholesky; None when not positive definite."""
+        factor, info = self._torch.linalg.cholesky_ex(matrix)
+        if int(info) != 0:
+            return None
+        return self._torch.cholesky_solve(rhs, factor)
+
+
+def get_backend(backend):
+    """Return the backend object named ``backend`` ("numpy", "torch" or "torch_cuda")."""
+    if backend == "numpy":
+        return NumpyBackend()
+    if backend == "torch":
+        return TorchBackend("cpu")
+    if backend == "torch_cuda":
+        return TorchBackend("cuda")
+    raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}.")
+
+
+def check_dtype(dtype):
+    """Normalise ``dtype`` to "float32" or "float64"."""
+    name = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
+    if name not in DTYPES:
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}.")
+    return name

@@ -1,0 +1,311 @@
+"""ROIEnsembleRidge: the paper's decoder (3.3, A.1.3), per-ROI ridge ranked and ensembled."""
+
+import warnings
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted
+
+from .._docs import fill_doc
+from .._validation import check_positive_int, check_targets, validate_clips
+from ..metrics import pearson_per_target
+from ._backend import BACKENDS, check_dtype
+from ._solvers import SCORES, _check_alphas, _select_alphas, ridge_cv, ridge_fit
+from ._split import clip_splits
+
+DEFAULT_ALPHAS = np.logspace(-1, 7, 20)
+
+
+def _screen(X, Y, n_keep):
+    """Indices of the ``n_keep`` columns of ``X`` with the largest mean squared Pearson
+    correlation with the columns of ``Y`` (constant columns score 0), in column order."""
+    Xc = X - X.mean(0, dtype=np.float64)
+    Yc = Y - Y.mean(0, dtype=np.float64)
+    x_norm = np.sqrt((Xc * Xc).sum(0))
+    y_norm = np.sqrt((Yc * Yc).sum(0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = (Xc.T @ Yc) / (x_norm[:, None] * y_norm[None, :])
+    strength = np.where(np.isfinite(r), r, 0.0) ** 2
+    order = np.argsort(-strength.mean(1), kind="stable")
+    return np.sort(order[:n_keep])
+
+
+def _roi_cv(X_roi, Y, splits, alphas, solver_params, screen_voxels):
+    """CV scores (n_alphas, n_targets) of one ROI, averaged over folds."""
+    if screen_voxels is None or X_roi.shape[1] <= screen_voxels:
+        return ridge_cv(X_roi, Y, alphas, splits, return_cv_scores=True, refit=False,
+                        **solver_params).cv_scores
+    # Screening is part of the model: it is redone on the training rows of every fold.
+    scores = np.zeros((alphas.size, Y.shape[1]))
+    for train, val in splits:
+        kept = _screen(X_roi[train], Y[train], screen_voxels)
+        scores += ridge_cv(X_roi[:, kept], Y, alphas, [(train, val)], return_cv_scores=True,
+                           refit=False, **solver_params).cv_scores
+    return scores / len(splits)
+
+
+def _roi_refit(X_roi, Y, alphas, solver_params, screen_voxels):
+    """Voxels kept (indices into the ROI), coef and intercept on all rows."""
+    kept = np.arange(X_roi.shape[1])
+    if screen_voxels is not None and X_roi.shape[1] > screen_voxels:
+        kept = _screen(X_roi, Y, screen_voxels)
+    coef, intercept = ridge_fit(X_roi[:, kept], Y, alphas, **solver_params)
+    return kept, coef, intercept
+
+
+@fill_doc
+class ROIEnsembleRidge(RegressorMixin, BaseEstimator):
+    """Per-ROI ridge regressions ranked by cross-validation and ensembled (Brain2Music 3.3).
+
+    For every region of interest (ROI), a ridge regression maps its voxels to the targets
+    (e.g. the 128 dimensions of a music embedding) with one alpha per target chosen by
+    K-fold cross-validation over clips (A.1.3). ROIs are ranked by their cross-validated
+    score (mean over targets of the score at each target's best alpha) and the predictions
+    of the best ``n_rois`` are averaged.
+
+    All windows of a clip share the weights (they are stacked as rows for fitting) and
+    always fall in the same fold; inputs are centred (and optionally standardised) inside
+    every fold with the training rows only. Per ROI and fold, one eigendecomposition of the
+    smaller of ``X^T X`` and ``X X^T`` serves every alpha and target (see
+    :func:`skbrainmusic.ridge.ridge_cv`). Only the selected ROIs are refit on all clips.
+
+    Parameters
+    ----------
+    roi_labels : array-like of shape (n_voxels,) or None
+        ROI label of every voxel (last axis of ``X``), e.g. Destrieux atlas indices; every
+        distinct label is one ROI. None puts all voxels in one ROI (whole-brain ridge, for
+        arrays that come without an atlas, such as the authors' preprocessed responses);
+        then ``n_rois`` must be 1, and ``screen_voxels`` can restrict the fit to the most
+        target-correlated voxels, chosen inside the folds. None also makes the estimator
+        independent of the number of voxels.
+    n_rois : int, default=6
+        Number of best ROIs whose predictions are averaged (at most the number of ROIs).
+    alphas : array-like of shape (n_alphas,) or None, default=None
+        Candidate ridge penalties; None means ``np.logspace(-1, 7, 20)``.
+    %(cv)s
+    scoring : {"correlation", "r2"}, default="correlation"
+        Cross-validation score of alphas and ROIs: Pearson correlation (the paper) or R^2,
+        per target.
+    standardize : bool, default=False
+        Scale voxels to unit variance with the training rows' standard deviation inside
+        every fold (constant voxels get zero weight, never a division by zero). Centring is
+        always done.
+    screen_voxels : int or None, default=None
+        If set, an ROI with more voxels keeps only the ``screen_voxels`` voxels with the
+        largest mean squared correlation with the targets, recomputed on the training rows
+        of every fold (no leak) and on all clips for the refit.
+    %(backend)s
+    dtype : {"float32", "float64"}, default="float32"
+        Precision of the linear algebra (CV scores are accumulated in float64).
+    %(n_jobs)s
+        ROIs are fitted in parallel.
+    store_cv_scores : bool, default=False
+        Keep the CV score of every ROI, alpha and target in ``cv_scores_``.
+
+    Attributes
+    ----------
+    rois_ : ndarray of shape (n_total_rois,)
+        The distinct ROI labels (sorted); ``[0]`` when ``roi_labels`` is None.
+    roi_scores_ : ndarray of shape (n_total_rois,)
+        Cross-validated score of every ROI.
+    selected_rois_ : ndarray of shape (n_rois,)
+        Labels of the ensembled ROIs, best first.
+    alphas_ : ndarray of shape (n_rois, n_targets)
+        Chosen alpha of every selected ROI and target.
+    voxel_indices_ : list of n_rois ndarrays
+        Voxels (indices into the last axis of ``X``) used by each selected ROI.
+    coef_ : list of n_rois ndarrays of shape (n_voxels_in_roi, n_targets)
+        Weights of each selected ROI, on its ``voxel_indices_``.
+    intercept_ : ndarray of shape (n_rois, n_targets)
+        Intercepts of the selected ROIs.
+    cv_scores_ : ndarray of shape (n_total_rois, n_alphas, n_targets)
+        CV score of every ROI, alpha and target (only when ``store_cv_scores=True``).
+    constant_voxels_ : ndarray of shape (n_constant,)
+        Voxels constant over all training rows (they get zero weight).
+    n_features_in_ : int
+        Number of voxels.
+
+    Notes
+    -----
+    Input handling: an ROI of any size works (a one-voxel ROI is a one-feature ridge; ROIs
+    larger than the training rows are solved in the dual); ``screen_voxels`` larger than an
+    ROI keeps the whole ROI. Voxels constant over all samples are reported (warning and
+    ``constant_voxels_``) and get zero weight; nothing is divided by their zero variance.
+    ``roi_labels`` of the wrong length, more ``n_rois`` than ROIs, fewer clips than folds,
+    NaN or infinite values, and X and Y with different numbers of windows raise a
+    ``ValueError`` saying what to change. Splitters that would put clips of one group on
+    both sides of a split are refused when ``groups`` are given.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbrainmusic import ROIEnsembleRidge
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((40, 4, 30))          # 40 clips, 4 windows, 30 voxels
+    >>> Y = X[..., :5] @ rng.standard_normal((5, 3))  # voxels 0-4 are informative
+    >>> labels = np.repeat([0, 1, 2], 10)             # three ROIs of 10 voxels
+    >>> model = ROIEnsembleRidge(labels, n_rois=1).fit(X, Y)
+    >>> model.selected_rois_
+    array([0])
+    >>> model.predict(X).shape
+    (40, 4, 3)
+    """
+
+    def __init__(self, roi_labels, n_rois=6, alphas=None, cv=5, scoring="correlation",
+                 standardize=False, screen_voxels=None, backend="numpy", dtype="float32",
+                 n_jobs=None, store_cv_scores=False):
+        self.roi_labels = roi_labels
+        self.n_rois = n_rois
+        self.alphas = alphas
+        self.cv = cv
+        self.scoring = scoring
+        self.standardize = standardize
+        self.screen_voxels = screen_voxels
+        self.backend = backend
+        self.dtype = dtype
+        self.n_jobs = n_jobs
+        self.store_cv_scores = store_cv_scores
+
+    def _check_params(self, n_voxels):
+        if self.scoring not in SCORES:
+            raise ValueError(f"scoring must be one of {SCORES}, got {self.scoring!r}.")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}.")
+        check_dtype(self.dtype)
+        alphas = _check_alphas(DEFAULT_ALPHAS if self.alphas is None else self.alphas)
+        if self.screen_voxels is not None:
+            check_positive_int(self.screen_voxels, "screen_voxels")
+        if self.roi_labels is None:
+            labels = np.zeros(n_voxels, dtype=int)
+        else:
+            labels = np.asarray(self.roi_labels)
+            if labels.ndim != 1 or labels.shape[0] != n_voxels:
+                raise ValueError(
+                    f"roi_labels has {labels.size} entries (shape {labels.shape}) but X has "
+                    f"{n_voxels} voxels (last axis); give one label per voxel."
+                )
+        rois, voxel_roi = np.unique(labels, return_inverse=True)
+        n_rois = check_positive_int(self.n_rois, "n_rois")
+        if n_rois > rois.size:
+            hint = (" (roi_labels=None puts all voxels in one ROI; set n_rois=1)"
+                    if self.roi_labels is None else "")
+            raise ValueError(f"n_rois={n_rois} but there are only {rois.size} ROIs{hint}.")
+        return alphas, rois, voxel_roi, n_rois
+
+    def fit(self, X, y, groups=None):
+        """Fit every ROI, rank them by CV score and refit the best ``n_rois``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_clips, n_windows, n_voxels) or (n_samples, n_voxels)
+            Responses (2-D means one window per sample).
+        y : array-like of shape (n_clips, n_windows, n_targets), (n_samples, n_targets) or \
+(n_samples,)
+            Targets, with the windows of ``X``.
+        groups : array-like of shape (n_clips,), default=None
+            Group of every clip (e.g. its run); every inner split keeps groups apart (an
+            int ``cv`` becomes ``GroupKFold(cv)``).
+
+        Returns
+        -------
+        self : ROIEnsembleRidge
+        """
+        X3, _ = validate_clips(self, X, reset=True, ensure_min_clips=2)
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
+        Y3, self._y_ndim = check_targets(y, X3, name="y")
+        n_clips, n_windows, n_voxels = X3.shape
+        alphas, rois, voxel_roi, n_rois = self._check_params(n_voxels)
+        splits = clip_splits(self.cv, n_clips, n_windows, groups)
+        X2 = X3.reshape(n_clips * n_windows, n_voxels)
+        Y2 = Y3.reshape(n_clips * n_windows, -1)
+        self.constant_voxels_ = np.flatnonzero(X2.max(0) == X2.min(0))
+        if self.constant_voxels_.size:
+            warnings.warn(
+                f"{self.constant_voxels_.size} voxel(s) are constant over all samples (e.g. "
+                f"voxel {self.constant_voxels_[0]}); they get zero weight.", UserWarning)
+        solver_params = dict(backend=self.backend, dtype=self.dtype,
+                             standardize=self.standardize)
+        members = [np.flatnonzero(voxel_roi == k) for k in range(rois.size)]
+        cv_scores = Parallel(n_jobs=self.n_jobs)(
+            delayed(_roi_cv)(X2[:, voxels], Y2, splits, alphas,
+                             dict(solver_params, score=self.scoring), self.screen_voxels)
+            for voxels in members)
+        cv_scores = np.stack(cv_scores)
+        best = np.stack([_select_alphas(scores, alphas) for scores in cv_scores])
+        targets = np.arange(Y2.shape[1])
+        self.rois_ = rois
+        self.roi_scores_ = cv_scores[np.arange(rois.size)[:, None], best, targets].mean(1)
+        # stable sort: equal scores keep label order
+        order = np.argsort(-self.roi_scores_, kind="stable")[:n_rois]
+        self.selected_rois_ = rois[order]
+        self.alphas_ = alphas[best[order]]
+        refits = Parallel(n_jobs=self.n_jobs)(
+            delayed(_roi_refit)(X2[:, members[k]], Y2, self.alphas_[i], solver_params,
+                                self.screen_voxels)
+            for i, k in enumerate(order))
+        self.voxel_indices_ = [members[k][kept] for k, (kept, _, _) in zip(order, refits)]
+        self.coef_ = [coef for _, coef, _ in refits]
+        self.intercept_ = np.stack([intercept for _, _, intercept in refits])
+        if self.store_cv_scores:
+            self.cv_scores_ = cv_scores
+        return self
+
+    def predict(self, X):
+        """Average of the selected ROIs' predictions.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_clips, n_windows, n_voxels) or (n_samples, n_voxels)
+            Responses.
+
+        Returns
+        -------
+        Y_pred : ndarray of shape (n_clips, n_windows, n_targets) or (n_samples, n_targets)
+            Predictions, with the dimensionality of ``X`` (1-D when ``X`` is 2-D and the
+            ``y`` given to ``fit`` was 1-D).
+        """
+        check_is_fitted(self)
+        X3, was_2d = validate_clips(self, X, reset=False)
+        n_clips, n_windows, n_voxels = X3.shape
+        X2 = X3.reshape(n_clips * n_windows, n_voxels)
+        prediction = sum(X2[:, voxels] @ coef + intercept for voxels, coef, intercept
+                         in zip(self.voxel_indices_, self.coef_, self.intercept_))
+        prediction = prediction / len(self.coef_)
+        if was_2d:
+            return prediction[:, 0] if self._y_ndim == 1 else prediction
+        return prediction.reshape(n_clips, n_windows, -1)
+
+    def score(self, X, y):
+        """Mean Pearson correlation across targets between predictions and ``Y``.
+
+        Targets or predictions that are constant score 0.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_clips, n_windows, n_voxels) or (n_samples, n_voxels)
+            Responses.
+        y : array-like of shape (n_clips, n_windows, n_targets), (n_samples, n_targets) or \
+(n_samples,)
+            True targets.
+
+        Returns
+        -------
+        score : float
+        """
+        prediction = np.asarray(self.predict(X), dtype=np.float64)
+        y = np.asarray(y, dtype=np.float64)
+        if y.ndim == 1:
+            y, prediction = y[:, None], prediction.reshape(-1, 1)
+        return float(pearson_per_target(y, prediction.reshape(y.shape),
+                                        zero_variance="zero").mean())
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.target_tags.multi_output = True
+        return tags
+

@@ -1,0 +1,546 @@
+"""Ridge regression with one alpha per target chosen by cross-validation: the solver core.
+
+Shared by the decoders (:class:`~skbrainmusic.ROIEnsembleRidge`: voxels -> embedding, many
+features, few targets) and the voxelwise encoding models (embedding -> voxels, few features,
+up to ~60,000 targets). Plain functions, arrays in, arrays out (himalaya's layout); the
+estimators are thin layers on top.
+
+Public API (stable)
+-------------------
+``ridge_cv(X, Y, alphas, splits, *, backend="numpy", dtype="float32", score="correlation",
+n_targets_batch=None, fit_intercept=True, standardize=False, return_cv_scores=False,
+refit=True)``
+    -> :class:`RidgeCVResult` with ``best_alphas`` (n_targets,), ``best_alpha_indices``
+    (n_targets,), ``best_scores`` (n_targets,), ``cv_scores`` (n_alphas, n_targets) or None,
+    ``coef`` (n_features, n_targets) or None, ``intercept`` (n_targets,) or None.
+``ridge_fit(X, Y, alphas, *, backend="numpy", dtype="float32", fit_intercept=True,
+standardize=False, n_targets_batch=None)`` -> ``(coef, intercept)`` for a fixed alpha
+(scalar or one per target).
+
+``X`` is ``(n_samples, n_features)`` with the windows of every clip already stacked, ``Y`` is
+``(n_samples, n_targets)``, and ``splits`` is a sequence of ``(train_indices, val_indices)``
+over samples, built from clip-level folds so that windows of a clip never cross
+(:func:`skbrainmusic.ridge.clip_splits`).
+
+Method
+------
+For every fold, the training rows are centred with their own means (the validation rows are
+shifted by the *training* means: nothing of the held-out rows leaks into the fit), and the
+smaller of the two Gram matrices of the centred training rows, ``S``, is factored once as
+``S = Q M Q^T``:
+
+- primal (``n_features <= n_train``): ``S = Xc^T Xc``, ``A = Xv Q``, ``B = Q^T Xc^T Yc``;
+- dual (``n_features > n_train``): ``S = Xc Xc^T``, ``A = Xv Xc^T Q``, ``B = Q^T Yc``.
+
+The full-data Gram matrix is computed once per call and every fold's ``S`` is derived from
+it (primal: minus the validation rows' products and a rank-one centring term; dual: the
+training block, double-centred), so no fold repeats the large product.
+
+With the numpy backend ``M`` is tridiagonal (LAPACK ``sytrd``; ``Q`` is applied from its
+Householder reflectors, never formed) and ``Z = (M + alpha I)^-1 B`` costs O(rank) per
+target and alpha (``ptsv``); a full eigendecomposition costs ~3x more than the reduction at
+these sizes. With torch, ``M`` is diagonal (``torch.linalg.eigh``) and ``Z = B / (s +
+alpha)``. Either way the validation predictions are ``A Z``, and their correlation (or R^2)
+with the held-out targets needs only ``A^T Yv`` (shared by all alphas) and the squared norms
+``||Ac Z||^2``, computed as ``sum(Z * (Ac^T Ac) Z)`` when the rank is smaller than the
+number of validation rows and directly otherwise; all alphas of a target batch go through
+one GEMM. Targets are processed in batches (``n_targets_batch``) so that 60,000 voxel
+targets fit in memory. Validation scores are accumulated in float64 and averaged over
+folds; the best alpha of each target maximises the mean score, ties going to the larger
+alpha (as himalaya does). The refit on all samples uses a Cholesky solve per distinct
+selected alpha when there are few of them (cheaper than an eigendecomposition) and one
+eigendecomposition otherwise.
+
+Eigenvalues below zero (float32 round-off of a positive semi-definite Gram matrix) are set to
+zero. Predictions that are constant across validation rows, and held-out targets that are
+constant, score 0 (correlation) instead of NaN.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._backend import check_dtype, get_backend
+
+SCORES = ("correlation", "r2")
+# Memory of the largest work array of one target batch (n_alphas * rank * batch values).
+_BATCH_BYTES = 256 * 2**20
+# A Cholesky factorisation costs ~r^3/3 flops at near-GEMM speed, a symmetric
+# eigendecomposition ~10x more in wall time (measured on 200-2000 wide float32 matrices).
+_MAX_CHOLESKY_ALPHAS = 8
+# The tridiagonal route saves the eigendecomposition's ~5e-11 r^3 s beyond the reduction but
+# pays ~6e-9 s per rank, target and alpha in scalar shifted solves (one core, float32). So
+# it is taken from rank 512 (below, eigh is cheaper: 400 -> 8 ms vs 10 ms, 800 -> 40 ms vs
+# 30 ms) and while n_targets * n_alphas <= rank^2 / 128: decoding (128 targets) takes it,
+# encoding with thousands of voxel targets keeps the eigendecomposition.
+_MIN_TRIDIAGONAL_SIZE = 512
+_TRIDIAGONAL_SOLVES_PER_RANK2 = 1 / 128
+
+
+@dataclass
+class RidgeCVResult:
+    """Result of :func:`ridge_cv`.
+
+    Attributes
+    ----------
+    best_alphas : ndarray of shape (n_targets,)
+        Selected alpha of every target (values of the ``alphas`` grid).
+    best_alpha_indices : ndarray of shape (n_targets,)
+        Index of the selected alpha in the ``alphas`` grid.
+    best_scores : ndarray of shape (n_targets,)
+        Cross-validation score of the selected alpha, averaged over folds (float64).
+    cv_scores : ndarray of shape (n_alphas, n_targets) or None
+        Cross-validation score of every alpha, averaged over folds (float64); None unless
+        ``return_cv_scores=True``.
+    coef : ndarray of shape (n_features, n_targets) or None
+        Weights refit on all samples with the selected alphas; None when ``refit=False``.
+    intercept : ndarray of shape (n_targets,) or None
+        Intercepts of the refit (zeros when ``fit_intercept=False``); None when
+        ``refit=False``.
+    """
+
+    best_alphas: np.ndarray
+    best_alpha_indices: np.ndarray
+    best_scores: np.ndarray
+    cv_scores: np.ndarray = None
+    coef: np.ndarray = None
+    intercept: np.ndarray = None
+
+
+def _check_xy(X, Y):
+    X = np.asarray(X)
+    Y = np.asarray(Y)
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}.")
+    if Y.ndim == 1:
+        Y = Y[:, np.newaxis]
+    if Y.ndim != 2:
+        raise ValueError(f"Y must be 1-D or 2-D (n_samples, n_targets), got shape {Y.shape}.")
+    if X.shape[0] != Y.shape[0]:
+        raise ValueError(
+            f"X has {X.shape[0]} samples but Y has {Y.shape[0]}: the first axes must match."
+        )
+    for name, array in (("X", X), ("Y", Y)):
+        if not np.all(np.isfinite(array)):
+            raise ValueError(f"{name} contains NaN or infinite values; remove or impute them.")
+    return X, Y
+
+
+def _check_alphas(alphas):
+    alphas = np.atleast_1d(np.asarray(alphas, dtype=np.float64))
+    if alphas.ndim != 1 or alphas.size == 0:
+        raise ValueError(f"alphas must be a non-empty 1-D array, got shape {alphas.shape}.")
+    if not np.all(np.isfinite(alphas)) or np.any(alphas <= 0):
+        raise ValueError(f"alphas must be finite and > 0, got {alphas}.")
+    return alphas
+
+
+def _check_splits(splits, n_samples):
+    checked = []
+    for fold, (train, val) in enumerate(splits):
+        train = np.asarray(train, dtype=np.intp)
+        val = np.asarray(val, dtype=np.intp)
+        if train.size == 0 or val.size == 0:
+            raise ValueError(f"Fold {fold} has an empty training or validation set.")
+        for part in (train, val):
+            if part.min() < 0 or part.max() >= n_samples:
+                raise ValueError(
+                    f"Fold {fold} indexes samples outside [0, {n_samples}); splits must "
+                    "index the rows of X."
+                )
+        checked.append((train, val))
+    if not checked:
+        raise ValueError("splits is empty: give at least one (train, val) pair.")
+    return checked
+
+
+def _batch_size(n_targets_batch, n_targets, n_alphas, width, itemsize):
+    if n_targets_batch is not None:
+        return max(1, min(int(n_targets_batch), n_targets))
+    return int(max(1, min(n_targets, _BATCH_BYTES // (n_alphas * max(width, 1) * itemsize))))
+
+
+class _FoldDecomposition:
+    """Factored form of one fold: validation predictions are ``A (M + alpha I)^-1 B``.
+
+    ``full_gram`` is ``X^T X`` (primal) or ``X X^T`` (dual) of all rows, computed once per
+    call: the fold's centred Gram matrix is derived from it (primal: minus the validation
+    rows' products when the fold partitions the rows, then a rank-one centring term; dual:
+    the training block, double-centred), which halves (primal) or removes (dual) the
+    per-fold Gram products. Only training rows enter the fold's statistics.
+    """
+
+    def __init__(self, be, X, full_gram, primal, train, val, fit_intercept, varying,
+                 n_solves):
+        self.primal = primal
+        self.n_solves = n_solves
+        rows_t, rows_v = be.index(train), be.index(val)
+        n_train = train.size
+        partition = train.size + val.size == X.shape[0] and np.unique(
+            np.concatenate([train, val])).size == X.shape[0]
+        Xv = X[rows_v]
+        if primal:
+            Xt = X[rows_t]
+            gram = full_gram - Xv.T @ Xv if partition else Xt.T @ Xt
+            if fit_intercept:
+                x_mean = Xt.mean(0, keepdims=True)
+                gram = gram - n_train * (x_mean.T @ x_mean)
+                Xv = Xv - x_mean
+            self.input_scale = None
+            if varying is not None:
+                variances = gram.diagonal().clip(min=0)[None, :] / n_train
+                scale = variances ** 0.5
+                self.input_scale = varying / (scale + (scale == 0))
+                gram = gram * (self.input_scale.T @ self.input_scale)
+                Xv = Xv * self.input_scale
+            self.Xt = Xt
+            self._diagonalise(be, gram, Xv)
+        elif varying is None:
+            kernel = full_gram[rows_t][:, rows_t]
+            cross = full_gram[rows_v][:, rows_t]
+            if fit_intercept:
+                # double centring of the kernel = centring X's columns on the training rows
+                row_means = kernel.mean(0, keepdims=True)
+                grand_mean = row_means.mean()
+                kernel = kernel - row_means - row_means.T + grand_mean
+                cross = cross - cross.mean(1, keepdims=True) - row_means + grand_mean
+            self._diagonalise(be, kernel, cross)
+        else:
+            Xt = X[rows_t]
+            if fit_intercept:
+                x_mean = Xt.mean(0, keepdims=True)
+                Xt = Xt - x_mean
+                Xv = Xv - x_mean
+            Xt, scale = _standardized(Xt, varying)
+            Xv = Xv * varying / scale
+            self._diagonalise(be, Xt @ Xt.T, Xv @ Xt.T)
+        self.A_centered = self.A - self.A.mean(0, keepdims=True)
+        rank, n_val = self.A.shape[1], self.A.shape[0]
+        # ||Ac Z||^2 either through the small Gram matrix Ac^T Ac or directly.
+        self.gram = self.A_centered.T @ self.A_centered if rank < n_val else None
+
+    def _diagonalise(self, be, matrix, right):
+        """Factor the fold's symmetric ``matrix = Q M Q^T`` (M tridiagonal with the numpy
+        backend, diagonal otherwise) and set ``A = right @ Q``."""
+        rank = matrix.shape[0]
+        cheaper = (rank >= _MIN_TRIDIAGONAL_SIZE
+                   and self.n_solves <= _TRIDIAGONAL_SOLVES_PER_RANK2 * rank**2)
+        self.tridiagonal = be.tridiagonalize(matrix) if cheaper else None
+        if self.tridiagonal is not None:
+            self.A = self.tridiagonal.times(right)
+        else:
+            eigenvalues, self.vectors = be.eigh(matrix)
+            self.eigenvalues = eigenvalues.clip(min=0)
+            self.A = right @ self.vectors
+
+    def _to_basis(self, matrix):
+        if self.tridiagonal is not None:
+            return self.tridiagonal.transpose_times(matrix)
+        return self.vectors.T @ matrix
+
+    def project(self, Yt_centered):
+        """``B`` (rank, n_targets) for centred training targets."""
+        if not self.primal:
+            return self._to_basis(Yt_centered)
+        # Xc^T Yc = Xt^T Yc: the centring term vanishes against centred targets
+        correlations = self.Xt.T @ Yt_centered
+        if self.input_scale is not None:
+            correlations = correlations * self.input_scale.T
+        return self._to_basis(correlations)
+
+    def shrink(self, alphas, alphas_b, B):
+        """``Z = (M + alpha I)^-1 B`` for every alpha, shape (rank, n_alphas * n_targets)."""
+        if self.tridiagonal is not None:
+            return self.tridiagonal.shifted_solves(alphas, B).reshape(B.shape[0], -1)
+        weights = 1.0 / (self.eigenvalues[None, :] + alphas_b[:, None])
+        return _spread_over_alphas(weights, B)
+
+    def squared_norms(self, Z, n_alphas):
+        """``||Ac Z_a||^2`` per alpha and target, Z of shape (rank, n_alphas * batch)."""
+        if self.gram is not None:
+            products = self.gram @ Z
+            norms = (Z * products).sum(0)
+        else:
+            predictions = self.A_centered @ Z
+            norms = (predictions * predictions).sum(0)
+        return norms.reshape(n_alphas, -1)
+
+
+def _varying_columns(be, X, rows, dtype):
+    """(1, n_features) mask, 1.0 where column of ``X[rows]`` is not constant."""
+    values = X[rows]
+    return be.asarray((values.max(0) > values.min(0))[None, :], dtype)
+
+
+def _standardized(Xc, varying):
+    """Centred ``Xc`` with constant columns (``varying`` 0) set exactly to zero, so they get
+    zero weight instead of being divided by a round-off standard deviation, and the other
+    columns scaled to unit variance. Returns ``(scaled, scale)``."""
+    Xc = Xc * varying
+    scale = ((Xc * Xc).mean(0, keepdims=True)) ** 0.5
+    scale = scale + (scale == 0)
+    return Xc / scale, scale
+
+
+def _spread_over_alphas(weights, B):
+    """(n_alphas, rank) weights and (rank, batch) B -> Z of shape (rank, n_alphas * batch)."""
+    Z = weights.T[:, :, None] * B[:, None, :]
+    return Z.reshape(B.shape[0], -1)
+
+
+def _fold_scores(be, fold, Yt, Yv, alphas, alphas_b, score, fit_intercept):
+    """Scores (n_alphas, batch) of one fold for one target batch, float64 on the host."""
+    n_alphas = alphas_b.shape[0]
+    if fit_intercept:
+        y_mean = Yt.mean(0, keepdims=True)
+        Yt = Yt - y_mean
+        Yv = Yv - y_mean
+    B = fold.project(Yt)
+    Z = fold.shrink(alphas, alphas_b, B)
+    to_host = be.to_numpy
+    if score == "correlation":
+        Yv_centered = Yv - Yv.mean(0, keepdims=True)
+        cross = fold.A_centered.T @ Yv_centered
+        covariance = to_host((Z.reshape(B.shape[0], n_alphas, -1) * cross[:, None, :])
+                             .sum(0)).astype(np.float64)
+        pred_norms = to_host(fold.squared_norms(Z, n_alphas)).astype(np.float64)
+        true_norms = to_host((Yv_centered * Yv_centered).sum(0)).astype(np.float64)
+        denominator = np.sqrt(pred_norms * true_norms[None, :])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scores = np.where(denominator > 0, covariance / denominator, 0.0)
+        return scores
+    cross = fold.A.T @ Yv
+    dot = to_host((Z.reshape(B.shape[0], n_alphas, -1) * cross[:, None, :]).sum(0))
+    A_mean = fold.A.mean(0, keepdims=True)
+    # ||A z||^2 = ||Ac z||^2 + n_val (mean(A) z)^2
+    mean_pred = to_host((A_mean @ Z).reshape(n_alphas, -1)).astype(np.float64)
+    n_val = Yv.shape[0]
+    pred_norms = to_host(fold.squared_norms(Z, n_alphas)).astype(np.float64)
+    pred_norms += n_val * mean_pred**2
+    Yv_host = to_host(Yv).astype(np.float64)
+    errors = (Yv_host**2).sum(0)[None, :] - 2 * dot.astype(np.float64) + pred_norms
+    total = ((Yv_host - Yv_host.mean(0)) ** 2).sum(0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(total[None, :] > 0, 1.0 - errors / total[None, :], 0.0)
+
+
+def _select_alphas(mean_scores, alphas):
+    # Ties (to 1e-10 of score per log-unit of alpha) go to the larger alpha, as in himalaya.
+    tie_break = np.log(alphas)[:, None] * 1e-10
+    return np.argmax(mean_scores + tie_break, axis=0)
+
+
+def ridge_cv(X, Y, alphas, splits, *, backend="numpy", dtype="float32",
+             score="correlation", n_targets_batch=None, fit_intercept=True,
+             standardize=False, return_cv_scores=False, refit=True):
+    """Ridge regression with one alpha per target chosen by cross-validation.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Inputs, windows of every clip stacked as rows.
+    Y : array-like of shape (n_samples, n_targets) or (n_samples,)
+        Targets.
+    alphas : array-like of shape (n_alphas,)
+        Candidate regularisation strengths (> 0).
+    splits : sequence of (train_indices, val_indices)
+        Cross-validation folds over the rows of ``X`` (e.g. from
+        :func:`skbrainmusic.ridge.clip_splits`, which keeps the windows of a clip together).
+    backend : {"numpy", "torch", "torch_cuda"}, default="numpy"
+        Array library of the computations.
+    dtype : {"float32", "float64"}, default="float32"
+        Precision of the linear algebra (scores are accumulated in float64).
+    score : {"correlation", "r2"}, default="correlation"
+        Validation score maximised per target: Pearson correlation or coefficient of
+        determination.
+    n_targets_batch : int or None, default=None
+        Number of targets processed at once. None chooses it so that the largest work array
+        stays under 256 MiB.
+    fit_intercept : bool, default=True
+        Centre inputs and targets with the training rows' means in every fold and in the
+        refit. If False, the data are used as given.
+    standardize : bool, default=False
+        Also scale every input column to unit variance with the training rows' standard
+        deviation in every fold and in the refit (constant columns are left unscaled, so
+        they get zero weight). ``coef`` always applies to the unscaled inputs.
+    return_cv_scores : bool, default=False
+        Also return the mean validation score of every alpha and target.
+    refit : bool, default=True
+        Refit on all samples with the selected alphas (``coef``, ``intercept``).
+
+    Returns
+    -------
+    result : RidgeCVResult
+        ``best_alphas``, ``best_alpha_indices``, ``best_scores``, ``cv_scores``, ``coef``,
+        ``intercept``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbrainmusic.ridge import ridge_cv
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((60, 8))
+    >>> Y = X @ rng.standard_normal((8, 3)) + 0.1 * rng.standard_normal((60, 3))
+    >>> splits = [(np.r_[0:i, i + 20:60], np.arange(i, i + 20)) for i in (0, 20, 40)]
+    >>> result = ridge_cv(X, Y, np.logspace(-2, 3, 6), splits)
+    >>> result.coef.shape, result.best_alphas.shape
+    ((8, 3), (3,))
+    """
+    X, Y = _check_xy(X, Y)
+    alphas = _check_alphas(alphas)
+    dtype = check_dtype(dtype)
+    if score not in SCORES:
+        raise ValueError(f"score must be one of {SCORES}, got {score!r}.")
+    n_samples, n_features = X.shape
+    n_targets = Y.shape[1]
+    splits = _check_splits(splits, n_samples)
+    be = get_backend(backend)
+
+    Xb = be.asarray(X, dtype)
+    if fit_intercept:
+        # A global shift changes nothing after the in-fold centring, but it keeps the
+        # float32 Gram matrices free of the cancellation a large mean would cause.
+        Xb = Xb - be.asarray(X.mean(0, dtype=np.float64)[None, :], dtype)
+    alphas_b = be.asarray(alphas, dtype)
+    score_sums = np.zeros((alphas.size, n_targets))
+    n_val_max = max(val.size for _, val in splits)
+    batch = _batch_size(n_targets_batch, n_targets, alphas.size,
+                        max(min(n_features, n_samples), n_val_max), np.dtype(dtype).itemsize)
+    primal = n_features <= max(train.size for train, _ in splits)
+    # in the dual with standardisation the kernel depends on the fold's scales
+    full_gram = None if not primal and standardize else (Xb.T @ Xb if primal else Xb @ Xb.T)
+    for train, val in splits:
+        varying = _varying_columns(be, X, train, dtype) if standardize else None
+        fold = _FoldDecomposition(be, Xb, full_gram, primal, train, val, fit_intercept,
+                                  varying, n_solves=n_targets * alphas.size)
+        for start in range(0, n_targets, batch):
+            targets = slice(start, start + batch)
+            Yt = be.asarray(Y[train, targets], dtype)
+            Yv = be.asarray(Y[val, targets], dtype)
+            score_sums[:, targets] += _fold_scores(be, fold, Yt, Yv, alphas, alphas_b, score,
+                                                   fit_intercept)
+        del fold
+    mean_scores = score_sums / len(splits)
+    best = _select_alphas(mean_scores, alphas)
+    result = RidgeCVResult(
+        best_alphas=alphas[best],
+        best_alpha_indices=best,
+        best_scores=mean_scores[best, np.arange(n_targets)],
+        cv_scores=mean_scores if return_cv_scores else None,
+    )
+    if refit:
+        result.coef, result.intercept = ridge_fit(
+            X, Y, alphas[best], backend=backend, dtype=dtype, fit_intercept=fit_intercept,
+            standardize=standardize, n_targets_batch=n_targets_batch)
+    return result
+
+
+def ridge_fit(X, Y, alphas, *, backend="numpy", dtype="float32", fit_intercept=True,
+              standardize=False, n_targets_batch=None):
+    """Ridge regression on all samples with a fixed alpha, scalar or one per target.
+
+    Solves ``coef = (Xc^T Xc + alpha I)^-1 Xc^T Yc`` for every target (``Xc``, ``Yc``
+    centred when ``fit_intercept``), in the primal or the dual by shape: one Cholesky solve
+    per distinct alpha when there are at most 8 of them, else one eigendecomposition.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Inputs.
+    Y : array-like of shape (n_samples, n_targets) or (n_samples,)
+        Targets.
+    alphas : float or array-like of shape (n_targets,)
+        Regularisation strength (> 0), shared or per target.
+    backend : {"numpy", "torch", "torch_cuda"}, default="numpy"
+        Array library of the computations.
+    dtype : {"float32", "float64"}, default="float32"
+        Precision of the linear algebra.
+    fit_intercept : bool, default=True
+        Fit an intercept (centre inputs and targets).
+    standardize : bool, default=False
+        Solve on inputs scaled to unit variance (constant columns unscaled); the returned
+        ``coef`` applies to the unscaled inputs.
+    n_targets_batch : int or None, default=None
+        Number of targets solved at once (None: memory-bounded automatic choice).
+
+    Returns
+    -------
+    coef : ndarray of shape (n_features, n_targets)
+        Weights, in ``dtype``.
+    intercept : ndarray of shape (n_targets,)
+        Intercepts (zeros when ``fit_intercept=False``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbrainmusic.ridge import ridge_fit
+    >>> X = np.eye(3)
+    >>> coef, intercept = ridge_fit(X, X, 1.0, fit_intercept=False, dtype="float64")
+    >>> np.round(np.diag(coef), 3)
+    array([0.5, 0.5, 0.5])
+    """
+    X, Y = _check_xy(X, Y)
+    dtype = check_dtype(dtype)
+    n_samples, n_features = X.shape
+    n_targets = Y.shape[1]
+    alphas = np.broadcast_to(_check_alphas(alphas), (n_targets,)) if np.ndim(alphas) == 0 \
+        else _check_alphas(alphas)
+    if alphas.shape != (n_targets,):
+        raise ValueError(
+            f"alphas must be a scalar or have one value per target ({n_targets}), got "
+            f"shape {alphas.shape}."
+        )
+    be = get_backend(backend)
+    Xb = be.asarray(X, dtype)
+    x_mean = X.mean(0, dtype=np.float64) if fit_intercept else np.zeros(n_features)
+    y_mean = Y.mean(0, dtype=np.float64) if fit_intercept else np.zeros(n_targets)
+    if fit_intercept:
+        Xb = Xb - be.asarray(x_mean[None, :], dtype)
+    if standardize:
+        Xb, scale = _standardized(Xb, _varying_columns(be, X, slice(None), dtype))
+    primal = n_features <= n_samples
+    gram = Xb.T @ Xb if primal else Xb @ Xb.T
+    distinct, inverse = np.unique(alphas, return_inverse=True)
+    coef = np.empty((n_features, n_targets), dtype=dtype)
+
+    def centred_targets(columns):
+        Yb = be.asarray(Y[:, columns], dtype)
+        if fit_intercept:
+            Yb = Yb - be.asarray(y_mean[None, columns], dtype)
+        return Yb
+
+    def to_primal(solution):
+        # dual coefficients D give the weights Xc^T D
+        return be.to_numpy(solution if primal else Xb.T @ solution)
+
+    solutions = []
+    if distinct.size <= _MAX_CHOLESKY_ALPHAS:
+        identity = be.asarray(np.eye(gram.shape[0]), dtype)
+        for k, alpha in enumerate(distinct):
+            columns = np.flatnonzero(inverse == k)
+            Yb = centred_targets(columns)
+            solution = be.solve_spd(gram + float(alpha) * identity, Xb.T @ Yb if primal else Yb)
+            if solution is None:  # not positive definite in this precision: use eigh
+                solutions = []
+                break
+            solutions.append((columns, solution))
+    if solutions:
+        for columns, solution in solutions:
+            coef[:, columns] = to_primal(solution)
+    else:
+        eigenvalues, vectors = be.eigh(gram)
+        eigenvalues = eigenvalues.clip(min=0)
+        batch = _batch_size(n_targets_batch, n_targets, 1, min(n_features, n_samples),
+                            np.dtype(dtype).itemsize)
+        alphas_b = be.asarray(alphas, dtype)
+        for start in range(0, n_targets, batch):
+            targets = slice(start, start + batch)
+            Yb = centred_targets(targets)
+            projected = vectors.T @ (Xb.T @ Yb if primal else Yb)
+            projected = projected / (eigenvalues[:, None] + alphas_b[None, targets])
+            coef[:, targets] = to_primal(vectors @ projected)
+    if standardize:
+        coef /= be.to_numpy(scale).reshape(-1, 1)
+    intercept = (y_mean - x_mean @ coef.astype(np.float64)).astype(dtype) if fit_intercept \
+        else np.zeros(n_targets, dtype=dtype)
+    return coef, intercept

@@ -1,0 +1,279 @@
+"""ROIEnsembleRidge: exactness per ROI, recovery of planted ROIs, leak controls, bad input."""
+
+import io
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+from himalaya.ridge import RidgeCV as HimalayaRidgeCV
+from himalaya.scoring import correlation_score as himalaya_correlation
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, GroupKFold, KFold, cross_val_score
+
+from skbrainmusic import ROIEnsembleRidge
+from skbrainmusic.metrics import identification_accuracy, identification_scorer
+from skbrainmusic.ridge import clip_splits
+
+ALPHAS = np.logspace(-1, 4, 8)
+
+
+def make_planted_rois(n_clips=60, n_windows=4, n_targets=6, sizes=(12, 20, 8, 15, 25, 10),
+                      informative=(1, 4), noise=1.0, seed=0):
+    """Responses whose ROIs ``informative`` carry the targets linearly; other ROIs are noise.
+
+    Targets vary slowly across the windows of a clip (a clip-level latent plus a small
+    window term), as embeddings of overlapping windows do."""
+    rng = np.random.default_rng(seed)
+    clip_latent = rng.standard_normal((n_clips, 1, n_targets))
+    Y = clip_latent + 0.3 * rng.standard_normal((n_clips, n_windows, n_targets))
+    labels = np.repeat(np.arange(len(sizes)) * 10, sizes)  # labels 0, 10, 20, ...
+    X = noise * rng.standard_normal((n_clips, n_windows, labels.size))
+    for roi in informative:
+        voxels = np.flatnonzero(labels == roi * 10)
+        X[..., voxels] += Y @ rng.standard_normal((n_targets, voxels.size))
+    return X, Y, labels
+
+
+def test_selects_planted_rois_and_identifies_held_out_clips():
+    X, Y, labels = make_planted_rois()
+    train, test = np.arange(45), np.arange(45, 60)
+    model = ROIEnsembleRidge(labels, n_rois=2, alphas=ALPHAS).fit(X[train], Y[train])
+    assert set(model.selected_rois_) == {10, 40}
+    ranked = model.rois_[np.argsort(-model.roi_scores_)]
+    assert set(ranked[:2]) == {10, 40}
+    assert model.roi_scores_[[1, 4]].min() > 0.5 > np.delete(model.roi_scores_, [1, 4]).max()
+    accuracy = identification_accuracy(Y[test], model.predict(X[test]))
+    assert accuracy > 0.9
+    assert model.score(X[test], Y[test]) > 0.5
+
+
+def test_targets_shuffled_across_clips_give_chance():
+    # The leak control: with Y permuted across training clips, nothing true is left to learn.
+    X, Y, labels = make_planted_rois(n_clips=80, seed=1)
+    train, test = np.arange(60), np.arange(60, 80)
+    rng = np.random.default_rng(2)
+    accuracies = []
+    for _ in range(4):
+        shuffled = Y[train][rng.permutation(train.size)]
+        model = ROIEnsembleRidge(labels, n_rois=2, alphas=ALPHAS).fit(X[train], shuffled)
+        accuracies.append(identification_accuracy(Y[test], model.predict(X[test])))
+    assert abs(np.mean(accuracies) - 0.5) < 0.1
+
+
+def test_windows_of_a_clip_never_straddle_folds():
+    # Nearly identical windows and clip-level random targets: CV over windows would score
+    # them highly by memorisation; CV over clips sees nothing (scores near 0).
+    rng = np.random.default_rng(3)
+    n_clips, n_windows = 40, 5
+    X = rng.standard_normal((n_clips, 1, 30)) + 0.01 * rng.standard_normal((n_clips,
+                                                                           n_windows, 30))
+    Y = np.repeat(rng.standard_normal((n_clips, 1, 4)), n_windows, axis=1)
+    model = ROIEnsembleRidge(None, n_rois=1, alphas=np.logspace(-4, 2, 7)).fit(X, Y)
+    assert abs(model.roi_scores_[0]) < 0.25
+    shuffled_rows = ROIEnsembleRidge(None, n_rois=1, alphas=np.logspace(-4, 2, 7),
+                                     cv=KFold(5, shuffle=True, random_state=0))
+    shuffled_rows.fit(X.reshape(n_clips * n_windows, 30), Y.reshape(n_clips * n_windows, 4))
+    assert shuffled_rows.roi_scores_[0] > 0.6  # what a window-level split reports
+
+
+def test_every_roi_equals_himalaya_ridgecv_float64():
+    X, Y, labels = make_planted_rois(n_clips=30, sizes=(5, 140, 12), informative=(0, 1, 2))
+    splits = clip_splits(5, n_clips=30, n_windows=4)
+    X2, Y2 = X.reshape(120, -1), Y.reshape(120, -1)
+    model = ROIEnsembleRidge(labels, n_rois=3, alphas=ALPHAS, dtype="float64",
+                             store_cv_scores=True).fit(X, Y)
+    for i, roi in enumerate(model.selected_rois_):
+        voxels = np.flatnonzero(labels == roi)
+        np.testing.assert_array_equal(model.voxel_indices_[i], voxels)
+        reference = HimalayaRidgeCV(
+            alphas=ALPHAS, cv=splits, fit_intercept=True,
+            solver_params=dict(score_func=himalaya_correlation, warn=False),
+        ).fit(X2[:, voxels], Y2)
+        np.testing.assert_allclose(model.alphas_[i], reference.best_alphas_, rtol=1e-12)
+        expected = reference.predict(X2[:, voxels])
+        predicted = X2[:, voxels] @ model.coef_[i] + model.intercept_[i]
+        assert np.abs(predicted - expected).max() <= 1e-10 * np.abs(expected).max()
+        k = np.flatnonzero(model.rois_ == roi)[0]
+        np.testing.assert_allclose(model.roi_scores_[k], reference.cv_scores_.mean(), atol=1e-8)
+    assert model.cv_scores_.shape == (3, ALPHAS.size, Y.shape[-1])
+    prediction = np.mean([X2[:, v] @ c + b for v, c, b in
+                          zip(model.voxel_indices_, model.coef_, model.intercept_)], axis=0)
+    np.testing.assert_allclose(model.predict(X).reshape(120, -1), prediction, rtol=1e-12)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_float32_and_torch_choose_the_float64_alphas(backend):
+    X, Y, labels = make_planted_rois(seed=4)
+    reference = ROIEnsembleRidge(labels, n_rois=2, alphas=ALPHAS, dtype="float64").fit(X, Y)
+    model = ROIEnsembleRidge(labels, n_rois=2, alphas=ALPHAS, backend=backend).fit(X, Y)
+    np.testing.assert_array_equal(model.selected_rois_, reference.selected_rois_)
+    np.testing.assert_array_equal(model.alphas_, reference.alphas_)
+    np.testing.assert_allclose(model.predict(X), reference.predict(X), rtol=1e-4, atol=1e-4)
+
+
+def test_groups_are_respected_by_inner_splits():
+    X, Y, labels = make_planted_rois(n_clips=24, seed=5)
+    groups = np.repeat(np.arange(6), 4)
+    model = ROIEnsembleRidge(labels, n_rois=1, alphas=ALPHAS, cv=3).fit(X, Y, groups=groups)
+    expected = ROIEnsembleRidge(labels, n_rois=1, alphas=ALPHAS, cv=GroupKFold(3)).fit(
+        X, Y, groups=groups)
+    np.testing.assert_array_equal(model.roi_scores_, expected.roi_scores_)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "The groups parameter is ignored")
+        with pytest.raises(ValueError, match="same group on both sides"):
+            ROIEnsembleRidge(labels, cv=KFold(5)).fit(X, Y, groups=groups)
+
+
+def test_voxel_screening_inside_folds_without_labels():
+    X, Y, labels = make_planted_rois(n_clips=60, sizes=(150, 10, 150), informative=(1,),
+                                     seed=6)
+    train, test = np.arange(45), np.arange(45, 60)
+    model = ROIEnsembleRidge(None, n_rois=1, screen_voxels=10, alphas=ALPHAS)
+    model.fit(X[train], Y[train])
+    np.testing.assert_array_equal(model.voxel_indices_[0], np.arange(150, 160))
+    assert identification_accuracy(Y[test], model.predict(X[test])) > 0.9
+    shuffled = clone(model).fit(X[train], Y[train][np.random.default_rng(0).permutation(45)])
+    # screening on shuffled targets finds voxels by chance; inside the folds it cannot leak
+    assert shuffled.roi_scores_[0] < 0.2
+
+
+def test_input_shapes_and_score():
+    X, Y, labels = make_planted_rois(n_clips=20, seed=7)
+    model = ROIEnsembleRidge(labels, n_rois=2, alphas=ALPHAS).fit(X, Y)
+    assert model.predict(X).shape == Y.shape
+    assert model.predict(X[:, 0]).shape == (20, Y.shape[-1])
+    flat = ROIEnsembleRidge(labels, n_rois=2, alphas=ALPHAS).fit(X[:, 0], Y[:, 0, 0])
+    assert flat.predict(X[:, 0]).shape == (20,)
+    assert isinstance(model.score(X, Y), float)
+
+
+def test_cross_val_score_and_grid_search_with_identification_scorer():
+    X, Y, labels = make_planted_rois(n_clips=40, seed=8)
+    model = ROIEnsembleRidge(labels, n_rois=2, alphas=ALPHAS, cv=3)
+    scores = cross_val_score(model, X, Y, cv=4, scoring=identification_scorer)
+    assert scores.shape == (4,) and scores.min() > 0.8
+    search = GridSearchCV(model, {"n_rois": [1, 2, 4]}, cv=3,
+                          scoring=identification_scorer).fit(X, Y)
+    assert search.best_params_["n_rois"] in (1, 2)
+
+
+@pytest.mark.parametrize("make_bad, match", [
+    (lambda X, Y, labels: (X, Y, dict(roi_labels=labels[:-1])), "roi_labels has"),
+    (lambda X, Y, labels: (X, Y, dict(n_rois=7)), "only 6 ROIs"),
+    (lambda X, Y, labels: (X, Y, dict(roi_labels=None)), "set n_rois=1"),
+    (lambda X, Y, labels: (X[:3], Y[:3], dict(cv=5)), "only 3 clips"),
+    (lambda X, Y, labels: (X, Y[:, :3], {}), "windows per clip"),
+    (lambda X, Y, labels: (np.where(X > 2.5, np.nan, X), Y, {}), "NaN"),
+    (lambda X, Y, labels: (X, Y, dict(scoring="mse")), "scoring must be"),
+    (lambda X, Y, labels: (X, Y, dict(alphas=[0.0, 1.0])), "alphas must be"),
+    (lambda X, Y, labels: (X, Y, dict(backend="jax")), "backend must be"),
+])
+def test_bad_input_raises_clear_errors(make_bad, match):
+    X, Y, labels = make_planted_rois(n_clips=20, seed=9)
+    X, Y, params = make_bad(X, Y, labels)
+    model = ROIEnsembleRidge(params.pop("roi_labels", labels), n_rois=params.pop("n_rois", 2),
+                             alphas=params.pop("alphas", ALPHAS), **params)
+    with pytest.raises(ValueError, match=match):
+        model.fit(X, Y)
+
+
+def test_constant_voxels_are_reported_and_get_zero_weight():
+    X, Y, labels = make_planted_rois(n_clips=20, seed=10)
+    X[..., 12] = 3.0
+    for standardize in (False, True):
+        with pytest.warns(UserWarning, match="1 voxel"):
+            model = ROIEnsembleRidge(labels, n_rois=6, alphas=ALPHAS,
+                                     standardize=standardize).fit(X, Y)
+        np.testing.assert_array_equal(model.constant_voxels_, [12])
+        i = list(model.selected_rois_).index(10)
+        position = list(model.voxel_indices_[i]).index(12)
+        np.testing.assert_allclose(model.coef_[i][position], 0.0, atol=1e-6)
+        assert np.all(np.isfinite(model.predict(X)))
+
+
+def test_persistence_with_skops_and_joblib(tmp_path):
+    skops_io = pytest.importorskip("skops.io")
+    X, Y, labels = make_planted_rois(n_clips=20, seed=11)
+    model = ROIEnsembleRidge(labels, n_rois=2, alphas=ALPHAS).fit(X, Y)
+    expected = model.predict(X)
+    path = tmp_path / "model.skops"
+    skops_io.dump(model, path)
+    untrusted = skops_io.get_untrusted_types(file=path)
+    assert all(name.startswith("skbrainmusic.") for name in untrusted), untrusted
+    loaded = skops_io.load(path, trusted=untrusted)
+    np.testing.assert_array_equal(loaded.predict(X), expected)
+    buffer = io.BytesIO()
+    joblib.dump(model, buffer)
+    buffer.seek(0)
+    np.testing.assert_array_equal(joblib.load(buffer).predict(X), expected)
+
+
+def test_dask_backend_gives_identical_results():
+    distributed = pytest.importorskip("distributed")
+    X, Y, labels = make_planted_rois(n_clips=20, seed=12)
+    model = ROIEnsembleRidge(labels, n_rois=2, alphas=ALPHAS, n_jobs=2)
+    expected = clone(model).fit(X, Y)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster):
+        with joblib.parallel_backend("dask"):
+            fitted = clone(model).fit(X, Y)
+    np.testing.assert_array_equal(fitted.roi_scores_, expected.roi_scores_)
+    np.testing.assert_array_equal(fitted.alphas_, expected.alphas_)
+    np.testing.assert_array_equal(fitted.predict(X), expected.predict(X))
+
+
+def make_delayed_scans(n_clips=48, n_scans=10, lag_scans=2, seed=13):
+    """Scan-level responses lagging a per-scan stimulus feature by ``lag_scans`` scans (the
+    haemodynamic delay), with ``lag_scans`` trailing scans per clip, and the targets of
+    10 s windows (mean of the feature over scans k..k+6, as the aligner's windows)."""
+    rng = np.random.default_rng(seed)
+    feature = rng.standard_normal((n_clips, n_scans, 5))
+    feature += rng.standard_normal((n_clips, 1, 5))
+    targets = np.stack([feature[:, k:k + 7].mean(1) for k in range(4)], axis=1)
+    labels = np.repeat([0, 1, 2], [15, 15, 15])
+    lagged = np.zeros((n_clips, n_scans + lag_scans, 5))
+    lagged[:, lag_scans:] = feature
+    X = rng.standard_normal((n_clips, n_scans + lag_scans, labels.size))
+    X[..., labels == 1] += lagged @ rng.standard_normal((5, 15))
+    return X, targets, labels
+
+
+def test_pipeline_with_aligner_in_cross_val_score_and_grid_search():
+    from sklearn.pipeline import Pipeline
+
+    from skbrainmusic import TemporalWindowAligner
+
+    X, Y, labels = make_delayed_scans()
+    pipeline = Pipeline([
+        ("align", TemporalWindowAligner(window=10.0, clip_duration=15.0)),
+        ("ridge", ROIEnsembleRidge(labels, n_rois=1, alphas=ALPHAS, cv=3)),
+    ])
+    scores = cross_val_score(pipeline.set_params(align__delay=3.0), X, Y, cv=3,
+                             scoring=identification_scorer)
+    assert scores.min() > 0.8
+    search = GridSearchCV(pipeline, {"align__delay": [0.0, 3.0], "ridge__n_rois": [1, 3]},
+                          cv=3, scoring=identification_scorer).fit(X, Y)
+    assert search.best_params_ == {"align__delay": 3.0, "ridge__n_rois": 1}
+    assert list(search.best_estimator_.named_steps["ridge"].selected_rois_) == [1]
+
+
+@pytest.mark.slow
+def test_synthetic_study_selects_informative_rois_and_shuffled_targets_do_not(tmp_path):
+    from skbrainmusic import AudioEmbedder, TemporalWindowAligner
+    from skbrainmusic.datasets import make_synthetic_study
+
+    study = make_synthetic_study(n_train_runs=2, n_test_runs=1, n_voxels=600, n_corpus=2,
+                                 data_home=tmp_path)
+    # 15 s windows: one mean log-mel spectrum per clip, standardised across clips
+    Y = AudioEmbedder(backend="mel", window=15.0, sample_rate=study.sample_rate
+                      ).fit_transform(study.audio_train)
+    Y = (Y - Y.mean((0, 1))) / Y.std((0, 1))
+    X = TemporalWindowAligner(window=15.0).fit_transform(np.asarray(study.responses_train))
+    model = ROIEnsembleRidge(study.roi_labels, n_rois=3).fit(X, Y)
+    assert np.isin(model.selected_rois_, study.informative_rois).all()
+    rng = np.random.default_rng(0)
+    for _ in range(3):  # the leak control: nothing true is left to select on
+        shuffled = clone(model).fit(X, Y[rng.permutation(len(Y))])
+        assert np.isin(shuffled.selected_rois_, study.informative_rois).sum() <= 1

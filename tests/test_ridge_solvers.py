@@ -1,0 +1,275 @@
+"""The shared ridge solver core: exactness against himalaya, closed forms and brute force."""
+
+import numpy as np
+import pytest
+from himalaya.ridge import RidgeCV as HimalayaRidgeCV
+from himalaya.scoring import correlation_score as himalaya_correlation
+from himalaya.scoring import r2_score as himalaya_r2
+from sklearn.linear_model import Ridge
+from sklearn.metrics import r2_score
+
+from skbrainmusic.ridge import clip_splits, ridge_cv, ridge_fit
+
+ALPHAS = np.logspace(-1, 4, 12)
+
+
+@pytest.fixture(params=["eigh", "tridiagonal"])
+def route(request, monkeypatch):
+    """Run a test through both factorisations of the numpy backend (the size threshold
+    between them is moved so that the small test problems take either)."""
+    from skbrainmusic.ridge import _solvers
+
+    tridiagonal = request.param == "tridiagonal"
+    monkeypatch.setattr(_solvers, "_MIN_TRIDIAGONAL_SIZE", 0 if tridiagonal else 10**9)
+    monkeypatch.setattr(_solvers, "_TRIDIAGONAL_SOLVES_PER_RANK2", np.inf)
+    return request.param
+
+
+@pytest.fixture(params=["numpy-eigh", "numpy-tridiagonal", "torch"])
+def backend(request, monkeypatch):
+    """Backend name, the numpy backend through both of its factorisations."""
+    from skbrainmusic.ridge import _solvers
+
+    name, _, factorisation = request.param.partition("-")
+    if name == "numpy":
+        monkeypatch.setattr(_solvers, "_MIN_TRIDIAGONAL_SIZE",
+                            0 if factorisation == "tridiagonal" else 10**9)
+        monkeypatch.setattr(_solvers, "_TRIDIAGONAL_SOLVES_PER_RANK2", np.inf)
+    return name
+
+
+def _problem(n_samples, n_features, n_targets=5, seed=0, offset=5.0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_samples, n_features)) + offset
+    weights = rng.standard_normal((n_features, n_targets)) * 0.3
+    Y = (X - offset) @ weights + rng.standard_normal((n_samples, n_targets)) + 3.0
+    return X, Y
+
+
+def _pearson(a, b):
+    a = a - a.mean(0)
+    b = b - b.mean(0)
+    denominator = np.sqrt((a**2).sum(0) * (b**2).sum(0))
+    return np.where(denominator > 0, (a * b).sum(0) / np.where(denominator > 0, denominator, 1),
+                    0.0)
+
+
+@pytest.mark.parametrize("n_features", [10, 300], ids=["primal", "dual"])
+@pytest.mark.parametrize("score", ["correlation", "r2"])
+def test_matches_himalaya_ridgecv_float64(n_features, score, route):
+    X, Y = _problem(120, n_features)
+    splits = clip_splits(5, n_clips=30, n_windows=4)
+    result = ridge_cv(X, Y, ALPHAS, splits, dtype="float64", score=score)
+    score_func = himalaya_correlation if score == "correlation" else himalaya_r2
+    reference = HimalayaRidgeCV(alphas=ALPHAS, cv=splits, fit_intercept=True,
+                                solver_params=dict(score_func=score_func, warn=False)).fit(X, Y)
+    # himalaya returns exp(-log(alpha)): compare grid indices
+    reference_indices = np.abs(np.log(reference.best_alphas_)[None] -
+                               np.log(ALPHAS)[:, None]).argmin(0)
+    np.testing.assert_array_equal(result.best_alpha_indices, reference_indices)
+    np.testing.assert_array_equal(result.best_alphas, ALPHAS[reference_indices])
+    expected = reference.predict(X)
+    predicted = X @ result.coef + result.intercept
+    assert np.abs(predicted - expected).max() <= 1e-10 * np.abs(expected).max()
+    np.testing.assert_allclose(result.best_scores, reference.cv_scores_, atol=1e-8)
+
+
+@pytest.mark.parametrize("n_features", [6, 40, 200], ids=["gram", "direct", "dual"])
+@pytest.mark.parametrize("score", ["correlation", "r2"])
+def test_cv_scores_equal_brute_force(n_features, score, backend):
+    # 6 and 40 features put the rank below / above the 20 validation rows (two norm routes).
+    X, Y = _problem(100, n_features, seed=1)
+    splits = clip_splits(5, n_clips=50, n_windows=2)
+    alphas = np.array([0.5, 10.0, 300.0])
+    result = ridge_cv(X, Y, alphas, splits, dtype="float64", score=score, backend=backend,
+                      return_cv_scores=True)
+    expected = np.zeros((alphas.size, Y.shape[1]))
+    for k, alpha in enumerate(alphas):
+        for train, val in splits:
+            prediction = Ridge(alpha=alpha).fit(X[train], Y[train]).predict(X[val])
+            if score == "correlation":
+                expected[k] += _pearson(prediction, Y[val])
+            else:
+                expected[k] += r2_score(Y[val], prediction, multioutput="raw_values")
+    np.testing.assert_allclose(result.cv_scores, expected / len(splits), rtol=1e-9, atol=1e-11)
+    best = expected.argmax(0)
+    np.testing.assert_array_equal(result.best_alpha_indices, best)
+
+
+def test_closed_form_small_case():
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((7, 4))
+    Y = rng.standard_normal((7, 3))
+    alpha = 2.5
+    expected = np.linalg.solve(X.T @ X + alpha * np.eye(4), X.T @ Y)
+    coef, intercept = ridge_fit(X, Y, alpha, fit_intercept=False, dtype="float64")
+    np.testing.assert_allclose(coef, expected, rtol=1e-12)
+    np.testing.assert_array_equal(intercept, 0.0)
+    # dual route (more features than samples) gives the same closed form
+    X_wide = rng.standard_normal((5, 9))
+    expected = np.linalg.solve(X_wide.T @ X_wide + alpha * np.eye(9), X_wide.T @ Y[:5])
+    coef, _ = ridge_fit(X_wide, Y[:5], alpha, fit_intercept=False, dtype="float64")
+    np.testing.assert_allclose(coef, expected, rtol=1e-10)
+
+
+@pytest.mark.parametrize("n_features", [5, 30])
+def test_fit_with_intercept_matches_sklearn_per_target_alphas(n_features):
+    X, Y = _problem(20, n_features, n_targets=12, seed=3)
+    many = np.logspace(-1, 2, 12)  # > 8 distinct alphas: eigendecomposition route
+    few = np.repeat([0.3, 40.0], 6)  # Cholesky route
+    for alphas in (many, few):
+        coef, intercept = ridge_fit(X, Y, alphas, dtype="float64")
+        for target, alpha in enumerate(alphas):
+            reference = Ridge(alpha=alpha).fit(X, Y[:, target])
+            np.testing.assert_allclose(coef[:, target], reference.coef_, rtol=1e-9, atol=1e-12)
+            np.testing.assert_allclose(intercept[target], reference.intercept_, rtol=1e-9)
+
+
+def test_target_batches_backends_and_float32_agree(backend):
+    X, Y = _problem(160, 30, n_targets=9, seed=4)
+    splits = clip_splits(5, n_clips=40, n_windows=4)
+    reference = ridge_cv(X, Y, ALPHAS, splits, dtype="float64", return_cv_scores=True)
+    batched = ridge_cv(X, Y, ALPHAS, splits, dtype="float64", backend=backend,
+                       n_targets_batch=2, return_cv_scores=True)
+    np.testing.assert_allclose(batched.cv_scores, reference.cv_scores, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(batched.coef, reference.coef, rtol=1e-9, atol=1e-12)
+    single = ridge_cv(X, Y, ALPHAS, splits, backend=backend)
+    np.testing.assert_array_equal(single.best_alphas, reference.best_alphas)
+    assert single.coef.dtype == np.float32
+    np.testing.assert_allclose(single.coef, reference.coef, rtol=1e-3, atol=1e-4)
+
+
+def test_constant_target_scores_zero_not_nan():
+    X, Y = _problem(40, 6, n_targets=2, seed=5)
+    Y[:, 1] = 2.0
+    splits = clip_splits(4, n_clips=40, n_windows=1)
+    for score in ("correlation", "r2"):
+        result = ridge_cv(X, Y, ALPHAS, splits, score=score, return_cv_scores=True)
+        assert np.all(np.isfinite(result.cv_scores))
+        np.testing.assert_array_equal(result.cv_scores[:, 1], 0.0)
+        np.testing.assert_allclose(result.coef[:, 1], 0.0, atol=1e-6)
+        np.testing.assert_allclose(result.intercept[1], 2.0, rtol=1e-6)
+
+
+def test_refit_false_and_1d_targets():
+    X, Y = _problem(40, 6, n_targets=1, seed=6)
+    splits = clip_splits(4, n_clips=20, n_windows=2)
+    result = ridge_cv(X, Y[:, 0], ALPHAS, splits, refit=False)
+    assert result.coef is None and result.intercept is None and result.cv_scores is None
+    assert result.best_alphas.shape == (1,)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(alphas=[1.0, -1.0]), "alphas must be finite and > 0"),
+    (dict(score="mse"), "score must be one of"),
+    (dict(backend="jax"), "backend must be one of"),
+    (dict(dtype="float16"), "dtype must be"),
+    (dict(splits=[]), "splits is empty"),
+    (dict(splits=[(np.arange(5), np.array([], dtype=int))]), "empty training or validation"),
+    (dict(splits=[(np.arange(5), np.array([99]))]), "outside"),
+])
+def test_bad_arguments(kwargs, match):
+    X, Y = _problem(20, 3, seed=7)
+    arguments = dict(alphas=ALPHAS, splits=clip_splits(2, n_clips=20, n_windows=1))
+    arguments.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        ridge_cv(X, Y, arguments.pop("alphas"), arguments.pop("splits"), **arguments)
+
+
+def test_bad_data():
+    X, Y = _problem(20, 3, seed=8)
+    splits = clip_splits(2, n_clips=20, n_windows=1)
+    X_nan = X.copy()
+    X_nan[3, 1] = np.nan
+    with pytest.raises(ValueError, match="X contains NaN"):
+        ridge_cv(X_nan, Y, ALPHAS, splits)
+    with pytest.raises(ValueError, match="first axes must match"):
+        ridge_cv(X, Y[:10], ALPHAS, splits)
+    with pytest.raises(ValueError, match="one value per target"):
+        ridge_fit(X, Y, [1.0, 2.0])
+
+
+@pytest.mark.parametrize("n_features", [6, 200], ids=["primal", "dual"])
+def test_standardize_inside_folds_equals_scaler_pipeline(n_features, route):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, Y = _problem(80, n_features, seed=9)
+    X[:, 1] = 4.0  # a constant column: never divided by zero, zero weight
+    X *= np.linspace(0.1, 30, n_features)
+    splits = clip_splits(4, n_clips=40, n_windows=2)
+    alphas = np.array([1.0, 30.0, 1000.0])
+    result = ridge_cv(X, Y, alphas, splits, dtype="float64", standardize=True,
+                      return_cv_scores=True)
+    expected = np.zeros((alphas.size, Y.shape[1]))
+    for k, alpha in enumerate(alphas):
+        for train, val in splits:
+            model = make_pipeline(StandardScaler(), Ridge(alpha=alpha)).fit(X[train], Y[train])
+            expected[k] += _pearson(model.predict(X[val]), Y[val]) / len(splits)
+    np.testing.assert_allclose(result.cv_scores, expected, rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(result.coef[1], 0.0, atol=1e-12)
+    for target, alpha in enumerate(result.best_alphas):
+        model = make_pipeline(StandardScaler(), Ridge(alpha=alpha)).fit(X, Y[:, target])
+        np.testing.assert_allclose(X @ result.coef[:, target] + result.intercept[target],
+                                   model.predict(X), rtol=1e-9)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_tridiagonal_reduction_and_shifted_solves(dtype):
+    from skbrainmusic.ridge._backend import Tridiagonal
+
+    rng = np.random.default_rng(10)
+    X = rng.standard_normal((30, 12)).astype(dtype)
+    gram = X.T @ X
+    form = Tridiagonal(gram)
+    Q = form.times(np.eye(12, dtype=dtype))
+    T = np.diag(form.diagonal) + np.diag(form.offdiagonal, 1) + np.diag(form.offdiagonal, -1)
+    tolerance = 1e-10 if dtype == np.float64 else 1e-3
+    np.testing.assert_allclose(Q @ T @ Q.T, gram, atol=tolerance * np.abs(gram).max())
+    np.testing.assert_allclose(form.transpose_times(np.eye(12, dtype=dtype)), Q.T, atol=1e-6)
+    rhs = rng.standard_normal((12, 3)).astype(dtype)
+    solutions = form.shifted_solves([0.5, 20.0], rhs)
+    for k, shift in enumerate([0.5, 20.0]):
+        expected = np.linalg.solve(T.astype(np.float64) + shift * np.eye(12), rhs)
+        np.testing.assert_allclose(solutions[:, k], expected, rtol=tolerance ** 0.5)
+
+
+def test_tridiagonal_solves_clip_negative_eigenvalues_like_eigh():
+    from skbrainmusic.ridge._backend import Tridiagonal
+
+    rng = np.random.default_rng(11)
+    vectors = np.linalg.qr(rng.standard_normal((6, 6)))[0]
+    eigenvalues = np.array([-1e-3, 0.0, 1.0, 2.0, 5.0, 9.0])  # round-off made one negative
+    form = Tridiagonal(vectors @ np.diag(eigenvalues) @ vectors.T)
+    rhs = rng.standard_normal((6, 2))
+    shifts = [1e-4, 3.0]  # the first is not positive definite: eigen route, clipped
+    Q = form.times(np.eye(6))
+    solutions = form.shifted_solves(shifts, form.transpose_times(rhs))
+    for k, shift in enumerate(shifts):
+        expected = vectors @ np.diag(1 / (eigenvalues.clip(min=0) + shift)) @ vectors.T @ rhs
+        np.testing.assert_allclose(Q @ solutions[:, k], expected, rtol=1e-8)
+    single = Tridiagonal(np.array([[4.0]]))
+    np.testing.assert_allclose(single.shifted_solves([1.0, 4.0], np.array([[10.0]]))[0],
+                               [[2.0], [1.25]])
+
+
+def test_torch_cuda_backend_matches_numpy_when_a_gpu_is_present():
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    X, Y = _problem(160, 300, n_targets=9, seed=12)
+    splits = clip_splits(5, n_clips=40, n_windows=4)
+    reference = ridge_cv(X, Y, ALPHAS, splits, dtype="float64", return_cv_scores=True)
+    result = ridge_cv(X, Y, ALPHAS, splits, dtype="float64", backend="torch_cuda",
+                      return_cv_scores=True)
+    np.testing.assert_allclose(result.cv_scores, reference.cv_scores, rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(result.coef, reference.coef, rtol=1e-8, atol=1e-11)
+
+
+def test_torch_cuda_without_gpu_says_so():
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present")
+    X, Y = _problem(20, 3, seed=13)
+    with pytest.raises(ValueError, match="needs a CUDA device"):
+        ridge_cv(X, Y, ALPHAS, clip_splits(2, 20, 1), backend="torch_cuda")
