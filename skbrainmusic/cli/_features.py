@@ -85,3 +85,26 @@ class TaggerFeatures:
             raise ValueError(f"audio at {sample_rate} Hz given to features computed at "
                              f"{expected} Hz.")
         return self.features.raw(audio)
+
+
+def calibrate(predicted):
+    """Standardise predicted embeddings per dimension, over all predicted clips and windows.
+
+    Ridge predictions from fMRI are shrunk towards the mean: their spread is a fraction of
+    that of true embeddings, so a generator fitted on true embeddings turns all of them into
+    nearly the same average music. Rescaling each dimension to unit variance (the scale of
+    the standardised true embeddings) restores the spread. It uses the predictions only,
+    never the true embeddings of the clips being reconstructed.
+
+    Parameters
+    ----------
+    predicted : ndarray of shape (n_clips, n_windows, d)
+
+    Returns
+    -------
+    calibrated : ndarray of shape (n_clips, n_windows, d)
+    """
+    flat = predicted.reshape(-1, predicted.shape[-1])
+    std = flat.std(axis=0)
+    std[std == 0] = 1.0
+    return ((flat - flat.mean(axis=0)) / std).reshape(predicted.shape)
