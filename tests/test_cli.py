@@ -109,6 +109,17 @@ def test_numpy_functions_are_not_trusted_implicitly(tmp_path, rng):
         load_model(path)
 
 
+def test_memmaps_are_not_trusted_implicitly(tmp_path, rng):
+    # A model that kept a memory-mapped parameter would reopen a file when loaded.
+    data = np.lib.format.open_memmap(tmp_path / "labels.npy", mode="w+", dtype=np.int64,
+                                     shape=(4,))
+    data[:] = [1, 1, 2, 2]
+    model = FunctionTransformer(kw_args={"labels": data})
+    path = save_model(model, tmp_path / "memmap.skops")
+    with pytest.raises(UntrustedModelError, match="memmap"):
+        load_model(path)
+
+
 def test_pickles_only_on_request(tmp_path, rng):
     X, y = rng.standard_normal((20, 3)), rng.standard_normal(20)
     model = Ridge().fit(X, y)

@@ -64,7 +64,8 @@ def real_tree(tmp_path_factory, shared_data):
                 seen.add(clip.clip_id)
                 folder = gtzan / clip.genre
                 folder.mkdir(parents=True, exist_ok=True)
-                t = np.arange(int(30 * TRACK_RATE)) / TRACK_RATE
+                # Just long enough for the clip: the loader reads the whole track.
+                t = np.arange(int((clip.start + 15.1) * TRACK_RATE)) / TRACK_RATE
                 pitch = 110.0 * 2 ** (_level(clip.clip_id) / 2)
                 wave = np.sin(2 * np.pi * pitch * t) + 0.05 * rng.standard_normal(t.size)
                 soundfile.write(folder / f"{clip.genre}.{int(clip.track):05d}.wav",

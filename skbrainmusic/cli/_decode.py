@@ -33,7 +33,7 @@ def decoder(roi_labels, window, tr, clip_duration, n_jobs=None):
     if roi_labels is None:
         ridge = ROIEnsembleRidge(None, n_rois=1, screen_voxels=SCREEN_VOXELS, n_jobs=n_jobs)
     else:
-        ridge = ROIEnsembleRidge(roi_labels, n_rois=N_ROIS, n_jobs=n_jobs)
+        ridge = ROIEnsembleRidge(np.array(roi_labels), n_rois=N_ROIS, n_jobs=n_jobs)
     return Pipeline([
         ("align", TemporalWindowAligner(window=window, step=STEP, tr=tr,
                                         clip_duration=clip_duration)),

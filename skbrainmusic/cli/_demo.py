@@ -82,7 +82,10 @@ def _decoder(spec, study, settings):
     return Pipeline([
         ("align", TemporalWindowAligner(window=spec.window, step=STEP, tr=study.tr,
                                         clip_duration=study.clip_duration)),
-        ("ridge", ROIEnsembleRidge(study.roi_labels, n_rois=N_ROIS, cv=settings["cv"])),
+        # A plain copy: cached studies are memory-mapped, and a model must not keep a
+        # reference to a file.
+        ("ridge", ROIEnsembleRidge(np.array(study.roi_labels), n_rois=N_ROIS,
+                                   cv=settings["cv"])),
     ])
 
 

@@ -2,8 +2,8 @@
 
 Loading a ``.skops`` file never runs code from the file: skops rebuilds objects from a
 declarative description, and :func:`load_model` refuses any type it does not trust. Types
-are trusted when they are *classes* defined by skbrainmusic, scikit-learn, NumPy or SciPy;
-anything else (functions, classes of other packages) must be named by the caller in
+are trusted when they are *classes* defined by skbrainmusic, scikit-learn, NumPy or SciPy
+(except ``numpy.memmap``, which opens files); anything else (functions, classes of other packages) must be named by the caller in
 ``trusted`` after they have looked at it, as skops recommends.
 """
 
@@ -13,6 +13,8 @@ from pathlib import Path
 __all__ = ["UntrustedModelError", "load_model", "save_model", "trusted_types"]
 
 _TRUSTED_PACKAGES = ("skbrainmusic", "sklearn", "numpy", "scipy")
+# Classes of those packages that touch the file system when rebuilt.
+_NEVER_IMPLICIT = {"numpy.memmap", "numpy.core.memmap.memmap", "numpy._core.memmap.memmap"}
 _FORMATS = ("skops", "joblib")
 
 
@@ -36,7 +38,8 @@ def _resolve(qualified_name):
 
 
 def _is_trusted(qualified_name):
-    if qualified_name.split(".", 1)[0] not in _TRUSTED_PACKAGES:
+    if (qualified_name.split(".", 1)[0] not in _TRUSTED_PACKAGES
+            or qualified_name in _NEVER_IMPLICIT):
         return False
     # Only classes: a trusted package's function (e.g. numpy.load) stored in a model could
     # be called later by the model, so functions are never trusted implicitly.
