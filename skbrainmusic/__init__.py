@@ -5,5 +5,6 @@ arrays are ``(n_clips, n_windows, n_features)`` (or 2-D, one window per sample).
 """
 
 from ._version import __version__
+from .retrieval import EmbeddingRetriever
 
-__all__ = ["__version__"]
+__all__ = ["__version__", "EmbeddingRetriever"]
