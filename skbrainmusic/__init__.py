@@ -6,5 +6,6 @@ arrays are ``(n_clips, n_windows, n_features)`` (or 2-D, one window per sample).
 
 from ._version import __version__
 from .retrieval import EmbeddingRetriever
+from .tagging import AudioTagger
 
-__all__ = ["__version__", "EmbeddingRetriever"]
+__all__ = ["__version__", "EmbeddingRetriever", "AudioTagger"]
