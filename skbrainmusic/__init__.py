@@ -4,8 +4,9 @@ The public estimators follow the clip sample convention: one stimulus clip is on
 arrays are ``(n_clips, n_windows, n_features)`` (or 2-D, one window per sample).
 """
 
+from . import metrics
 from ._version import __version__
 from .retrieval import EmbeddingRetriever
 from .tagging import AudioTagger
 
-__all__ = ["__version__", "EmbeddingRetriever", "AudioTagger"]
+__all__ = ["__version__", "metrics", "EmbeddingRetriever", "AudioTagger"]

@@ -17,7 +17,7 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MultiLabelBinarizer, StandardScaler
 
-from .metrics import AUDIOSET_GROUPS, AUDIOSET_TOP_N, top_n_agreement
+from .metrics import AUDIOSET_GROUPS, AUDIOSET_TOP_N, top_n_agreement_batch
 
 _BACKENDS = ("embedding", "ast")
 
@@ -355,7 +355,7 @@ def top_n_agreement_score(proba_true, proba_pred, *, classes=None, group="genres
                          f"{np.shape(proba_pred)}: give one row per clip, same classes.")
     ranked_true = rank_classes(proba_true, classes, group)
     ranked_pred = rank_classes(proba_pred, classes, group)
-    scores = np.array([top_n_agreement(a, b, n) for a, b in zip(ranked_true, ranked_pred)])
+    scores = top_n_agreement_batch(ranked_true, ranked_pred, n)
     return float(scores.mean()) if average else scores
 
 

@@ -1,7 +1,13 @@
-"""Example instances and expected check failures for tests/test_common.py."""
+"""Example instances and documented expected failures for the sklearn conformance harness.
+
+``tests/test_common.py`` discovers every public estimator. Classes whose constructor needs
+arguments list instances here; any check an estimator cannot pass is listed with a reason.
+"""
 
 from skbrainmusic import EmbeddingRetriever
 
+# {EstimatorClass: [instance, ...]} for estimators without a default constructor, or to
+# check extra configurations.
 INSTANCES = {
     EmbeddingRetriever: [
         EmbeddingRetriever(),
@@ -9,6 +15,7 @@ INSTANCES = {
     ],
 }
 
+# {EstimatorClass: {check_name: "why it cannot pass"}}.
 EXPECTED_FAILED_CHECKS = {
     EmbeddingRetriever: {
         "check_estimators_dtypes": (
