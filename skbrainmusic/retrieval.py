@@ -307,8 +307,8 @@ class EmbeddingRetriever(TransformerMixin, BaseEstimator):
         n_items = embeddings.shape[0]
         if self.n_neighbors > n_items:
             raise ValueError(
-                f"n_neighbors={self.n_neighbors} is larger than the corpus ({n_items} "
-                "items): lower n_neighbors or use a larger corpus."
+                f"n_neighbors={self.n_neighbors} is larger than the corpus, which has "
+                f"{n_items} sample(s) (items): lower n_neighbors or use a larger corpus."
             )
         if ids is None:
             ids = np.arange(n_items)
@@ -382,8 +382,8 @@ class EmbeddingRetriever(TransformerMixin, BaseEstimator):
         k = self.n_neighbors if n_neighbors is None else check_positive_int(
             n_neighbors, "n_neighbors")
         if k > self.n_items_:
-            raise ValueError(f"n_neighbors={k} is larger than the corpus ({self.n_items_} "
-                             "items).")
+            raise ValueError(f"n_neighbors={k} is larger than the corpus, which has "
+                             f"{self.n_items_} sample(s) (items).")
         queries, lead_shape = self._queries(X)
         queries = self._prepare(queries, "X")
         if self.backend == "numpy":
