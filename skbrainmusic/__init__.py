@@ -6,7 +6,8 @@ arrays are ``(n_clips, n_windows, n_features)`` (or 2-D, one window per sample).
 
 from . import metrics
 from ._version import __version__
+from .generation import ConditionedGenerator
 from .retrieval import EmbeddingRetriever
 from .tagging import AudioTagger
 
-__all__ = ["__version__", "metrics", "EmbeddingRetriever", "AudioTagger"]
+__all__ = ["__version__", "metrics", "EmbeddingRetriever", "ConditionedGenerator", "AudioTagger"]
