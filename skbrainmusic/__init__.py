@@ -6,8 +6,20 @@ arrays are ``(n_clips, n_windows, n_features)`` (or 2-D, one window per sample).
 
 from . import metrics
 from ._version import __version__
+from .alignment import TemporalWindowAligner, n_windows
+from .embeddings import AudioEmbedder, CaptionEmbedder
 from .generation import ConditionedGenerator
 from .retrieval import EmbeddingRetriever
 from .tagging import AudioTagger
 
-__all__ = ["__version__", "metrics", "EmbeddingRetriever", "ConditionedGenerator", "AudioTagger"]
+__all__ = [
+    "__version__",
+    "metrics",
+    "TemporalWindowAligner",
+    "n_windows",
+    "AudioEmbedder",
+    "CaptionEmbedder",
+    "EmbeddingRetriever",
+    "ConditionedGenerator",
+    "AudioTagger",
+]

@@ -1,0 +1,68 @@
+"""On-disk cache of clip embeddings, keyed by the audio's content and the embedding settings.
+
+Embedding a corpus of 100k tracks with a deep model takes hours, and the same corpus is
+embedded again by every analysis. One ``.npy`` file per clip lives under
+``<directory>/<key[:2]>/<key>.npy``; the key is the SHA-256 of the settings (backend, window
+geometry, model fingerprint, layer ...) and of the clip's samples and sample rate, so any
+change of audio or settings is a miss, never a stale hit.
+"""
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+# Bump when the stored embeddings of an unchanged backend would change meaning.
+_CACHE_FORMAT = 1
+
+
+class EmbeddingCache:
+    """Directory of cached ``(n_windows, d)`` float32 embeddings, one file per clip.
+
+    Parameters
+    ----------
+    directory : str or path-like
+        Where the files live; created when missing.
+    settings : dict
+        JSON-serialisable description of everything besides the audio that determines the
+        embedding.
+    """
+
+    def __init__(self, directory, settings):
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        payload = json.dumps({"format": _CACHE_FORMAT, **settings}, sort_keys=True)
+        self._settings_digest = hashlib.sha256(payload.encode()).digest()
+
+    def key(self, clip, sample_rate):
+        """Hex key of one clip: its samples ``(n_samples,)`` float32 and ``sample_rate``."""
+        digest = hashlib.sha256(self._settings_digest)
+        digest.update(f"{int(sample_rate)}:{clip.shape[0]}:".encode())
+        digest.update(np.ascontiguousarray(clip, dtype=np.float32).tobytes())
+        return digest.hexdigest()
+
+    def _path(self, key):
+        return self.directory / key[:2] / f"{key}.npy"
+
+    def load(self, key):
+        """The cached ``(n_windows, d)`` array of ``key``, or ``None`` on a miss."""
+        path = self._path(key)
+        if not path.exists():
+            return None
+        return np.load(path, allow_pickle=False)
+
+    def save(self, key, embedding):
+        """Store ``embedding`` under ``key`` atomically (concurrent writers never see halves)."""
+        path = self._path(key)
+        path.parent.mkdir(exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                np.save(stream, np.asarray(embedding, dtype=np.float32), allow_pickle=False)
+            os.replace(temporary, path)
+        except BaseException:
+            os.unlink(temporary)
+            raise

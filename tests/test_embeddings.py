@@ -1,0 +1,189 @@
+"""AudioEmbedder: window geometry, offline backends, input handling, cache, sklearn API."""
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.utils.estimator_checks import (
+    check_get_params_invariance,
+    check_no_attributes_set_in_init,
+    check_parameters_default_constructible,
+    check_set_params,
+)
+
+from skbrainmusic import AudioEmbedder, TemporalWindowAligner, n_windows
+from skbrainmusic.embeddings import _librosa
+
+SR = 22050
+
+
+def _tone(frequency, seconds=15.0, sample_rate=SR):
+    t = np.arange(int(seconds * sample_rate)) / sample_rate
+    return (0.5 * np.sin(2 * np.pi * frequency * t)).astype(np.float32)
+
+
+def _clicks(bpm, seconds=15.0, sample_rate=SR):
+    audio = np.zeros(int(seconds * sample_rate), dtype=np.float32)
+    burst = np.random.default_rng(0).standard_normal(200).astype(np.float32)
+    for onset in np.arange(0, seconds, 60.0 / bpm):
+        start = int(onset * sample_rate)
+        audio[start : start + 200] = burst[: len(audio[start : start + 200])]
+    return audio
+
+
+@pytest.fixture(scope="module")
+def clips():
+    rng = np.random.default_rng(0)
+    noise = 0.1 * rng.standard_normal((2, 15 * SR)).astype(np.float32)
+    return np.stack([_tone(440.0), _clicks(120.0), noise[0] + _tone(261.63), noise[1]])
+
+
+@pytest.mark.parametrize("backend", ["librosa", "mel"])
+@pytest.mark.parametrize(("window", "expected"), [(None, 4), (10.0, 4), (5.0, 7), (1.5, 10),
+                                                  (15.0, 1)])
+def test_window_counts_match_table_a2_and_aligner(clips, backend, window, expected):
+    out = AudioEmbedder(backend=backend, window=window, sample_rate=SR).transform(clips[:2])
+    d = 210 if backend == "librosa" else 128
+    assert out.shape == (2, expected, d) and out.dtype == np.float32
+    assert np.isfinite(out).all()
+    responses = np.zeros((2, 10, 3), dtype=np.float32)
+    aligned = TemporalWindowAligner(window=window or 10.0).fit_transform(responses)
+    assert aligned.shape[1] == out.shape[1] == n_windows(15.0, window or 10.0, 1.5)
+
+
+@pytest.mark.parametrize("backend", ["librosa", "mel"])
+def test_each_window_depends_only_on_its_samples(clips, backend):
+    embedder = AudioEmbedder(backend=backend, window=5.0, sample_rate=SR)
+    full = embedder.transform(clips)
+    for k in (0, 3, 6):
+        start = int(round(k * 1.5 * SR))
+        alone = embedder.transform(clips[:, start : start + 5 * SR])
+        assert alone.shape[1] == 1
+        np.testing.assert_allclose(alone[:, 0], full[:, k], rtol=1e-5, atol=1e-4)
+
+
+def test_librosa_features_measure_what_they_claim(clips):
+    out = AudioEmbedder(sample_rate=SR).transform(clips)
+    chroma_mean = out[:, :, 168:180]
+    assert (chroma_mean[0].argmax(axis=1) == 9).all()  # 440 Hz is an A
+    assert (chroma_mean[2].argmax(axis=1) == 0).all()  # 261.63 Hz is a C
+    tempo, clarity = out[1, :, 208], out[1, :, 209]
+    np.testing.assert_allclose(tempo, 120.0, rtol=0.03)
+    assert (clarity > 0.5).all()
+    assert (out[3, :, 209] < clarity.min()).all()  # noise has a weaker pulse than clicks
+    # A tone and white noise differ most in the spread of their spectra.
+    assert out[0, 0, :64].std() > out[3, 0, :64].std()
+
+
+def test_silence_is_finite_without_a_pulse():
+    out = AudioEmbedder(sample_rate=SR).transform(np.zeros((1, 15 * SR), np.float32))
+    assert np.isfinite(out).all()
+    np.testing.assert_array_equal(out[0, :, 208:], 0.0)
+
+
+def test_resampling_to_the_backend_rate():
+    tone_44k = _tone(440.0, sample_rate=44100)[np.newaxis]
+    tone_22k = _tone(440.0)[np.newaxis]
+    from_44k = AudioEmbedder(backend="mel", sample_rate=44100).transform(tone_44k)
+    from_22k = AudioEmbedder(backend="mel", sample_rate=SR).transform(tone_22k)
+    loud = from_22k > from_22k.max() - 40  # bands within 40 dB of the peak
+    np.testing.assert_allclose(from_44k[loud], from_22k[loud], atol=0.5)
+
+
+def test_batching_and_determinism(clips):
+    embedder = AudioEmbedder(window=5.0, sample_rate=SR, batch_size=4)
+    batched = embedder.transform(clips)
+    singles = np.concatenate([embedder.transform(clips[i : i + 1]) for i in range(4)])
+    np.testing.assert_allclose(batched, singles, rtol=1e-5, atol=1e-5)
+    one_at_a_time = clone(embedder).set_params(batch_size=1).transform(clips)
+    np.testing.assert_allclose(batched, one_at_a_time, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(batched, embedder.transform(clips))
+
+
+def test_paths_and_clip_duration(tmp_path, clips):
+    soundfile = pytest.importorskip("soundfile")
+    paths = []
+    for i, seconds in enumerate((15.0, 14.99)):
+        paths.append(tmp_path / f"clip{i}.wav")
+        soundfile.write(paths[-1], clips[i, : int(seconds * 16000)], 16000, subtype="FLOAT")
+    # The 14.99 s excerpt alone has 9 windows of 1.5 s; clip_duration pads it to 10.
+    assert AudioEmbedder(window=1.5).transform([paths[1]]).shape[1] == 9
+    with pytest.raises(ValueError, match="clip_duration"):
+        AudioEmbedder(window=1.5).transform(paths)
+    from_paths = AudioEmbedder(window=1.5, clip_duration=15.0).transform(paths)
+    assert from_paths.shape == (2, 10, 210)
+    arrays = np.zeros((2, 15 * 16000), np.float32)
+    arrays[0] = clips[0, : 15 * 16000]
+    arrays[1, : int(14.99 * 16000)] = clips[1, : int(14.99 * 16000)]
+    from_arrays = AudioEmbedder(window=1.5, sample_rate=16000).transform(arrays)
+    np.testing.assert_allclose(from_paths, from_arrays, rtol=1e-5, atol=1e-4)
+    cut = AudioEmbedder(window=1.5, sample_rate=SR, clip_duration=6.0).transform(clips[:1])
+    assert cut.shape[1] == 4
+
+
+def test_cache_hits_misses_and_keys(tmp_path, clips, monkeypatch):
+    embedder = AudioEmbedder(window=5.0, sample_rate=SR, cache=tmp_path / "cache").fit()
+    first = embedder.transform(clips[:3])
+    files = sorted((tmp_path / "cache").rglob("*.npy"))
+    assert len(files) == 3
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the backend ran although every clip was cached")
+
+    monkeypatch.setattr(embedder.backend_, "embed", refuse)
+    np.testing.assert_array_equal(embedder.transform(clips[:3]), first)
+    monkeypatch.undo()
+    # New audio and new settings are misses, never stale hits.
+    embedder.transform(clips[1:4])
+    assert len(list((tmp_path / "cache").rglob("*.npy"))) == 4
+    other = AudioEmbedder(window=1.5, sample_rate=SR, cache=tmp_path / "cache")
+    assert other.transform(clips[:1]).shape == (1, 10, 210)
+    assert len(list((tmp_path / "cache").rglob("*.npy"))) == 5
+    mel = AudioEmbedder(backend="mel", window=5.0, sample_rate=SR, cache=tmp_path / "cache")
+    assert mel.transform(clips[:1]).shape[2] == 128
+
+
+def test_progress_bar(clips, capsys):
+    pytest.importorskip("tqdm")
+    AudioEmbedder(sample_rate=SR, progress=True, batch_size=1).transform(clips[:2])
+    assert "2/2" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("params", "audio", "error", "match"),
+    [
+        ({"sample_rate": SR}, np.zeros(15 * SR), ValueError, "2-D array"),
+        ({}, np.zeros((1, 15 * SR)), ValueError, "sample_rate"),
+        ({"backend": "mulan", "sample_rate": SR}, np.zeros((1, SR)), ValueError, "mulan"),
+        ({"model": "x", "sample_rate": SR}, np.zeros((1, SR)), ValueError, "no model"),
+        ({"layer": 3, "sample_rate": SR}, np.zeros((1, SR)), ValueError, "no model"),
+        ({"sample_rate": SR}, "clip.wav", TypeError, "list of paths"),
+        ({"window": 0.05, "step": 0.05, "sample_rate": SR}, np.zeros((1, SR)), ValueError,
+         "shorter than one"),
+        ({"sample_rate": SR}, np.zeros((1, 5 * SR)), ValueError, "longer than the clip"),
+        ({"sample_rate": SR, "batch_size": 0}, np.zeros((1, SR)), ValueError, "batch_size"),
+        ({"sample_rate": SR, "cache": 3}, np.zeros((1, SR)), TypeError, "cache"),
+    ],
+)
+def test_errors_name_the_problem(params, audio, error, match):
+    with pytest.raises(error, match=match):
+        AudioEmbedder(**params).transform(audio)
+
+
+def test_sklearn_api_contract(clips):
+    embedder = AudioEmbedder(window=5.0, sample_rate=SR)
+    check_parameters_default_constructible("AudioEmbedder", AudioEmbedder())
+    check_no_attributes_set_in_init("AudioEmbedder", AudioEmbedder())
+    check_get_params_invariance("AudioEmbedder", embedder)
+    check_set_params("AudioEmbedder", embedder)
+    assert embedder.fit(clips) is embedder
+    restored = pickle.loads(pickle.dumps(embedder))
+    np.testing.assert_array_equal(restored.transform(clips[:1]), embedder.transform(clips[:1]))
+    np.testing.assert_array_equal(embedder.fit_transform(clips[:1]),
+                                  clone(embedder).transform(clips[:1]))
+
+
+def test_librosa_dimension_is_documented():
+    assert _librosa.LibrosaBackend.dim == 210
+    assert _librosa.FRAME_RATE == 42.0
