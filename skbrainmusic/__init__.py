@@ -7,8 +7,16 @@ arrays are ``(n_clips, n_windows, n_features)`` (or 2-D, one window per sample).
 from . import metrics
 from ._version import __version__
 from .alignment import TemporalWindowAligner, n_windows
+from .datasets import (
+    load_captions,
+    load_fma,
+    load_gtzan_clips,
+    load_nakai2022,
+    make_synthetic_study,
+)
 from .embeddings import AudioEmbedder, CaptionEmbedder
 from .generation import ConditionedGenerator
+from .model_selection import LeaveOneGenreOut
 from .retrieval import EmbeddingRetriever
 from .tagging import AudioTagger
 
@@ -22,4 +30,10 @@ __all__ = [
     "EmbeddingRetriever",
     "ConditionedGenerator",
     "AudioTagger",
+    "LeaveOneGenreOut",
+    "load_captions",
+    "load_fma",
+    "load_gtzan_clips",
+    "load_nakai2022",
+    "make_synthetic_study",
 ]

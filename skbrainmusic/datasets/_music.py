@@ -1,0 +1,349 @@
+"""Genre-styled music scores and their General MIDI rendering (the synthetic stimuli).
+
+Ten styles, one per GTZAN genre, differ in tempo, groove (drum pattern, swing), harmony
+(progression, mode, voicing), instrumentation and mood. A clip's score is drawn from its
+genre's style with a per-clip generator, rendered through the General MIDI soundfont that
+pretty_midi ships (``TimGM6mb.sf2``) by ``tinysoundfont``, and prepared like the ds003720
+stimuli (15 s, 22,050 Hz, quarter-sine fades, RMS normalisation).
+"""
+
+from pathlib import Path
+
+import numpy as np
+
+from ._audio import CLIP_DURATION, SAMPLE_RATE, prepare_clips
+
+GENRES = (
+    "blues", "classical", "country", "disco", "hiphop",
+    "jazz", "metal", "pop", "reggae", "rock",
+)
+MOODS = ("Happy music", "Sad music", "Tender music", "Exciting music", "Angry music", "Scary music")
+
+# The AudioSet genre classes (A.1.6) closest to each GTZAN genre, most specific first.
+# Heavy metal is not one of the paper's 25 genre classes; its AudioSet parent is Rock music.
+AUDIOSET_GENRES = {
+    "blues": ["Blues", "Rhythm and blues"],
+    "classical": ["Classical music", "New-age music"],
+    "country": ["Country", "Folk music"],
+    "disco": ["Disco", "Funk"],
+    "hiphop": ["Hip hop music", "Electronic music"],
+    "jazz": ["Jazz", "Blues"],
+    "metal": ["Rock music", "Independent music"],
+    "pop": ["Pop music", "Electronic music"],
+    "reggae": ["Reggae", "Ska"],
+    "rock": ["Rock music", "Pop music"],
+}
+
+# General MIDI program -> (AudioSet instrument class of A.1.6, name used in captions).
+INSTRUMENTS = {
+    0: ("Keyboard (musical)", "piano"),
+    4: ("Keyboard (musical)", "electric piano"),
+    11: ("Percussion", "vibraphone"),
+    16: ("Keyboard (musical)", "organ"),
+    21: ("Accordion", "accordion"),
+    22: ("Harmonica", "harmonica"),
+    24: ("Plucked string instrument", "nylon guitar"),
+    25: ("Plucked string instrument", "acoustic guitar"),
+    26: ("Plucked string instrument", "jazz guitar"),
+    27: ("Plucked string instrument", "clean electric guitar"),
+    29: ("Plucked string instrument", "overdriven guitar"),
+    30: ("Plucked string instrument", "distorted guitar"),
+    32: ("Plucked string instrument", "wood bass"),
+    33: ("Plucked string instrument", "electric bass"),
+    34: ("Plucked string instrument", "picked bass"),
+    38: ("Keyboard (musical)", "synth bass"),
+    40: ("Bowed string instrument", "violin"),
+    42: ("Bowed string instrument", "cello"),
+    43: ("Bowed string instrument", "double bass"),
+    46: ("Harp", "harp"),
+    48: ("Bowed string instrument", "string section"),
+    52: ("Choir", "choir"),
+    56: ("Brass instrument", "trumpet"),
+    57: ("Brass instrument", "trombone"),
+    60: ("Brass instrument", "french horn"),
+    61: ("Brass instrument", "brass section"),
+    65: ("Wind instrument, woodwind instrument", "alto saxophone"),
+    66: ("Wind instrument, woodwind instrument", "tenor saxophone"),
+    68: ("Wind instrument, woodwind instrument", "oboe"),
+    71: ("Wind instrument, woodwind instrument", "clarinet"),
+    73: ("Wind instrument, woodwind instrument", "flute"),
+    80: ("Keyboard (musical)", "square-wave synthesizer"),
+    81: ("Keyboard (musical)", "sawtooth synthesizer"),
+    89: ("Keyboard (musical)", "warm synth pad"),
+    105: ("Plucked string instrument", "banjo"),
+}
+PERCUSSION = "Percussion"
+ORCHESTRA = "Orchestra"
+
+KICK, SIDE_STICK, SNARE, CLAP, CLOSED_HAT, PEDAL_HAT, OPEN_HAT, CRASH, RIDE, TAMBOURINE = (
+    36, 37, 38, 39, 42, 44, 46, 49, 51, 54)
+
+# One bar = 16 steps (sixteenth notes): drum -> steps.
+DRUM_PATTERNS = {
+    "shuffle": {KICK: [0, 8], SNARE: [4, 12], CLOSED_HAT: [0, 2, 4, 6, 8, 10, 12, 14]},
+    "two_beat": {KICK: [0, 8], SIDE_STICK: [4, 12], CLOSED_HAT: [2, 6, 10, 14]},
+    "four_on_floor": {KICK: [0, 4, 8, 12], CLAP: [4, 12], OPEN_HAT: [2, 6, 10, 14],
+                      TAMBOURINE: [1, 3, 5, 7, 9, 11, 13, 15]},
+    "boom_bap": {KICK: [0, 7, 10], SNARE: [4, 12], CLOSED_HAT: [0, 2, 4, 6, 8, 10, 12, 14]},
+    "swing_ride": {RIDE: [0, 4, 6, 8, 12, 14], PEDAL_HAT: [4, 12], KICK: [0]},
+    "double_kick": {KICK: list(range(16)), SNARE: [4, 12], CRASH: [0], RIDE: [0, 4, 8, 12]},
+    "pop": {KICK: [0, 6, 8], SNARE: [4, 12], CLAP: [12],
+            CLOSED_HAT: [0, 2, 4, 6, 8, 10, 12, 14]},
+    "one_drop": {KICK: [8], SIDE_STICK: [8], CLOSED_HAT: [0, 2, 4, 6, 8, 10, 12, 14]},
+    "rock": {KICK: [0, 8, 10], SNARE: [4, 12], CLOSED_HAT: [0, 2, 4, 6, 8, 10, 12, 14],
+             CRASH: [0]},
+}
+
+# Bass figures: (step, semitones above the chord root).
+BASS_PATTERNS = {
+    "root_beats": [(0, 0), (8, 0)],
+    "root_fifth": [(0, 0), (8, 7)],
+    "octaves": [(s, 12 * (s // 2 % 2)) for s in range(0, 16, 2)],
+    "eighths": [(s, 0) for s in range(0, 16, 2)],
+    "walking": [(0, 0), (4, 4), (8, 7), (12, 11)],
+    "reggae": [(0, 0), (6, 0), (10, 7)],
+    "boom": [(0, 0), (7, 0), (10, -5)],
+    "held": [(0, 0)],
+}
+
+MAJOR = (0, 2, 4, 5, 7, 9, 11)
+MINOR = (0, 2, 3, 5, 7, 8, 10)
+# Chord progressions as scale degrees (0-based), one chord a bar.
+PROGRESSIONS = {
+    "twelve_bar": [0, 0, 0, 0, 3, 3, 0, 0, 4, 3, 0, 4],
+    "one_four_five": [0, 3, 4, 0],
+    "axis": [0, 4, 5, 3],
+    "two_five_one": [1, 4, 0, 0],
+    "descending": [0, 6, 5, 4],
+    "minor_loop": [0, 5, 2, 6],
+    "power": [0, 0, 5, 6],
+    "skank": [0, 3, 0, 4],
+}
+
+STYLES = {
+    "blues": dict(tempo=(60, 100), major=0.5, swing=True, drums="shuffle",
+                  progressions=["twelve_bar"], lead=[29, 27, 22, 0], harmony=[0, 16, 27],
+                  comp="strum", bass=[33, 32], bass_pattern="walking", seventh=True,
+                  density=0.45, moods={"Sad music": 0.6, "Tender music": 0.3}),
+    "classical": dict(tempo=(60, 130), major=0.55, swing=False, drums=None,
+                      progressions=["one_four_five", "descending", "minor_loop"],
+                      lead=[40, 73, 68, 0, 71], harmony=[48, 0, 46, 60], comp="arpeggio",
+                      bass=[42, 43], bass_pattern="held", seventh=False, density=0.55,
+                      moods={"Tender music": 0.6, "Sad music": 0.3, "Scary music": 0.1}),
+    "country": dict(tempo=(90, 140), major=0.9, swing=False, drums="two_beat",
+                    progressions=["one_four_five", "axis"], lead=[105, 40, 25, 22],
+                    harmony=[25, 0, 24], comp="strum", bass=[32, 33], bass_pattern="root_fifth",
+                    seventh=False, density=0.5, moods={"Happy music": 0.6, "Tender music": 0.3}),
+    "disco": dict(tempo=(110, 130), major=0.6, swing=False, drums="four_on_floor",
+                  progressions=["axis", "minor_loop"], lead=[48, 81, 61, 52],
+                  harmony=[4, 48, 27], comp="offbeat", bass=[38, 33], bass_pattern="octaves",
+                  seventh=True, density=0.5, moods={"Happy music": 0.6, "Exciting music": 0.6}),
+    "hiphop": dict(tempo=(80, 100), major=0.2, swing=True, drums="boom_bap",
+                   progressions=["minor_loop", "power"], lead=[80, 0, 4], harmony=[89, 4, 0],
+                   comp="block", bass=[38, 33], bass_pattern="boom", seventh=True, density=0.3,
+                   moods={"Exciting music": 0.4, "Angry music": 0.5, "Scary music": 0.2}),
+    "jazz": dict(tempo=(100, 180), major=0.7, swing=True, drums="swing_ride",
+                 progressions=["two_five_one"], lead=[66, 56, 65, 71, 26, 11], harmony=[0, 26],
+                 comp="block", bass=[32], bass_pattern="walking", seventh=True, density=0.6,
+                 moods={"Tender music": 0.5, "Happy music": 0.4}),
+    "metal": dict(tempo=(140, 200), major=0.05, swing=False, drums="double_kick",
+                  progressions=["power", "minor_loop"], lead=[30, 29], harmony=[30],
+                  comp="power", bass=[34], bass_pattern="eighths", seventh=False, density=0.7,
+                  moods={"Angry music": 0.8, "Scary music": 0.5, "Exciting music": 0.4}),
+    "pop": dict(tempo=(95, 125), major=0.8, swing=False, drums="pop",
+                progressions=["axis", "one_four_five"], lead=[80, 0, 52, 73], harmony=[0, 4, 89],
+                comp="strum", bass=[33, 38], bass_pattern="root_beats", seventh=False,
+                density=0.45, moods={"Happy music": 0.7, "Exciting music": 0.3}),
+    "reggae": dict(tempo=(70, 95), major=0.7, swing=False, drums="one_drop",
+                   progressions=["skank", "one_four_five"], lead=[16, 27, 56], harmony=[27, 16],
+                   comp="offbeat", bass=[33], bass_pattern="reggae", seventh=False, density=0.35,
+                   moods={"Happy music": 0.5, "Tender music": 0.4}),
+    "rock": dict(tempo=(100, 150), major=0.6, swing=False, drums="rock",
+                 progressions=["one_four_five", "power", "axis"], lead=[29, 27, 0],
+                 harmony=[29, 27], comp="power", bass=[34, 33], bass_pattern="eighths",
+                 seventh=False, density=0.5, moods={"Exciting music": 0.6, "Angry music": 0.3}),
+}
+
+_PENTATONIC_MAJOR = (0, 2, 4, 7, 9)
+_PENTATONIC_MINOR = (0, 3, 5, 7, 10)
+_TAIL = 1.0  # seconds rendered past the clip so that notes ring across its end
+
+
+def _soundfont_path():
+    import pretty_midi
+
+    return Path(pretty_midi.__file__).parent / "TimGM6mb.sf2"
+
+
+def _import_tinysoundfont():
+    try:
+        import tinysoundfont
+    except ImportError as exc:
+        raise ImportError(
+            "Rendering the synthetic study needs tinysoundfont, which is installed without "
+            "its pyaudio dependency: pip install --no-deps tinysoundfont"
+        ) from exc
+    return tinysoundfont
+
+
+def draw_clip(genre, rng):
+    """Draw the musical parameters of one clip of ``genre``.
+
+    Returns a dict with the score parameters (tempo, key, mode, progression, instruments)
+    and the clip's labels: ``instruments`` (AudioSet classes, most salient first),
+    ``moods`` (the six AudioSet moods, most salient first), ``genres`` (AudioSet genres).
+    """
+    style = STYLES[genre]
+    major = bool(rng.random() < style["major"])
+    tempo = float(rng.uniform(*style["tempo"]))
+    lead = int(rng.choice(style["lead"]))
+    harmony = int(rng.choice(style["harmony"]))
+    bass = int(rng.choice(style["bass"]))
+    parts = [lead, harmony, bass]
+    classes = [INSTRUMENTS[p][0] for p in parts]
+    if style["drums"] is not None:
+        classes.insert(2, PERCUSSION)
+    ensemble_lead = INSTRUMENTS[lead][0] != "Keyboard (musical)"
+    if genre == "classical" and harmony in (48, 60) and ensemble_lead:
+        classes.insert(0, ORCHESTRA)
+    instruments = list(dict.fromkeys(classes))
+    # Mood saliences: the genre's leaning, the mode and the tempo, plus individual variation.
+    tempo_z = (tempo - 115.0) / 35.0
+    score = {mood: style["moods"].get(mood, 0.0) for mood in MOODS}
+    score["Happy music"] += 0.4 * major - 0.2
+    score["Sad music"] += 0.3 * (not major) - 0.2 * tempo_z
+    score["Tender music"] -= 0.2 * tempo_z
+    score["Exciting music"] += 0.3 * tempo_z
+    score["Scary music"] += 0.15 * (not major)
+    noise = rng.normal(0.0, 0.15, len(MOODS))
+    moods = [MOODS[i] for i in np.argsort([-(score[m] + n) for m, n in zip(MOODS, noise)])]
+    return {
+        "genre": genre,
+        "tempo": round(tempo, 1),
+        "key": int(rng.integers(12)),
+        "major": major,
+        "progression": str(rng.choice(style["progressions"])),
+        "programs": parts,
+        "drums": style["drums"],
+        "instruments": instruments,
+        "moods": moods[:3],
+        "genres": list(AUDIOSET_GENRES[genre]),
+        "density": float(np.clip(style["density"] + rng.normal(0.0, 0.08), 0.15, 0.9)),
+        "seed": int(rng.integers(2**31)),
+    }
+
+
+def _chord(degree, scale, seventh):
+    tones = [scale[(degree + k) % 7] + 12 * ((degree + k) // 7) for k in (0, 2, 4)]
+    if seventh:
+        tones.append(scale[(degree + 6) % 7] + 12 * ((degree + 6) // 7))
+    return tones
+
+
+def score_events(clip):
+    """Note events ``(time_s, channel, key, velocity, duration_s)`` of one clip's score."""
+    rng = np.random.default_rng(clip["seed"])
+    style = STYLES[clip["genre"]]
+    step = 60.0 / clip["tempo"] / 4
+    swing = step / 3 if style["swing"] else 0.0
+    scale = MAJOR if clip["major"] else MINOR
+    pentatonic = _PENTATONIC_MAJOR if clip["major"] else _PENTATONIC_MINOR
+    progression = PROGRESSIONS[clip["progression"]]
+    root = 48 + clip["key"]
+    n_bars = int(np.ceil((CLIP_DURATION + _TAIL) / (16 * step)))
+    events = []
+
+    def at(bar, s):
+        return (bar * 16 + s) * step + (swing if s % 4 == 2 else 0.0)
+
+    melody_note = 2
+    for bar in range(n_bars):
+        degree = progression[bar % len(progression)]
+        chord = _chord(degree, scale, style["seventh"])
+        chord_root = root + scale[degree]
+        for s, interval in BASS_PATTERNS[style["bass_pattern"]]:
+            length = 16 if style["bass_pattern"] == "held" else 2
+            events.append((at(bar, s), 1, chord_root - 12 + interval, 95, length * step * 0.9))
+        comp = style["comp"]
+        if comp == "block":
+            hits = [(0, 16)]
+        elif comp == "strum":
+            hits = [(s, 3) for s in (0, 4, 8, 12)]
+        elif comp == "offbeat":
+            hits = [(s, 1.5) for s in (2, 6, 10, 14)]
+        elif comp == "power":
+            hits = [(s, 1.8) for s in range(0, 16, 2)]
+        else:
+            hits = [(s, 2) for s in range(0, 16, 2)]
+        for k, (s, length) in enumerate(hits):
+            if comp == "power":
+                notes = [chord_root, chord_root + 7]
+            elif comp == "arpeggio":
+                notes = [root + 12 + chord[k % len(chord)]]
+            else:
+                notes = [root + 12 + t for t in chord]
+            for note in notes:
+                events.append((at(bar, s), 2, note, 70, length * step * 0.95))
+        for s in range(0, 16, 2):
+            if rng.random() > clip["density"]:
+                continue
+            strong = s % 8 == 0
+            if strong:
+                pitch = root + 24 + chord[int(rng.integers(len(chord)))]
+            else:
+                melody_note = int(np.clip(melody_note + rng.integers(-2, 3), 0, 9))
+                pitch = root + 24 + pentatonic[melody_note % 5] + 12 * (melody_note // 5) - 12
+            length = int(rng.choice([2, 2, 4, 6]))
+            events.append((at(bar, s), 0, pitch, int(rng.integers(80, 115)), length * step * 0.9))
+        if clip["drums"] is not None:
+            for drum, steps in DRUM_PATTERNS[clip["drums"]].items():
+                for s in steps:
+                    velocity = 110 if s % 4 == 0 else 85
+                    events.append((at(bar, s), 9, drum, velocity, step * 0.9))
+    return [e for e in events if e[0] < CLIP_DURATION]
+
+
+class Renderer:
+    """Render scores with tinysoundfont; one synthesizer reused for every clip."""
+
+    def __init__(self, sample_rate=SAMPLE_RATE):
+        tinysoundfont = _import_tinysoundfont()
+        self.sample_rate = sample_rate
+        self.synth = tinysoundfont.Synth(samplerate=sample_rate, gain=-6.0)
+        self.soundfont = self.synth.sfload(str(_soundfont_path()))
+
+    def render(self, clip):
+        """Waveform of float32 ``(n_samples,)`` of one clip, before fades and normalisation."""
+        synth = self.synth
+        for channel, program in enumerate(clip["programs"]):
+            synth.program_select(channel, self.soundfont, 0, program)
+        synth.program_select(9, self.soundfont, 128, 0, is_drums=True)
+        actions = []
+        for time, channel, key, velocity, duration in score_events(clip):
+            actions.append((time, 1, channel, key, velocity))
+            actions.append((time + duration, 0, channel, key, 0))
+        actions.sort()
+        n_total = int(round(CLIP_DURATION * self.sample_rate))
+        chunks, position = [], 0
+        for time, is_on, channel, key, velocity in actions:
+            sample = min(int(round(time * self.sample_rate)), n_total)
+            if sample > position:
+                chunks.append(np.frombuffer(synth.generate_simple(sample - position), np.float32))
+                position = sample
+            if is_on:
+                synth.noteon(channel, key, velocity)
+            else:
+                synth.noteoff(channel, key)
+        if n_total > position:
+            chunks.append(np.frombuffer(synth.generate_simple(n_total - position), np.float32))
+        synth.sounds_off()
+        return np.concatenate(chunks).reshape(-1, 2).mean(axis=1)
+
+
+def render_clips(clips, sample_rate=SAMPLE_RATE):
+    """Prepared waveforms ``(n_clips, n_samples)`` float32 of drawn clips (see draw_clip)."""
+    renderer = Renderer(sample_rate)
+    audio = np.empty((len(clips), int(round(CLIP_DURATION * sample_rate))), np.float32)
+    for i, clip in enumerate(clips):
+        audio[i] = prepare_clips(renderer.render(clip), sample_rate)
+    return audio

@@ -1,0 +1,463 @@
+"""An offline synthetic study with the structure of ds003720 and a known ground truth."""
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from scipy.signal import lfilter
+from scipy.stats import gamma
+from sklearn.utils import Bunch
+
+from ..preprocessing import preprocess_run
+from ._audio import CLIP_DURATION, SAMPLE_RATE
+from ._base import cache_key, cached, get_data_home
+from ._captions import make_captions
+from ._events import TR, assemble_runs, test_layout, training_layout
+from ._music import GENRES, INSTRUMENTS, MOODS, ORCHESTRA, PERCUSSION, draw_clip, render_clips
+from ._rois import auditory_labels, cortical_labels, destrieux_names
+
+# Bump when the generator changes, so that caches of older versions are not reused.
+_VERSION = 1
+
+SCALES = {
+    # ~25 s on one core (most of it rendering 470 clips); 240 training clips, 30 test
+    # clips heard 4 times, 4,000 voxels in 148 ROIs, a 200-clip retrieval corpus.
+    "small": {"n_train_runs": 6, "n_test_runs": 3, "n_voxels": 4000, "n_corpus": 200},
+    # The ds003720 design: 480 training clips in 12 runs, 60 test clips in 6 runs heard 4
+    # times, 60,000 voxels (the paper's subjects have 53,421-64,700), 2,000 corpus clips.
+    "paper": {"n_train_runs": 12, "n_test_runs": 6, "n_voxels": 60000, "n_corpus": 2000},
+}
+CLIPS_PER_RUN = 40
+TEST_CLIPS_PER_RUN = 10
+N_REPEATS = 4
+N_BANDS = 8
+_ROLES = {"train": 0, "test": 1, "corpus": 2}
+_INSTRUMENT_CLASSES = sorted(
+    {cls for cls, _ in INSTRUMENTS.values()} | {PERCUSSION, ORCHESTRA}
+)
+_BAND_EDGES = np.geomspace(50.0, SAMPLE_RATE / 2, N_BANDS + 1)
+
+
+def _canonical_hrf(tr, duration=32.0):
+    """SPM's double-gamma haemodynamic response sampled every ``tr`` seconds (peak ~5 s)."""
+    t = np.arange(0.0, duration, tr)
+    hrf = gamma.pdf(t, 6) - gamma.pdf(t, 16) / 6.0
+    return hrf / hrf.sum()
+
+
+def _acoustic_features(audio, sample_rate=SAMPLE_RATE, tr=TR):
+    """Per scan: log energies in ``N_BANDS`` log-spaced bands and the onset strength.
+
+    Returns float32 ``(n_clips, n_scans, N_BANDS + 1)``.
+    """
+    n_fft, hop = 2048, 1024
+    window = np.hanning(n_fft).astype(np.float32)
+    freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
+    band = np.clip(np.searchsorted(_BAND_EDGES, freqs) - 1, 0, N_BANDS - 1)
+    n_scans = int(round(CLIP_DURATION / tr))
+    features = np.empty((len(audio), n_scans, N_BANDS + 1), np.float32)
+    for i, clip in enumerate(audio):
+        frames = np.lib.stride_tricks.sliding_window_view(np.asarray(clip), n_fft)[::hop]
+        power = np.abs(np.fft.rfft(frames * window, axis=1)) ** 2
+        energy = np.stack([power[:, band == b].mean(axis=1) for b in range(N_BANDS)], axis=1)
+        log_energy = np.log(energy + 1e-10)
+        flux = np.concatenate([[0.0], np.maximum(np.diff(log_energy, axis=0), 0).sum(axis=1)])
+        scan_of_frame = np.minimum((np.arange(len(frames)) * hop / sample_rate / tr).astype(int),
+                                   n_scans - 1)
+        for scan in range(n_scans):
+            in_scan = scan_of_frame == scan
+            features[i, scan, :N_BANDS] = log_energy[in_scan].mean(axis=0)
+            features[i, scan, N_BANDS] = flux[in_scan].mean()
+    return features
+
+
+def _semantic_features(clips):
+    """Per clip: genre one-hot, instrument and mood saliences, tempo and mode."""
+    n_sem = len(GENRES) + len(_INSTRUMENT_CLASSES) + len(MOODS) + 2
+    semantic = np.zeros((len(clips), n_sem), np.float32)
+    for i, clip in enumerate(clips):
+        semantic[i, GENRES.index(clip["genre"])] = 1.0
+        offset = len(GENRES)
+        for rank, cls in enumerate(clip["instruments"]):
+            semantic[i, offset + _INSTRUMENT_CLASSES.index(cls)] = 1.0 / (rank + 1)
+        offset += len(_INSTRUMENT_CLASSES)
+        for rank, mood in enumerate(clip["moods"]):
+            semantic[i, offset + MOODS.index(mood)] = 0.5**rank
+        semantic[i, -2] = (clip["tempo"] - 115.0) / 35.0
+        semantic[i, -1] = float(clip["major"])
+    return semantic
+
+
+def _clip_table(clips, ids):
+    return pd.DataFrame({
+        "clip_id": ids,
+        "genre": [c["genre"] for c in clips],
+        "instruments": [c["instruments"] for c in clips],
+        "moods": [c["moods"] for c in clips],
+        "genres": [c["genres"] for c in clips],
+        "tempo": [c["tempo"] for c in clips],
+        "major": [c["major"] for c in clips],
+    })
+
+
+def _render_into(target, clips, n_jobs):
+    chunks = np.array_split(np.arange(len(clips)), max(1, min(len(clips), 8 * (n_jobs or 1))))
+    if n_jobs in (None, 1):
+        for chunk in chunks:
+            target[chunk] = render_clips([clips[i] for i in chunk])
+        return
+    rendered = Parallel(n_jobs=n_jobs)(
+        delayed(render_clips)([clips[i] for i in chunk]) for chunk in chunks
+    )
+    for chunk, audio in zip(chunks, rendered):
+        target[chunk] = audio
+
+
+def _build_stimuli(store, params, n_jobs):
+    seed = params["random_state"]
+    rng = np.random.default_rng([seed, 7])
+    n_train = params["n_train_runs"] * CLIPS_PER_RUN
+    genres = {
+        "train": list(rng.permutation(np.resize(np.array(GENRES), n_train))),
+        "test": [g for _ in range(params["n_test_runs"]) for g in rng.permutation(GENRES)],
+        "corpus": list(rng.choice(GENRES, params["n_corpus"])),
+    }
+    tracks = dict.fromkeys(GENRES, 0)
+    n_samples = int(round(CLIP_DURATION * SAMPLE_RATE))
+    for role, role_genres in genres.items():
+        clips = [
+            draw_clip(str(g), np.random.default_rng([seed, _ROLES[role], i]))
+            for i, g in enumerate(role_genres)
+        ]
+        if role == "corpus":
+            ids = [f"corpus.{i:06d}" for i in range(len(clips))]
+        else:
+            ids = []
+            for clip in clips:
+                ids.append(f"{clip['genre']}.{tracks[clip['genre']]:05d}")
+                tracks[clip["genre"]] += 1
+        audio = store.empty(f"audio_{role}", (len(clips), n_samples))
+        _render_into(audio, clips, n_jobs)
+        store.objects[f"clips_{role}"] = _clip_table(clips, ids)
+        store.objects[f"captions_{role}"] = make_captions(clips, seed + 100 * _ROLES[role])
+        if role != "corpus":
+            store.put(f"acoustic_{role}", _acoustic_features(audio))
+            store.put(f"semantic_{role}", _semantic_features(clips))
+
+
+def _events_frame(table, rows):
+    frame = table.iloc[rows].reset_index(drop=True)
+    return pd.DataFrame({
+        "onset": np.arange(len(rows)) * CLIP_DURATION,
+        "duration": CLIP_DURATION,
+        "genre": frame.genre,
+        "track": [int(c.split(".")[1]) for c in frame.clip_id],
+        "start": 0.0,
+        "end": CLIP_DURATION,
+        "clip_id": frame.clip_id,
+    })
+
+
+class _Brain:
+    """One simulated subject: ROI layout, informative ROIs and their encoding weights."""
+
+    def __init__(self, stimuli, params):
+        rng = np.random.default_rng([params["random_state"], 1000 + params["subject"]])
+        self.rng = rng
+        labels = np.array(cortical_labels())
+        n_voxels = params["n_voxels"]
+        if n_voxels < len(labels):
+            raise ValueError(
+                f"n_voxels must be at least {len(labels)} (one per ROI); got {n_voxels}."
+            )
+        # Destrieux ROIs range from a few dozen to several hundred voxels (paper, note 3).
+        weights = rng.lognormal(0.0, 0.6, len(labels))
+        sizes = 1 + np.floor((n_voxels - len(labels)) * weights / weights.sum()).astype(int)
+        sizes[np.argsort(-weights)[: n_voxels - sizes.sum()]] += 1
+        self.roi_labels = rng.permutation(np.repeat(labels, sizes))
+        candidates = np.array(auditory_labels()[:8])
+        self.informative = rng.choice(candidates, params["n_informative_rois"], replace=False)
+        self.snr = np.geomspace(params["snr_max"], params["snr_min"], len(self.informative))
+        # Features: standardised acoustic (per scan) then semantic (per clip) columns.
+        acoustic = np.concatenate([stimuli["acoustic_train"], stimuli["acoustic_test"]])
+        self.acoustic_mean = acoustic.mean(axis=(0, 1))
+        self.acoustic_std = acoustic.std(axis=(0, 1)) + 1e-6
+        semantic = np.concatenate([stimuli["semantic_train"], stimuli["semantic_test"]])
+        self.semantic_mean = semantic.mean(axis=0)
+        self.semantic_std = semantic.std(axis=0) + 1e-6
+        n_acoustic, n_semantic = acoustic.shape[2], semantic.shape[1]
+        self.hrf = _canonical_hrf(params["tr"])
+        self.weights = {}
+        for k, label in enumerate(self.informative):
+            n_roi = int((self.roi_labels == label).sum())
+            # Early auditory ROIs lean acoustic, later ones semantic; voxels of an ROI share
+            # a low-rank tuning so that the ROI has a coherent representation.
+            acoustic_share = 0.7 - 0.5 * k / max(1, len(self.informative) - 1)
+            basis = rng.normal(size=(n_acoustic + n_semantic, 4))
+            basis[:n_acoustic] *= np.sqrt(acoustic_share / n_acoustic)
+            basis[n_acoustic:] *= np.sqrt((1 - acoustic_share) / n_semantic)
+            loadings = rng.normal(size=(4, n_roi))
+            noise = rng.normal(size=(basis.shape[0], n_roi)) * basis.std(axis=1, keepdims=True)
+            noise *= 0.3
+            self.weights[label] = (basis @ loadings + noise).astype(np.float32)
+        self.signal_scale = None
+
+    def features(self, stimuli, role, rows):
+        acoustic = (stimuli[f"acoustic_{role}"][rows] - self.acoustic_mean) / self.acoustic_std
+        semantic = (stimuli[f"semantic_{role}"][rows] - self.semantic_mean) / self.semantic_std
+        n_scans = acoustic.shape[1]
+        run = np.concatenate(
+            [acoustic, np.repeat(semantic[:, None, :], n_scans, axis=1)], axis=2
+        ).reshape(len(rows) * n_scans, -1)
+        return lfilter(self.hrf, [1.0], run, axis=0)
+
+    def calibrate(self, feature_runs):
+        """Scale every informative voxel's signal to unit variance over the training runs."""
+        stacked = np.concatenate(feature_runs)
+        self.signal_scale = {
+            label: 1.0 / ((stacked @ w).std(axis=0) + 1e-6) for label, w in self.weights.items()
+        }
+
+    def run(self, features, rng):
+        """Raw scans ``(n_run_scans, n_voxels)`` of one run: signal, noise, drift, baseline."""
+        n_run, n_voxels = features.shape[0], self.roi_labels.size
+        rho = 0.4
+        white = rng.standard_normal((n_run, n_voxels), dtype=np.float32)
+        voxel_noise = lfilter([np.sqrt(1 - rho**2)], [1.0, -rho], white, axis=0)
+        labels, roi_index = np.unique(self.roi_labels, return_inverse=True)
+        roi_noise = lfilter([np.sqrt(1 - rho**2)], [1.0, -rho],
+                            rng.standard_normal((n_run, labels.size)), axis=0)
+        data = (0.8 * voxel_noise + 0.6 * roi_noise[:, roi_index]).astype(np.float32)
+        for label, snr in zip(self.informative, self.snr):
+            voxels = np.flatnonzero(self.roi_labels == label)
+            signal = features @ self.weights[label] * self.signal_scale[label]
+            data[:, voxels] += (np.sqrt(snr) * signal).astype(np.float32)
+        t = np.arange(n_run)[:, None] * TR
+        periods = rng.uniform(150.0, 600.0, (1, 3))
+        phases = rng.uniform(0, 2 * np.pi, (1, 3))
+        basis = np.concatenate([t / t[-1], np.cos(2 * np.pi * t / periods + phases)], axis=1)
+        data += (basis @ rng.normal(0.0, 1.5, (basis.shape[1], n_voxels))).astype(np.float32)
+        gain = rng.uniform(5.0, 15.0, n_voxels).astype(np.float32)
+        return 500.0 + 100.0 * rng.random(n_voxels, dtype=np.float32) + gain * data
+
+
+def _build_subject(store, stimuli, objects, params):
+    brain = _Brain(stimuli, params)
+    train_layouts = training_layout(params["n_train_runs"], CLIPS_PER_RUN)
+    test_layouts = test_layout(params["n_test_runs"], TEST_CLIPS_PER_RUN, N_REPEATS)
+    train_features = [brain.features(stimuli, "train", rows) for rows in train_layouts]
+    brain.calibrate(train_features)
+    test_features = [brain.features(stimuli, "test", rows) for rows in test_layouts]
+    features = {"train": train_features, "test": test_features}
+
+    def load_run(task, position):
+        rng = np.random.default_rng(
+            [params["random_state"], 1000 + params["subject"], _ROLES[task], position]
+        )
+        return preprocess_run(brain.run(features[task][position], rng), tr=params["tr"])
+
+    result = assemble_runs(
+        [(r + 1, _events_frame(objects["clips_train"], rows))
+         for r, rows in enumerate(train_layouts)],
+        [(r + 1, _events_frame(objects["clips_test"], rows))
+         for r, rows in enumerate(test_layouts)],
+        load_run, brain.roi_labels.size, store.empty, tr=params["tr"],
+        clip_duration=CLIP_DURATION, n_trailing_scans=params["n_trailing_scans"],
+    )
+    store.put("roi_labels", brain.roi_labels)
+    store.put("informative_rois", brain.informative)
+    store.put("informative_snr", brain.snr)
+    for name in ("clips_train", "clips_test", "dropped_clips"):
+        store.objects[name] = result[name]
+
+
+_DESCR = """Synthetic music-fMRI study (skbrainmusic.datasets.make_synthetic_study)
+Scale {scale!r}, random_state={random_state}, subject {subject}.
+Stimuli: {n_train} training and {n_test} test clips of 15 s at 22,050 Hz rendered from
+genre-styled General MIDI scores (10 GTZAN genres), {n_corpus} retrieval corpus clips.
+Runs as in ds003720: 41 clips a run, row 0 a dummy repeat (dropped), test clips heard
+{n_repeats} times. Responses: {n_voxels} voxels in 148 Destrieux ROIs; {n_informative}
+informative auditory ROIs (informative_rois, SNR informative_snr) encode HRF-convolved
+band energies, onsets and a per-clip semantic latent (genre, instruments, mood); the
+others are noise. Run-wise median detrending (240 s) and z-scoring as for real data.
+"""
+
+
+def make_synthetic_study(scale="small", subject=1, random_state=0, *, n_corpus=None,
+                         n_train_runs=None, n_test_runs=None, n_voxels=None,
+                         n_trailing_scans=0, n_informative_rois=6, snr_max=1.0, snr_min=0.1,
+                         data_home=None, cache=True, n_jobs=None):
+    """Generate an offline music-fMRI study with a known ground truth.
+
+    The study has the structure of the real one (:func:`load_nakai2022`), so estimators,
+    examples and the CLI run unchanged on either. Music in ten genre styles (the GTZAN
+    ten, differing in tempo, groove, harmony, instrumentation and mood) is rendered with
+    real instrument samples (General MIDI soundfont ``TimGM6mb.sf2`` shipped by
+    pretty_midi, through ``tinysoundfont``), cut to 15 s at 22,050 Hz with 2 s
+    quarter-sine fades and RMS normalisation. Runs are laid out as in ds003720 (41 clips,
+    the first a dummy repeat; test clips heard 4 times). Per-scan band energies and
+    onsets plus a per-clip semantic latent (genre, instruments, mood) are convolved with
+    a canonical HRF at TR 1.5 s (so responses spill into the next clip) and mapped by
+    random weights into a few auditory ROIs with graded SNR; the other ROIs are noise;
+    AR(1) and ROI-shared noise, drift and baselines are added; every run is then
+    preprocessed like real data (:func:`skbrainmusic.preprocessing.preprocess_run`).
+
+    The stimuli (audio, captions, labels, corpus) depend on ``random_state`` only and are
+    cached apart from the responses, so further subjects of a study are cheap; the brain
+    (ROI sizes, informative ROIs, weights, noise) differs per ``subject``.
+
+    Parameters
+    ----------
+    scale : {"small", "paper"}, default="small"
+        ``"small"``: 240 training clips (6 runs), 30 test clips (3 runs), 4,000 voxels,
+        200 corpus clips; about 25 s on one core, most of it rendering audio, then cached.
+        ``"paper"``: the ds003720 design, 480 training and 60 test clips, 60,000 voxels,
+        2,000 corpus clips (a few minutes and about 4 GB on disk).
+    subject : int, default=1
+        Simulated subject (any positive int).
+    random_state : int, default=0
+        Seed of the stimuli and, with ``subject``, of the simulated brain.
+    n_corpus : int, default=None
+        Size of the retrieval corpus (FMA stand-in); ``None`` takes the scale's.
+    n_train_runs, n_test_runs, n_voxels : int, default=None
+        Override the scale's number of training runs (40 new clips each), test runs (10
+        clips each, heard 4 times) and voxels (at least 148, one per ROI).
+    n_trailing_scans : int, default=0
+        Scans kept after each clip's 10 (the haemodynamic response spills into the next
+        clip); the last clip of a run gets zeros there, counted in ``n_padded_scans``.
+    n_informative_rois : int, default=6
+        Number of auditory ROIs that carry stimulus information (at most 8).
+    snr_max, snr_min : float, default=1.0, 0.1
+        Signal-to-noise variance ratio (per scan, one presentation) of the most and least
+        informative ROI; the ROIs in between are spaced geometrically.
+    data_home : str or path-like, default=None
+        Cache folder root (see :func:`get_data_home`).
+    cache : bool, default=True
+        Store the study under ``data_home`` and reuse it. Cached arrays come back
+        memory-mapped read-only. A corrupt cache is rebuilt with a warning.
+    n_jobs : int, default=None
+        Joblib workers rendering audio (not part of the cache key).
+
+    Returns
+    -------
+    study : Bunch
+        ``responses_train`` ``(n_train, n_scans, n_voxels)`` float32,
+        ``responses_test`` ``(n_test, n_scans, n_voxels)`` (repeats averaged),
+        ``responses_test_repeats`` ``(n_test, 4, n_scans, n_voxels)``,
+        ``clips_train`` / ``clips_test`` (DataFrames: ``clip_id``, ``genre``, ``track``,
+        ``start``, ``end``, ``run``, ``onset``, ``n_padded_scans``, ``instruments``,
+        ``moods``, ``genres`` (AudioSet genre names), ``tempo``, ``major``),
+        ``roi_labels`` ``(n_voxels,)`` Destrieux ids, ``roi_names`` (label -> name),
+        ``tr``, ``clip_duration``, ``subject``, ``audio_train`` / ``audio_test``
+        ``(n, 330750)`` float32, ``sample_rate``, ``captions_train`` /
+        ``captions_test`` (lists of str), ``instruments_train`` / ``instruments_test`` /
+        ``moods_train`` / ``moods_test`` (per clip, ordered lists of AudioSet class names,
+        most salient first), ``informative_rois`` (labels, most informative first),
+        ``informative_snr``, ``corpus`` (Bunch: ``audio`` ``(n_corpus, 330750)``,
+        ``clips`` DataFrame, ``captions``, ``sample_rate``), ``dropped_clips`` (the
+        dummy clips), ``dropped_voxels`` (empty here), ``DESCR``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from skbrainmusic.datasets import make_synthetic_study
+    >>> study = make_synthetic_study(n_train_runs=1, n_test_runs=1, n_voxels=300,
+    ...                              n_corpus=2, data_home=tempfile.mkdtemp())
+    >>> study.responses_train.shape, study.responses_test_repeats.shape
+    ((40, 10, 300), (10, 4, 10, 300))
+    """
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {sorted(SCALES)}; got {scale!r}.")
+    sizes = dict(SCALES[scale])
+    for name, value in (("n_corpus", n_corpus), ("n_train_runs", n_train_runs),
+                        ("n_test_runs", n_test_runs), ("n_voxels", n_voxels)):
+        if value is not None:
+            sizes[name] = value
+    for name in ("n_train_runs", "n_test_runs", "n_voxels"):
+        if not isinstance(sizes[name], (int, np.integer)) or sizes[name] < 1:
+            raise ValueError(f"{name} must be a positive int; got {sizes[name]!r}.")
+    if not isinstance(sizes["n_corpus"], (int, np.integer)) or sizes["n_corpus"] < 0:
+        raise ValueError(f"n_corpus must be a non-negative int; got {sizes['n_corpus']!r}.")
+    if not isinstance(subject, (int, np.integer)) or subject < 1:
+        raise ValueError(f"subject must be a positive int; got {subject!r}.")
+    if not isinstance(random_state, (int, np.integer)) or random_state < 0:
+        raise ValueError(
+            "random_state must be a non-negative int (studies are cached by seed); "
+            f"got {random_state!r}."
+        )
+    if not isinstance(n_trailing_scans, (int, np.integer)) or n_trailing_scans < 0:
+        raise ValueError(f"n_trailing_scans must be a non-negative int; got {n_trailing_scans!r}.")
+    if not 1 <= n_informative_rois <= 8:
+        raise ValueError(f"n_informative_rois must be in 1..8; got {n_informative_rois!r}.")
+    if not 0 < snr_min <= snr_max:
+        raise ValueError(f"Need 0 < snr_min <= snr_max; got snr_min={snr_min}, snr_max={snr_max}.")
+
+    stim_params = {
+        "version": _VERSION, "random_state": int(random_state),
+        "n_train_runs": int(sizes["n_train_runs"]), "n_test_runs": int(sizes["n_test_runs"]),
+        "n_corpus": int(sizes["n_corpus"]), "sample_rate": SAMPLE_RATE,
+    }
+    subject_params = {
+        **stim_params, "subject": int(subject), "n_voxels": int(sizes["n_voxels"]),
+        "n_trailing_scans": int(n_trailing_scans), "n_informative_rois": int(n_informative_rois),
+        "snr_max": float(snr_max), "snr_min": float(snr_min), "tr": TR,
+    }
+    root = get_data_home(data_home) / "synthetic" if cache else None
+    stim_folder = root / f"stimuli_{cache_key(stim_params)}" if cache else None
+    stimuli, stim_objects = cached(
+        stim_folder, lambda store: _build_stimuli(store, stim_params, n_jobs), cache
+    )
+    subject_folder = (
+        root / f"subject-{subject}_{cache_key(subject_params)}" if cache else None
+    )
+    responses, objects = cached(
+        subject_folder,
+        lambda store: _build_subject(store, stimuli, stim_objects, subject_params), cache,
+    )
+
+    clips = {}
+    for role in ("train", "test"):
+        table = objects[f"clips_{role}"]
+        labels = stim_objects[f"clips_{role}"]
+        clips[role] = table.merge(
+            labels.drop(columns="genre"), on="clip_id", how="left", validate="one_to_one"
+        )
+    names = destrieux_names()
+    roi_labels = np.asarray(responses["roi_labels"])
+    corpus_clips = stim_objects["clips_corpus"]
+    return Bunch(
+        responses_train=responses["responses_train"],
+        responses_test=responses["responses_test"],
+        responses_test_repeats=responses["responses_test_repeats"],
+        clips_train=clips["train"],
+        clips_test=clips["test"],
+        roi_labels=roi_labels,
+        roi_names={int(label): names[int(label)] for label in np.unique(roi_labels)},
+        tr=TR,
+        clip_duration=CLIP_DURATION,
+        subject=int(subject),
+        audio_train=stimuli["audio_train"],
+        audio_test=stimuli["audio_test"],
+        sample_rate=SAMPLE_RATE,
+        captions_train=list(stim_objects["captions_train"]),
+        captions_test=list(stim_objects["captions_test"]),
+        instruments_train=list(clips["train"].instruments),
+        instruments_test=list(clips["test"].instruments),
+        moods_train=list(clips["train"].moods),
+        moods_test=list(clips["test"].moods),
+        informative_rois=np.asarray(responses["informative_rois"]),
+        informative_snr=np.asarray(responses["informative_snr"]),
+        corpus=Bunch(
+            audio=stimuli["audio_corpus"],
+            clips=corpus_clips,
+            captions=list(stim_objects["captions_corpus"]),
+            sample_rate=SAMPLE_RATE,
+        ),
+        dropped_clips=objects["dropped_clips"],
+        dropped_voxels=np.array([], dtype=int),
+        DESCR=_DESCR.format(
+            scale=scale, random_state=random_state, subject=subject,
+            n_train=len(clips["train"]), n_test=len(clips["test"]),
+            n_corpus=len(corpus_clips), n_repeats=N_REPEATS, n_voxels=roi_labels.size,
+            n_informative=n_informative_rois,
+        ),
+    )
