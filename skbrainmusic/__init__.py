@@ -21,19 +21,19 @@ from .retrieval import EmbeddingRetriever
 from .tagging import AudioTagger
 
 __all__ = [
-    "__version__",
-    "metrics",
-    "TemporalWindowAligner",
-    "n_windows",
     "AudioEmbedder",
-    "CaptionEmbedder",
-    "EmbeddingRetriever",
-    "ConditionedGenerator",
     "AudioTagger",
+    "CaptionEmbedder",
+    "ConditionedGenerator",
+    "EmbeddingRetriever",
     "LeaveOneGenreOut",
+    "TemporalWindowAligner",
+    "__version__",
     "load_captions",
     "load_fma",
     "load_gtzan_clips",
     "load_nakai2022",
     "make_synthetic_study",
+    "metrics",
+    "n_windows",
 ]

@@ -441,14 +441,27 @@ class EmbeddingRetriever(TransformerMixin, BaseEstimator):
             From the corpus' ``audio`` array, or ``load_audio(id)`` per item (stacked when
             all have the same length). The sample rate is ``sample_rate_``.
         """
+        _, indices = self.kneighbors(X, n_neighbors=1)
+        return self.audio_of_rows(indices[..., 0].ravel())
+
+    def audio_of_rows(self, rows):
+        """Waveforms of corpus items by row (e.g. ``indices`` from ``kneighbors``).
+
+        Parameters
+        ----------
+        rows : array-like of int of shape (n,)
+
+        Returns
+        -------
+        audio : ndarray of shape (n, n_samples) or list of 1-D arrays
+        """
         check_is_fitted(self)
         if self._audio is None and self._load_audio is None:
             raise ValueError("The corpus has neither 'audio' nor 'load_audio': give one of "
                              "them in the corpus mapping to retrieve audio.")
-        _, indices = self.kneighbors(X, n_neighbors=1)
-        rows = indices[..., 0].ravel()
+        rows = np.asarray(rows, dtype=np.intp).ravel()
         if self._audio is not None:
-            return np.asarray(self._audio)[rows]
+            return np.asarray(self._audio[rows])
         waveforms = []
         for row, item_id in zip(rows, self.ids_[rows].tolist()):
             try:

@@ -11,6 +11,7 @@ probabilities into the paper's metric.
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
@@ -89,6 +90,33 @@ def rank_classes(probabilities, classes, group=None):
     return [list(classes[columns[row]]) for row in order]
 
 
+def embed_clips(embedder, audio, sample_rate):
+    """Clip embeddings ``(n_clips, d)`` (windows averaged) of waveforms.
+
+    ``embedder`` is a transformer of audio (its ``sample_rate`` parameter, if any, is set
+    to ``sample_rate``; others get ``transform(audio, sample_rate=...)``) or a callable
+    ``(audio, sample_rate) -> features``.
+    """
+    if hasattr(embedder, "transform"):
+        if hasattr(embedder, "get_params") and "sample_rate" in embedder.get_params():
+            embedder.set_params(sample_rate=sample_rate)
+            features = embedder.transform(audio)
+        else:
+            features = embedder.transform(audio, sample_rate=sample_rate)
+    elif callable(embedder):
+        features = embedder(audio, sample_rate)
+    else:
+        raise TypeError(f"embedder must be a transformer or a callable (audio, sample_rate) "
+                        f"-> features, got {type(embedder).__name__}.")
+    features = np.asarray(features, dtype=np.float64)
+    if features.ndim == 3:
+        features = features.mean(axis=1)
+    if features.ndim != 2 or features.shape[0] != len(audio):
+        raise ValueError(f"embedder returned shape {features.shape} for {len(audio)} clips: "
+                         "expected (n_clips, d) or (n_clips, n_windows, d).")
+    return features
+
+
 class AudioTagger:
     """Probabilities of sound classes (AudioSet names) for audio clips.
 
@@ -104,10 +132,13 @@ class AudioTagger:
         the classes it was fitted on. ``"ast"``: ``ASTForAudioClassification`` (AudioSet,
         527 classes, sigmoid outputs), the open stand-in for the paper's LEAF classifier;
         needs ``transformers`` and weights.
-    embedder : object or callable, default=None
-        ``"embedding"`` backend: an object with ``transform(audio, sample_rate=...)`` or a
-        callable ``(audio, sample_rate) -> features``, returning ``(n_clips, d)`` or
-        ``(n_clips, n_windows, d)``. ``None``: ``AudioEmbedder(backend="librosa")``.
+    embedder : transformer or callable, default=None
+        ``"embedding"`` backend: a transformer of audio (such as
+        :class:`~skbrainmusic.AudioEmbedder`: its ``sample_rate`` parameter is set to the
+        audio's; others get ``transform(audio, sample_rate=...)``), or a callable
+        ``(audio, sample_rate) -> features``; features are ``(n_clips, d)`` or
+        ``(n_clips, n_windows, d)`` (windows averaged). ``None``:
+        ``AudioEmbedder(backend="librosa")`` (10 s windows, so clips of at least 10 s).
     classifier : estimator, default=None
         ``"embedding"`` backend: a multi-label classifier with ``predict_proba``.
         ``None``: standard scaling and one-vs-rest ``LogisticRegression``.
@@ -126,6 +157,10 @@ class AudioTagger:
     ----------
     classes_ : ndarray of shape (n_classes,) of str
         Class names, the columns of ``predict_proba``.
+    embedder_ : transformer or callable
+        ``"embedding"`` backend: the fitted embedder.
+    classifier_ : estimator
+        ``"embedding"`` backend: the fitted classifier.
 
     Examples
     --------
@@ -181,7 +216,22 @@ class AudioTagger:
                              f"{audio.shape[0]} clips: give one label list per clip.")
         binarizer = MultiLabelBinarizer()
         targets = binarizer.fit_transform(labels)
-        features = self._embed(audio, _check_sample_rate(sample_rate))
+        sample_rate = _check_sample_rate(sample_rate)
+        embedder = self.embedder
+        if embedder is None:
+            from .embeddings import AudioEmbedder
+
+            embedder = AudioEmbedder(backend="librosa")
+        if hasattr(embedder, "get_params"):
+            # Fitted once (e.g. to load model weights); its sample_rate follows each call.
+            embedder = clone(embedder).set_params(
+                **({"sample_rate": sample_rate} if "sample_rate" in embedder.get_params()
+                   else {})).fit(audio)
+        elif not callable(embedder):
+            raise TypeError(f"embedder must be a transformer or a callable "
+                            f"(audio, sample_rate) -> features, got {type(embedder).__name__}.")
+        self.embedder_ = embedder
+        features = self._embed(audio, sample_rate)
         classifier = self.classifier
         if classifier is None:
             classifier = make_pipeline(StandardScaler(), OneVsRestClassifier(
@@ -191,25 +241,7 @@ class AudioTagger:
         return self
 
     def _embed(self, audio, sample_rate):
-        embedder = self.embedder
-        if embedder is None:
-            from .embeddings import AudioEmbedder
-
-            embedder = AudioEmbedder(backend="librosa")
-        if hasattr(embedder, "transform"):
-            features = embedder.transform(audio, sample_rate=sample_rate)
-        elif callable(embedder):
-            features = embedder(audio, sample_rate)
-        else:
-            raise TypeError(f"embedder must have transform(audio, sample_rate=...) or be "
-                            f"callable, got {type(embedder).__name__}.")
-        features = np.asarray(features, dtype=np.float64)
-        if features.ndim == 3:
-            features = features.mean(axis=1)
-        if features.ndim != 2 or features.shape[0] != audio.shape[0]:
-            raise ValueError(f"embedder returned shape {features.shape} for {audio.shape[0]} "
-                             "clips: expected (n_clips, d) or (n_clips, n_windows, d).")
-        return features
+        return embed_clips(self.embedder_, audio, sample_rate)
 
     def _load_ast(self):
         from transformers import ASTFeatureExtractor, ASTForAudioClassification

@@ -17,6 +17,10 @@ def brute_force(queries, items, k):
     return np.take_along_axis(sims, indices, axis=1), indices
 
 
+def unit_rows(A):
+    return A / np.linalg.norm(A, axis=1, keepdims=True)
+
+
 @pytest.mark.parametrize("k", [1, 2, 7])
 @pytest.mark.parametrize("block_size", [50, 997, 2**20])
 @pytest.mark.parametrize("n_jobs", [None, 2])
@@ -38,8 +42,7 @@ def test_cosine_retriever_matches_brute_force():
     queries = rng.standard_normal((40, 16))
     retriever = EmbeddingRetriever(items, n_neighbors=5, block_size=64).fit()
     sims, indices = retriever.kneighbors(queries)
-    unit = lambda A: A / np.linalg.norm(A, axis=1, keepdims=True)  # noqa: E731
-    ref_sims, ref_indices = brute_force(unit(queries), unit(items), 5)
+    ref_sims, ref_indices = brute_force(unit_rows(queries), unit_rows(items), 5)
     np.testing.assert_array_equal(indices, ref_indices)
     np.testing.assert_allclose(sims, ref_sims, atol=1e-5)
     np.testing.assert_array_equal(retriever.predict(queries), ref_indices)

@@ -71,7 +71,7 @@ def test_top_n_agreement_score_is_algorithm_1():
 
 
 def test_embedding_tagger_learns_labels_beyond_a_shuffled_control(fitted_tagger):
-    audio, labels, genre, mood = make_labelled_clips(30, seed=1)
+    audio, _, genre, mood = make_labelled_clips(30, seed=1)
     genres = fitted_tagger.top_classes(audio, sample_rate=SAMPLE_RATE, group="genres", n=1)
     moods = fitted_tagger.top_classes(audio, sample_rate=SAMPLE_RATE, group="moods", n=1)
     assert np.mean([g[0] == GENRES[i] for g, i in zip(genres, genre)]) > 0.9
