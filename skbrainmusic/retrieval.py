@@ -12,9 +12,8 @@ import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_info, threadpool_limits
 
-from ._docs import fill_doc
 from ._validation import check_clips, check_positive_int, validate_clips
 
 _METRICS = ("cosine", "dot")
@@ -102,6 +101,14 @@ def _search_query_block(queries, items, k, item_block):
     return best_sims, best_ids
 
 
+def _n_threads(n_jobs):
+    """Worker threads: ``None`` takes as many as the BLAS library would use."""
+    if n_jobs is None:
+        blas = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+        return max(blas, default=1)
+    return effective_n_jobs(n_jobs)
+
+
 def exact_top_k(queries, items, k, *, block_size=2**20, n_jobs=None):
     """Exact top-``k`` inner-product search without an ``(n_queries, n_items)`` matrix.
 
@@ -114,8 +121,10 @@ def exact_top_k(queries, items, k, *, block_size=2**20, n_jobs=None):
     block_size : int, default=2**20
         Largest number of similarities one worker holds at once (float32: 4 MiB).
     n_jobs : int, default=None
-        Threads, each searching its own blocks of queries with single-threaded BLAS.
-        ``None`` means one thread with the BLAS library's own threads.
+        Threads, each searching its own blocks of queries with single-threaded BLAS (the
+        selection of the best items runs in these threads too). ``None`` uses as many as
+        the BLAS library would (see :func:`threadpoolctl.threadpool_limits`); ``1`` one
+        thread with multithreaded BLAS.
 
     Returns
     -------
@@ -125,7 +134,7 @@ def exact_top_k(queries, items, k, *, block_size=2**20, n_jobs=None):
         Item rows; among equal similarities the lower row comes first.
     """
     n_queries = queries.shape[0]
-    n_threads = effective_n_jobs(n_jobs)
+    n_threads = _n_threads(n_jobs)
     query_block = max(1, min(256, -(-n_queries // n_threads)))
     item_block = max(k, block_size // query_block)
     starts = range(0, n_queries, query_block)
@@ -146,7 +155,6 @@ def exact_top_k(queries, items, k, *, block_size=2**20, n_jobs=None):
     return np.concatenate(sims), np.concatenate(ids)
 
 
-@fill_doc
 class EmbeddingRetriever(TransformerMixin, BaseEstimator):
     """Retrieve the corpus items whose embeddings are nearest to predicted embeddings.
 
@@ -191,9 +199,12 @@ class EmbeddingRetriever(TransformerMixin, BaseEstimator):
     block_size : int, default=1048576
         Largest number of query-item similarities one worker holds at once (float32:
         4 MiB), for ``backend="numpy"``.
-    %(n_jobs)s
-        For ``backend="numpy"``, threads over blocks of queries, each with single-threaded
-        BLAS; ``None`` uses one thread and the BLAS library's own threads.
+    n_jobs : int, default=None
+        ``backend="numpy"``: threads over blocks of queries, each with single-threaded BLAS.
+        ``None`` uses as many threads as the BLAS library would (so
+        ``threadpoolctl.threadpool_limits`` bounds it, like any BLAS work); ``1`` searches
+        in one thread with multithreaded BLAS, slower since picking the best items is then
+        serial.
 
     Attributes
     ----------
