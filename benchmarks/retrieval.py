@@ -17,8 +17,8 @@ corpus size + 1 GiB.
 
 Usage::
 
-    python benchmarks/retrieval.py                       # 10,000 x 1,000,000 (minutes)
-    python benchmarks/retrieval.py --n-items 100000 --n-queries 2000   # quick
+    PYTHONPATH=. python benchmarks/retrieval.py         # 10,000 x 1,000,000 (minutes)
+    PYTHONPATH=. python benchmarks/retrieval.py --n-items 100000 --n-queries 2000  # quick
 """
 
 import argparse
@@ -27,13 +27,10 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from skbrainmusic.retrieval import EmbeddingRetriever  # noqa: E402
+from skbrainmusic.retrieval import EmbeddingRetriever
 
 
 def make_data(n_items, n_queries, d, seed=0):
