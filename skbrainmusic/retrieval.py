@@ -27,8 +27,11 @@ def _corpus_field(corpus, name):
     return getattr(corpus, name, None)
 
 
-def _normalise_rows(X, name):
-    """Rows scaled to unit L2 norm (float32); zero rows are an error, not a NaN."""
+def _normalise_rows(X, name, *, in_place=False):
+    """Rows scaled to unit L2 norm (float32); zero rows are an error, not a NaN.
+
+    ``in_place`` divides ``X`` itself (a float32 array the caller owns).
+    """
     norms = np.linalg.norm(X, axis=1)
     zero = np.flatnonzero(norms == 0)
     if zero.size:
@@ -37,6 +40,9 @@ def _normalise_rows(X, name):
             f"{' ...' if zero.size > 10 else ''}): their cosine similarity is undefined. "
             "Remove them, or use metric='dot'."
         )
+    if in_place:
+        X /= norms[:, np.newaxis]
+        return X
     return (X / norms[:, np.newaxis]).astype(np.float32, copy=False)
 
 
@@ -65,7 +71,7 @@ def _search_query_block(queries, items, k, item_block):
     Items are visited in increasing index order; an item enters the running top-``k`` of a
     query only if it is strictly more similar than the current ``k``-th best, so among equal
     similarities the lower index wins. After the first block few items pass that threshold,
-    so the cost is one matrix product and one row maximum per block.
+    so the cost is one matrix product and one pass of chunk maxima per block.
     """
     n_queries = queries.shape[0]
     best_sims = np.empty((n_queries, k), dtype=np.float32)
@@ -88,17 +94,48 @@ def _search_query_block(queries, items, k, item_block):
             threshold = np.nextafter(kth, np.float32(-np.inf))
             rows = all_rows
             cand_r, cand_c = np.nonzero(sims > threshold[:, np.newaxis])
+            cand_rows = rows[cand_r]
+            cand_sims = sims[cand_rows, cand_c]
         else:
-            threshold = best_sims[:, -1]
-            rows = np.flatnonzero(sims.max(axis=1) > threshold)
-            if rows.size == 0:
+            cand_rows, cand_c, cand_sims = _beating(sims, best_sims[:, -1])
+            if cand_rows.size == 0:
                 continue
-            cand_r, cand_c = np.nonzero(sims[rows] > threshold[rows, np.newaxis])
-        cand_rows = rows[cand_r]
-        _merge_candidates(
-            best_sims, best_ids, rows, cand_rows, sims[cand_rows, cand_c], cand_c + start, first
-        )
+            rows = np.unique(cand_rows)
+        _merge_candidates(best_sims, best_ids, rows, cand_rows, cand_sims, cand_c + start, first)
     return best_sims, best_ids
+
+
+def _beating(sims, threshold, chunk=256):
+    """(rows, columns, values) of the similarities strictly above each row's threshold.
+
+    One vectorised pass takes, for every row and offset ``o < chunk``, the maximum of the
+    columns ``o, o + chunk, o + 2 chunk, ...`` (an element-wise maximum of contiguous
+    vectors, as fast as reading the block); only the column sets whose maximum beats the
+    threshold (few, once the running top-k is good) are compared element by element.
+    """
+    n_rows, width = sims.shape
+    n_chunks = width // chunk
+    if n_chunks == 0:
+        rows, cols = np.nonzero(sims > threshold[:, np.newaxis])
+        return rows, cols, sims[rows, cols]
+    chunked = sims[:, :n_chunks * chunk].reshape(n_rows, n_chunks, chunk)
+    # A loop of element-wise maxima: 4x faster than chunked.max(axis=1) in numpy 2.4.
+    maxima = chunked[:, 0].copy()
+    for index in range(1, n_chunks):
+        np.maximum(maxima, chunked[:, index], out=maxima)
+    hit_rows, hit_offsets = np.nonzero(maxima > threshold[:, np.newaxis])
+    values = chunked[hit_rows, :, hit_offsets]
+    sub, chunk_index = np.nonzero(values > threshold[hit_rows, np.newaxis])
+    rows = hit_rows[sub]
+    cols = chunk_index * chunk + hit_offsets[sub]
+    cand_sims = values[sub, chunk_index]
+    if n_chunks * chunk < width:
+        tail = sims[:, n_chunks * chunk:]
+        tail_rows, tail_cols = np.nonzero(tail > threshold[:, np.newaxis])
+        rows = np.concatenate([rows, tail_rows])
+        cols = np.concatenate([cols, tail_cols + n_chunks * chunk])
+        cand_sims = np.concatenate([cand_sims, tail[tail_rows, tail_cols]])
+    return rows, cols, cand_sims
 
 
 def _n_threads(n_jobs):
@@ -340,16 +377,23 @@ class EmbeddingRetriever(TransformerMixin, BaseEstimator):
         self.sample_rate_ = sample_rate
         self._audio = audio
         self._load_audio = load_audio
-        self.index_ = self._build_index(embeddings3.mean(axis=1))
+        if embeddings3.shape[1] == 1:
+            items, owned = embeddings3[:, 0, :], False
+        else:
+            items, owned = embeddings3.mean(axis=1, dtype=np.float32), True
+        # Never more than one float32 copy of the corpus (a 3-D corpus' window mean is
+        # normalised in place).
+        self.index_ = self._build_index(
+            self._prepare(items, "corpus embeddings", in_place=owned))
         return self
 
-    def _prepare(self, vectors, name):
+    def _prepare(self, vectors, name, *, in_place=False):
         if self.metric == "cosine":
-            return _normalise_rows(vectors, name)
+            return _normalise_rows(vectors.astype(np.float32, copy=False), name,
+                                   in_place=in_place)
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def _build_index(self, items):
-        items = self._prepare(items, "corpus embeddings")
         if self.backend == "numpy":
             return items
         try:
