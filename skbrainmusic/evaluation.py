@@ -175,6 +175,19 @@ def evaluate_reconstructions(originals, reconstructions, *, sample_rate, embedde
     -------
     scores : pandas.DataFrame
         Indexed by method (and clip when ``average=False``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbrainmusic.evaluation import evaluate_reconstructions
+    >>> rng = np.random.default_rng(0)
+    >>> originals = rng.standard_normal((6, 400))
+    >>> spectrum = lambda audio, rate: np.abs(np.fft.rfft(audio))[:, :50]
+    >>> scores = evaluate_reconstructions(
+    ...     originals, {"same": originals, "reversed": originals[::-1]}, sample_rate=8000,
+    ...     embedders={"spectrum": spectrum})
+    >>> scores["identification_spectrum"].round(3).to_dict()
+    {'same': 1.0, 'reversed': 0.267}
     """
     originals = check_audio(originals, name="originals")
     if not reconstructions:

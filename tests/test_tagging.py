@@ -176,3 +176,18 @@ def test_ast_tagger_tiny_model_object_and_local_path(tmp_path, monkeypatch):
 def test_bad_input_errors(tagger, fit_args, match):
     with pytest.raises(ValueError, match=match):
         tagger.fit(**fit_args)
+
+
+def test_default_embedder_is_librosa_audio_embedder():
+    from skbrainmusic import AudioEmbedder
+
+    rng = np.random.default_rng(0)
+    rate = 22050
+    gain = np.array([0.02, 0.02, 0.02, 0.5, 0.5, 0.5, 0.02, 0.5])
+    audio = gain[:, None] * rng.standard_normal((8, 10 * rate))  # 10 s: one librosa window
+    labels = [["Tender music"]] * 3 + [["Exciting music"]] * 3
+    tagger = AudioTagger().fit(audio[:6], labels, sample_rate=rate)
+    assert isinstance(tagger.embedder_, AudioEmbedder)
+    assert tagger.embedder_.backend == "librosa"
+    ranked = tagger.top_classes(audio[6:], sample_rate=rate, n=1)
+    assert ranked == [["Tender music"], ["Exciting music"]]
