@@ -29,9 +29,11 @@ def peak_rss_gib():
 
 
 def timed(func):
-    start = time.perf_counter()
+    """``(result, wall seconds, CPU seconds of this process)``; the machine may be shared,
+    so the CPU time is the steadier number."""
+    start, cpu = time.perf_counter(), time.process_time()
     result = func()
-    return result, time.perf_counter() - start
+    return result, time.perf_counter() - start, time.process_time() - cpu
 
 
 def synthetic(scale):
@@ -39,21 +41,27 @@ def synthetic(scale):
 
     home = Path(tempfile.mkdtemp(prefix="skbm_bench_"))
     try:
-        study, t_first = timed(lambda: make_synthetic_study(scale, subject=1, data_home=home))
+        study, t_first, c_first = timed(
+            lambda: make_synthetic_study(scale, subject=1, data_home=home)
+        )
         n_clips = len(study.clips_train) + len(study.clips_test) + len(study.corpus.clips)
         shape = study.responses_train.shape
         del study
-        _, t_second = timed(lambda: make_synthetic_study(scale, subject=2, data_home=home))
-        _, t_reload = timed(lambda: make_synthetic_study(scale, subject=1, data_home=home))
+        _, t_second, c_second = timed(
+            lambda: make_synthetic_study(scale, subject=2, data_home=home)
+        )
+        _, t_reload, c_reload = timed(
+            lambda: make_synthetic_study(scale, subject=1, data_home=home)
+        )
         disk = sum(p.stat().st_size for p in home.rglob("*") if p.is_file()) / 2**30
     finally:
         shutil.rmtree(home)
     print(f"scale={scale}: {n_clips} rendered clips, responses_train {shape}")
-    print(f"subject 1 (render + simulate): {t_first:8.1f} s")
-    print(f"subject 2 (cached stimuli):    {t_second:8.1f} s  "
-          f"ratio to subject 1 {t_second / t_first:.3f}")
-    print(f"reload subject 1 from cache:   {t_reload:8.1f} s  "
-          f"ratio to subject 1 {t_reload / t_first:.3f}")
+    print(f"subject 1 (render + simulate): {t_first:8.1f} s wall {c_first:8.1f} s CPU")
+    print(f"subject 2 (cached stimuli):    {t_second:8.1f} s wall {c_second:8.1f} s CPU  "
+          f"CPU ratio to subject 1 {c_second / c_first:.3f}")
+    print(f"reload subject 1 from cache:   {t_reload:8.1f} s wall {c_reload:8.1f} s CPU  "
+          f"CPU ratio to subject 1 {c_reload / c_first:.3f}")
     print(f"peak RSS {peak_rss_gib():.2f} GiB (includes touched pages of memory-mapped "
           "cache files); "
           f"cache on disk {disk:.2f} GiB")
@@ -86,14 +94,16 @@ def bids(grid):
             nib.save(nib.Nifti1Image(data, np.eye(4)), path)
             paths.append(path)
         n_voxels = int(np.prod(grid))
-        _, t_floor = timed(lambda: [
-            np.asanyarray(nib.load(p).dataobj).reshape(-1, 410).T.astype(np.float32)
-            for p in paths
-        ])
-        study, t_load = timed(lambda: load_nakai2022(root, subject=1))
+
+        def read_every_run():
+            for path in paths:
+                np.asanyarray(nib.load(path).dataobj).reshape(-1, 410).T.astype(np.float32)
+
+        study, t_load, c_load = timed(lambda: load_nakai2022(root, subject=1))
+        _, t_floor, c_floor = timed(read_every_run)
         print(f"18 runs x 410 volumes x {n_voxels} voxels (grid {tuple(grid)}, uncompressed int16)")
-        print(f"load_nakai2022: {t_load:.1f} s; reading every run once: {t_floor:.1f} s; "
-              f"ratio {t_load / t_floor:.1f}")
+        print(f"load_nakai2022: {t_load:.1f} s wall {c_load:.1f} s CPU; reading every run "
+              f"once: {t_floor:.1f} s wall {c_floor:.1f} s CPU; CPU ratio {c_load / c_floor:.1f}")
         print(f"responses_train {study.responses_train.shape}, "
               f"responses_test_repeats {study.responses_test_repeats.shape}")
         print(f"peak RSS {peak_rss_gib():.2f} GiB")

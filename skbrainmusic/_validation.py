@@ -18,7 +18,9 @@ def _ndim(X):
     """Number of dimensions of array-likes, DataFrames (2) and nested lists."""
     if hasattr(X, "ndim"):
         return X.ndim
-    return np.ndim(X)
+    # np.asarray, not np.ndim: array-likes such as sklearn's NotAnArray refuse
+    # __array_function__ dispatch but convert through __array__.
+    return np.asarray(X).ndim
 
 
 def _check_3d(X, name, dtype, ensure_min_samples):

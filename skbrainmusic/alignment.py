@@ -13,15 +13,17 @@ import math
 import numbers
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
+from sklearn.utils.validation import check_array, check_is_fitted
 
-from ._validation import validate_clips
+from ._validation import FLOAT_DTYPES, _ndim, validate_clips
 
 # Times are in seconds; no real geometry is finer than a microsecond, and the tolerance keeps
 # products such as 3 * 1.5 from landing on the wrong side of a boundary.
 _TIME_TOLERANCE = 1e-6
-# Voxels per batched product in TemporalWindowAligner.transform (see the comment there).
+# Tile of TemporalWindowAligner.transform (see the comment there): 16 clips x 4096 voxels
+# of output is 1 MiB of float32 for 4 windows.
+_CLIP_BLOCK = 16
 _VOXEL_BLOCK = 4096
 
 
@@ -128,7 +130,7 @@ def window_scans(clip_duration, window, step, tr, delay=0.0):
     return np.stack([first, stop], axis=1)
 
 
-class TemporalWindowAligner(TransformerMixin, BaseEstimator):
+class TemporalWindowAligner(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """Average fMRI scans over sliding windows that match the stimulus embeddings' windows.
 
     ``(n_clips, n_scans, n_voxels)`` -> ``(n_clips, n_windows, n_voxels)``: output window
@@ -175,15 +177,22 @@ class TemporalWindowAligner(TransformerMixin, BaseEstimator):
     Notes
     -----
     **2-D input** ``(n_samples, n_voxels)`` means one scan per sample and has no time axis to
-    slide over: every window can only overlap that single scan, so each sample is returned
-    as it is (one window per sample, the package's 2-D convention) and the geometry is not
-    checked. This keeps the aligner usable in pipelines fed with data that are already
-    aligned (e.g. TR-level responses) and lets scikit-learn's estimator checks run on the
-    default construction; the averaging itself only acts on 3-D input.
+    slide over: a window over a clip of one scan can only average that scan, so each sample
+    is returned as it is (one window per sample, the package's 2-D convention), whatever
+    ``window`` and ``step``. A ``delay > 0`` would move the window onto scans that 2-D input
+    does not have, so it raises a ``ValueError`` there. This keeps the aligner usable in
+    pipelines fed with data that are already aligned (e.g. TR-level responses) and lets
+    scikit-learn's estimator checks run, honestly, on the default construction; the
+    averaging itself only acts on 3-D input.
 
-    Only the output is allocated: the window sums are one batched product with a small 0/1
-    ``(n_windows, n_scans)`` matrix in the input's float dtype (float32 stays float32), which
-    reads the input once, followed by an in-place division by the scan counts.
+    3-D input is checked for NaN and infinity on the output, tile by tile, rather than in a
+    separate pass over the input: every non-finite value in a scan that a window uses
+    reaches the output and raises a ``ValueError``; unused trailing scans are not checked.
+
+    Only the output is allocated: the window sums are batched products with a small 0/1
+    ``(n_windows, n_scans)`` matrix in the input's float dtype (float32 stays float32), tile
+    by tile, which read the input once; each output tile is then divided in place by its
+    windows' scan counts.
 
     Examples
     --------
@@ -238,6 +247,38 @@ class TemporalWindowAligner(TransformerMixin, BaseEstimator):
             membership[k, first:stop] = 1
         return membership
 
+    def _validate_responses(self, X, *, reset):
+        """:func:`validate_clips`, except that 3-D input is not scanned for NaN / inf here.
+
+        At paper scale that scan is a full extra pass over the input (half the transform's
+        time); :meth:`transform` checks each output tile instead, which every non-finite
+        value of a scan that a window uses reaches (unused trailing scans cannot matter).
+        """
+        if _ndim(X) != 3:
+            return validate_clips(self, X, reset=reset)
+        X3 = check_array(X, dtype=FLOAT_DTYPES, allow_nd=True, ensure_all_finite=False,
+                         input_name="X")
+        if X3.shape[1] == 0 or X3.shape[2] == 0:
+            raise ValueError(f"X has an empty axis: shape {X3.shape}.")
+        if reset:
+            self.n_features_in_ = X3.shape[2]
+            if hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+        elif X3.shape[2] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X3.shape[2]} features, but TemporalWindowAligner is expecting "
+                f"{self.n_features_in_} features as input (last axis)."
+            )
+        return X3, False
+
+    def _check_2d_delay(self):
+        if _check_seconds(self.delay, "delay", allow_zero=True) > 0:
+            raise ValueError(
+                f"delay={self.delay} shifts windows onto later scans, but 2-D input has one "
+                "scan per sample and no scan axis: pass responses as (n_clips, n_scans, "
+                "n_voxels) with trailing scans, or delay=0."
+            )
+
     def fit(self, X, y=None):
         """Validate the geometry against ``X``; nothing is learned.
 
@@ -252,11 +293,11 @@ class TemporalWindowAligner(TransformerMixin, BaseEstimator):
         -------
         self : TemporalWindowAligner
         """
-        X3, was_2d = validate_clips(self, X, reset=True)
+        X3, was_2d = self._validate_responses(X, reset=True)
         if was_2d:
             _check_seconds(self.window, "window")
             _check_seconds(self.step, "step")
-            _check_seconds(self.delay, "delay", allow_zero=True)
+            self._check_2d_delay()
             self.clip_duration_ = _check_seconds(self.tr, "tr")
             self.window_scans_ = np.array([[0, 1]], dtype=np.int64)
         else:
@@ -278,21 +319,37 @@ class TemporalWindowAligner(TransformerMixin, BaseEstimator):
             Window means in the input's float dtype; 2-D in, 2-D out.
         """
         check_is_fitted(self)
-        X3, was_2d = validate_clips(self, X, reset=False)
+        X3, was_2d = self._validate_responses(X, reset=False)
         if was_2d:
+            self._check_2d_delay()
             return X3[:, 0, :].copy()
         _, scans = self._geometry(X3.shape[1])
         n_needed = int(scans[-1, 1])
         membership = self._membership(scans, n_needed, X3.dtype)
-        # Sum with 0/1 weights, then divide: exact on constants and integer ramps, which
-        # multiplying by rounded 1/n weights is not.
+        counts = (scans[:, 1] - scans[:, 0]).astype(X3.dtype)[:, np.newaxis]
         windows = np.empty((X3.shape[0], scans.shape[0], X3.shape[2]), dtype=X3.dtype)
-        # Column blocks keep each batched product streaming through memory; one product
-        # over all voxels runs several times slower for short scan axes.
-        for begin in range(0, X3.shape[2], _VOXEL_BLOCK):
-            block = slice(begin, begin + _VOXEL_BLOCK)
-            np.matmul(membership, X3[:, :n_needed, block], out=windows[:, :, block])
-        windows /= (scans[:, 1] - scans[:, 0]).astype(X3.dtype)[:, np.newaxis]
+        # Cache-sized tiles: each batched product streams its input once, and its output
+        # tile is still in cache when divided by the scan counts. Summing with 0/1 weights
+        # and then dividing is exact on constants and integer ramps, which multiplying by
+        # rounded 1/n weights is not.
+        for first_clip in range(0, X3.shape[0], _CLIP_BLOCK):
+            clips = slice(first_clip, first_clip + _CLIP_BLOCK)
+            for first_voxel in range(0, X3.shape[2], _VOXEL_BLOCK):
+                voxels = slice(first_voxel, first_voxel + _VOXEL_BLOCK)
+                tile = windows[clips, :, voxels]
+                # Overflow is reported by the error below, not as a warning.
+                with np.errstate(over="ignore", invalid="ignore"):
+                    np.matmul(membership, X3[clips, :n_needed, voxels], out=tile)
+                    tile /= counts
+                    # The sum is the fast test; a huge but finite tile can overflow it.
+                    finite = np.isfinite(tile.sum()) or np.isfinite(tile).all()
+                if not finite:
+                    last = first_clip + tile.shape[0] - 1
+                    raise ValueError(
+                        "X contains NaN or infinity (or values whose window sums overflow "
+                        f"{X3.dtype}) in clips {first_clip}..{last}: clean or impute the "
+                        "responses first."
+                    )
         return windows
 
     def __sklearn_tags__(self):

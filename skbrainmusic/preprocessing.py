@@ -45,7 +45,8 @@ def median_detrend(run, *, tr=1.5, window=240.0):
         Repetition time in seconds.
     window : float, default=240.0
         Width of the running median in seconds (the paper's 240 s); converted to an odd
-        number of scans. Edges are handled by reflection.
+        number of scans. Past the edges the first or last scan is repeated, which
+        leaves a linear drift no residue at the run's ends.
 
     Returns
     -------
@@ -68,7 +69,7 @@ def median_detrend(run, *, tr=1.5, window=240.0):
     # generic n-D filter on a (size, 1) footprint.
     for voxel in range(run.shape[1]):
         column = run[:, voxel]
-        detrended[:, voxel] = column - median_filter(column, size=size, mode="reflect")
+        detrended[:, voxel] = column - median_filter(column, size=size, mode="nearest")
     return detrended
 
 

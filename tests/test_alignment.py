@@ -4,6 +4,7 @@ import tracemalloc
 from fractions import Fraction
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -131,6 +132,13 @@ def test_dtype_preserved_and_2d_identity():
     assert out.shape == X2.shape and out.dtype == np.float32
     np.testing.assert_array_equal(out, X2)
     assert not np.shares_memory(out, X2)
+    with pytest.raises(ValueError, match="no scan axis"):
+        TemporalWindowAligner(delay=3.0).fit(X2)
+    frame = pd.DataFrame(X2, columns=["v0", "v1", "v2"])
+    names = TemporalWindowAligner().fit(frame).get_feature_names_out()
+    assert names.tolist() == ["v0", "v1", "v2"]  # voxels pass through, one to one
+    with pytest.raises(ValueError, match="no scan axis"):
+        TemporalWindowAligner().fit(X2).set_params(delay=1.5).transform(X2)
 
 
 def test_no_copies_beyond_the_output():
@@ -206,3 +214,24 @@ def test_grid_search_recovers_the_planted_delay():
     search = GridSearchCV(pipe, {"align__delay": [0.0, 1.5, 3.0]}, cv=KFold(3),
                           scoring=correlation_scorer).fit(R, Y)
     assert search.best_params_ == {"align__delay": 3.0}
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_responses_raise(bad):
+    R = np.zeros((40, 10, 5000), dtype=np.float32)
+    R[37, 6, 4321] = bad
+    with pytest.raises(ValueError, match=r"NaN or infinity .* clips 32\.\.39"):
+        TemporalWindowAligner().fit(R).transform(R)
+    # A value in a trailing scan that no window uses cannot reach the output.
+    R[37, 6, 4321] = 0.0
+    padded = np.concatenate([R, np.zeros((40, 2, 5000), np.float32)], axis=1)
+    padded[37, 11] = bad
+    assert np.isfinite(TemporalWindowAligner().fit_transform(padded)).all()
+    overflow = np.full((1, 10, 2), np.finfo(np.float32).max, dtype=np.float32)
+    with pytest.raises(ValueError, match="overflow"):
+        TemporalWindowAligner().fit_transform(overflow)
+
+
+def test_huge_finite_values_are_not_mistaken_for_infinity():
+    R = np.full((2, 10, 64), np.finfo(np.float32).max / 8, dtype=np.float32)
+    np.testing.assert_array_equal(TemporalWindowAligner(window=1.5).fit_transform(R), R)

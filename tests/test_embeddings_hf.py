@@ -34,9 +34,10 @@ def _tiny_clap():
     return transformers.ClapModel(config), extractor
 
 
-def _tiny_encodec():
+def _tiny_encodec(audio_channels=1):
     config = transformers.EncodecConfig(
-        sampling_rate=8000, hidden_size=16, num_filters=4, num_residual_layers=1,
+        sampling_rate=8000, audio_channels=audio_channels, hidden_size=16, num_filters=4,
+        num_residual_layers=1,
         upsampling_ratios=[8, 8], codebook_size=16, codebook_dim=16, num_lstm_layers=1,
         target_bandwidths=[1.5],
     )
@@ -181,6 +182,14 @@ def test_cache_keys_on_model_weights(tiny_models, audio, tmp_path, monkeypatch):
     assert len(list(tmp_path.rglob("*.npy"))) == 4
 
 
+def test_stereo_encodec_gets_mono_on_both_channels(audio):
+    torch.manual_seed(0)
+    stereo, _ = _tiny_encodec(audio_channels=2)
+    out = AudioEmbedder(backend="encodec", model=stereo, window=1.0, step=0.5,
+                        sample_rate=11025).transform(audio[:2])
+    assert out.shape == (2, 3, 16) and np.isfinite(out).all()
+
+
 def test_local_path_and_offline_hub_id(tiny_models, audio, tmp_path):
     model, _ = tiny_models["hubert"]
     model.save_pretrained(tmp_path / "hubert")
@@ -193,3 +202,12 @@ def test_local_path_and_offline_hub_id(tiny_models, audio, tmp_path):
     np.testing.assert_allclose(from_path, from_object, rtol=1e-5, atol=1e-6)
     with pytest.raises(OSError, match="local_files_only=False"):
         AudioEmbedder(backend="hubert", model="nobody/no-such-model").fit()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
+def test_cuda_matches_cpu(tiny_models, audio, backend):
+    on_cpu = _embedder(tiny_models, backend).transform(audio[:2])
+    on_gpu = _embedder(tiny_models, backend, device="cuda").transform(audio[:2])
+    _embedder(tiny_models, backend).fit()  # moves the shared model back to the CPU
+    np.testing.assert_allclose(on_gpu, on_cpu, rtol=1e-3, atol=1e-4)

@@ -51,6 +51,10 @@ def _tempo_word(tempo):
     return "up-tempo"
 
 
+def _article(word):
+    return "An" if word[0] in "aeiou" else "A"
+
+
 def make_caption(clip, rng):
     """A 4-5 sentence caption in the style of the Brain2Music captions.
 
@@ -70,17 +74,19 @@ def make_caption(clip, rng):
     mood = clip["moods"][0]
     adjective = str(rng.choice(_MOOD_WORDS[mood]))
     genre = _GENRE_WORDS[clip["genre"]]
+    tempo = _tempo_word(clip["tempo"])
     sentences = [
         str(rng.choice([
-            f"This is a {_tempo_word(clip['tempo'])} {genre} piece with a {adjective} feel.",
-            f"A {adjective}, {_tempo_word(clip['tempo'])} {genre} track.",
-            f"{_tempo_word(clip['tempo']).capitalize()} {genre} music in a "
+            f"This is {_article(tempo).lower()} {tempo} {genre} piece with "
+            f"{_article(adjective).lower()} {adjective} feel.",
+            f"{_article(adjective)} {adjective}, {tempo} {genre} track.",
+            f"{tempo.capitalize()} {genre} music in a "
             f"{'major' if clip['major'] else 'minor'} key.",
         ])),
         str(rng.choice([
             f"The {lead} plays the melody over the {harmony}.",
             f"The melody is carried by the {lead}, supported by the {harmony}.",
-            f"A {lead} leads while the {harmony} provides the harmony.",
+            f"{_article(lead)} {lead} leads while the {harmony} provides the harmony.",
         ])),
         str(rng.choice([
             f"The {bass} keeps a steady groove.",

@@ -197,7 +197,7 @@ def draw_clip(genre, rng):
     major = bool(rng.random() < style["major"])
     tempo = float(rng.uniform(*style["tempo"]))
     lead = int(rng.choice(style["lead"]))
-    harmony = int(rng.choice(style["harmony"]))
+    harmony = int(rng.choice([p for p in style["harmony"] if p != lead] or style["harmony"]))
     bass = int(rng.choice(style["bass"]))
     parts = [lead, harmony, bass]
     classes = [INSTRUMENTS[p][0] for p in parts]

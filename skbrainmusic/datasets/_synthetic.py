@@ -162,7 +162,6 @@ class _Brain:
 
     def __init__(self, stimuli, params):
         rng = np.random.default_rng([params["random_state"], 1000 + params["subject"]])
-        self.rng = rng
         labels = np.array(cortical_labels())
         n_voxels = params["n_voxels"]
         if n_voxels < len(labels):
@@ -174,6 +173,7 @@ class _Brain:
         sizes = 1 + np.floor((n_voxels - len(labels)) * weights / weights.sum()).astype(int)
         sizes[np.argsort(-weights)[: n_voxels - sizes.sum()]] += 1
         self.roi_labels = rng.permutation(np.repeat(labels, sizes))
+        self.roi_index = np.searchsorted(labels, self.roi_labels)
         candidates = np.array(auditory_labels()[:8])
         self.informative = rng.choice(candidates, params["n_informative_rois"], replace=False)
         self.snr = np.geomspace(params["snr_max"], params["snr_min"], len(self.informative))
@@ -223,10 +223,10 @@ class _Brain:
         rho = 0.4
         white = rng.standard_normal((n_run, n_voxels), dtype=np.float32)
         voxel_noise = lfilter([np.sqrt(1 - rho**2)], [1.0, -rho], white, axis=0)
-        labels, roi_index = np.unique(self.roi_labels, return_inverse=True)
+        # Noise shared by the voxels of an ROI makes neighbouring voxels correlated.
         roi_noise = lfilter([np.sqrt(1 - rho**2)], [1.0, -rho],
-                            rng.standard_normal((n_run, labels.size)), axis=0)
-        data = (0.8 * voxel_noise + 0.6 * roi_noise[:, roi_index]).astype(np.float32)
+                            rng.standard_normal((n_run, self.roi_index.max() + 1)), axis=0)
+        data = (0.8 * voxel_noise + 0.6 * roi_noise[:, self.roi_index]).astype(np.float32)
         for label, snr in zip(self.informative, self.snr):
             voxels = np.flatnonzero(self.roi_labels == label)
             signal = features @ self.weights[label] * self.signal_scale[label]

@@ -8,7 +8,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_array
 
 from .._validation import check_positive_int
-from ..alignment import n_windows, window_onsets
+from ..alignment import _check_seconds, n_windows
 from ._cache import EmbeddingCache
 from ._hf import (
     ClapAudioBackend,
@@ -175,11 +175,15 @@ default=None
         check_positive_int(self.batch_size, "batch_size")
         if self.sample_rate is not None:
             check_positive_int(self.sample_rate, "sample_rate")
+        if self.clip_duration is not None:
+            _check_seconds(self.clip_duration, "clip_duration")
         if self.cache is not None and not _is_path(self.cache):
             raise TypeError(f"cache must be a directory path or None, got {self.cache!r}.")
 
     def _window_seconds(self, backend):
         return backend.default_window if self.window is None else self.window
+
+    _NEEDS_RATE = "array audio needs its sampling rate: pass sample_rate=<Hz> to AudioEmbedder."
 
     def _read(self, X):
         """Clips as a list of 1-D float32 arrays and their sampling rates."""
@@ -196,15 +200,21 @@ default=None
                 clips.append(clip.astype(np.float32, copy=False))
                 rates.append(int(rate))
             return clips, rates
+        if isinstance(X, (list, tuple)) and len(X) > 0 and all(
+            isinstance(item, np.ndarray) and item.ndim == 1 for item in X
+        ):
+            if self.sample_rate is None:
+                raise ValueError(self._NEEDS_RATE)
+            clips = [check_array(item[np.newaxis], dtype=np.float32, input_name="audio")[0]
+                     for item in X]
+            return clips, [int(self.sample_rate)] * len(clips)
         if isinstance(X, numbers.Number) or np.ndim(X) != 2:
             raise ValueError(
                 "audio must be a 2-D array (n_clips, n_samples) or a list of paths; got "
                 f"shape {np.shape(X)}. A single clip is audio[np.newaxis, :]."
             )
         if self.sample_rate is None:
-            raise ValueError(
-                "array audio needs its sampling rate: pass sample_rate=<Hz> to AudioEmbedder."
-            )
+            raise ValueError(self._NEEDS_RATE)
         audio = check_array(X, dtype=np.float32, input_name="audio")
         return list(audio), [int(self.sample_rate)] * audio.shape[0]
 
@@ -229,15 +239,14 @@ default=None
                 f"{count_a}, clip {clip_b}: {count_b}): pass clip_duration=<seconds> to pad "
                 "or cut them to one length."
             )
-        count = next(iter(counts))
-        return window_onsets(window + (count - 1) * float(self.step), window, self.step)
+        return np.arange(next(iter(counts))) * float(self.step)
 
     def fit(self, X=None, y=None):
         """Validate the parameters and load the backend's model; nothing is learned.
 
         Parameters
         ----------
-        X : array-like of shape (n_clips, n_samples), list of paths, or None
+        X : array-like of shape (n_clips, n_samples), list of paths or of 1-D arrays, or None
             Ignored apart from a type check of array input.
         y : None
             Ignored.
@@ -260,8 +269,9 @@ default=None
 
         Parameters
         ----------
-        X : array-like of shape (n_clips, n_samples) or list of paths
-            Mono audio at ``sample_rate`` Hz, or audio files (read with librosa).
+        X : array-like of shape (n_clips, n_samples), list of 1-D arrays, or list of paths
+            Mono audio at ``sample_rate`` Hz (a list allows clips of different lengths, see
+            ``clip_duration``), or audio files (read with librosa).
 
         Returns
         -------
@@ -305,8 +315,6 @@ default=None
 
     @staticmethod
     def _embed_batch(backend, clips, rates, onsets, window):
-        import librosa
-
         rate_out = backend.sample_rate
         starts = np.round(onsets * rate_out).astype(np.int64)
         length = int(round(float(window) * rate_out))
@@ -314,6 +322,8 @@ default=None
         batch = np.zeros((len(clips), n_needed), dtype=np.float32)
         for row, (clip, rate) in enumerate(zip(clips, rates)):
             if rate != rate_out:
+                import librosa
+
                 clip = librosa.resample(clip, orig_sr=rate, target_sr=rate_out,
                                         res_type="soxr_hq")
             # Rounding of the resampled length may leave the last window a sample short:

@@ -110,8 +110,11 @@ class _HFAudioBackend:
         self.model.eval()
         self.model.to(device)
         self.sample_rate = int(self.extractor.sampling_rate)
-        self._fingerprint = model_fingerprint(model if isinstance(model, (str, os.PathLike))
-                                              else self.model)
+        # Named models are identified by their name; objects by their weights (hashed only
+        # when a cache asks for settings()).
+        if model is None:
+            model = DEFAULT_CHECKPOINTS[self.name]
+        self._model_name = model if isinstance(model, (str, os.PathLike)) else None
 
     def _check_layer(self, layer):
         if layer is not None:
@@ -122,7 +125,8 @@ class _HFAudioBackend:
         return None
 
     def settings(self):
-        return {"model": self._fingerprint, "layer": self.layer,
+        fingerprint = model_fingerprint(self._model_name or self.model)
+        return {"model": fingerprint, "layer": self.layer,
                 "extractor": self.extractor.to_json_string()}
 
     def embed(self, clips, starts, length):
@@ -201,6 +205,9 @@ class EncodecBackend(_HFAudioBackend):
         )
 
     def forward(self, windows):
+        if int(self.extractor.feature_size) == 2:
+            # Stereo checkpoints (encodec_48khz) get the mono window on both channels.
+            windows = [np.stack([window, window]) for window in windows]
         inputs = self._inputs(windows)
         latents = self.model.encoder(inputs["input_values"])
         return latents.mean(dim=2)

@@ -18,6 +18,7 @@ FRAME_RATE = SAMPLE_RATE / HOP_LENGTH
 
 # Tempo search range of the rhythm features, in beats per minute.
 _MIN_BPM, _MAX_BPM = 30.0, 300.0
+_PRIOR_BPM = 120.0
 
 
 def _frame_ranges(starts, length):
@@ -34,7 +35,7 @@ def _frame_ranges(starts, length):
 
 
 def _power_spectrogram(clips, n_frames):
-    """``|STFT|**2`` of ``clips (n_clips, n_samples)`` -> ``(n_clips, 1 + N_FFT // 2, n_frames)``."""
+    """``|STFT|**2`` of ``clips (n_clips, n_samples)``: ``(n_clips, 1 + N_FFT // 2, n_frames)``."""
     import librosa
 
     n_samples = (n_frames - 1) * HOP_LENGTH + N_FFT
@@ -101,8 +102,9 @@ class LibrosaBackend:
     ========  =====================================================  ====
 
     The onset flux is the mean positive log-mel difference between consecutive frames; the
-    tempo is the lag of the flux autocorrelation peak between 30 and 300 BPM and the pulse
-    clarity its height relative to lag 0 (both 0 for a flat flux, e.g. silence).
+    tempo is the lag of the flux autocorrelation peak between 30 and 300 BPM, weighted by a
+    log-normal prior around 120 BPM, and the pulse clarity the autocorrelation there relative
+    to lag 0 (both 0 for a flat flux, e.g. silence).
     """
 
     default_window = 10.0
@@ -193,7 +195,10 @@ def _rhythm(flux):
     clarity = np.zeros(n_clips)
     if max_lag >= min_lag:
         lags = np.arange(min_lag, max_lag + 1)
-        best = np.argmax(autocorr[:, min_lag : max_lag + 1], axis=1)
+        # A log-normal prior around 120 BPM (one octave wide, as librosa's beat tracker)
+        # settles the metrical level that autocorrelation alone leaves ambiguous.
+        prior = np.exp(-0.5 * np.log2(60.0 * FRAME_RATE / lags / _PRIOR_BPM) ** 2)
+        best = np.argmax(autocorr[:, min_lag : max_lag + 1] * prior, axis=1)
         energy = autocorr[:, 0]
         # A flat flux (e.g. silence) has no pulse: both stay 0 instead of becoming NaN.
         pulsed = energy > 1e-12 * np.maximum(1.0, np.abs(flux).max(axis=1)) ** 2
