@@ -39,7 +39,9 @@ class ConditionedGenerator(BaseEstimator):
       spectral envelope, loudness and rhythm density that the embedding carries (enough for
       taggers and embedding-based identification to recognise genre-like properties) but
       sounds blurred and phasey: no melody, no sharp onsets. Use it to test pipelines end to
-      end offline, not to listen to.
+      end offline, not to listen to. (A small torch MLP decoder, 256 hidden units, did not
+      beat the ridge on held-out clips of the synthetic study: identification accuracy of
+      the predicted log-mel 0.72 against 0.75, with 200 training clips.)
     - ``"musicldm"`` / ``"audioldm"`` (needs ``diffusers``, ``transformers``, ``torch`` and
       weights): the embedding, L2-normalised, is passed as ``prompt_embeds``
       ``(n, projection_dim)`` with ``negative_prompt_embeds`` for classifier-free guidance.
