@@ -16,12 +16,18 @@ from .datasets import (
 )
 from .embeddings import AudioEmbedder, CaptionEmbedder
 from .encoding import VoxelwiseEncoder
+from .generation import ConditionedGenerator
 from .model_selection import LeaveOneGenreOut
+from .retrieval import EmbeddingRetriever
 from .ridge import ROIEnsembleRidge
+from .tagging import AudioTagger
 
 __all__ = [
     "AudioEmbedder",
+    "AudioTagger",
     "CaptionEmbedder",
+    "ConditionedGenerator",
+    "EmbeddingRetriever",
     "LeaveOneGenreOut",
     "ROIEnsembleRidge",
     "TemporalWindowAligner",

@@ -1,0 +1,172 @@
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.linear_model import Ridge
+from sklearn.pipeline import make_pipeline
+
+from skbrainmusic import EmbeddingRetriever
+from skbrainmusic.metrics import identification_accuracy
+from skbrainmusic.retrieval import exact_top_k
+
+
+def brute_force(queries, items, k):
+    """Reference: full float64 similarity matrix, ties broken by the lower row."""
+    sims = queries.astype(np.float64) @ items.astype(np.float64).T
+    rows = np.arange(items.shape[0])
+    indices = np.array([np.lexsort((rows, -row))[:k] for row in sims])
+    return np.take_along_axis(sims, indices, axis=1), indices
+
+
+def unit_rows(A):
+    return A / np.linalg.norm(A, axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("k", [1, 2, 7])
+@pytest.mark.parametrize("block_size", [50, 997, 2**20])
+@pytest.mark.parametrize("n_jobs", [None, 2])
+def test_exact_top_k_equals_brute_force_with_ties(k, block_size, n_jobs):
+    # Small integer vectors: exact float32 products and many tied similarities.
+    rng = np.random.default_rng(k)
+    queries = rng.integers(-2, 3, size=(61, 5)).astype(np.float32)
+    items = rng.integers(-2, 3, size=(403, 5)).astype(np.float32)
+    sims, indices = exact_top_k(queries, items, k, block_size=block_size, n_jobs=n_jobs)
+    ref_sims, ref_indices = brute_force(queries, items, k)
+    assert sims.dtype == np.float32 and sims.shape == (61, k)
+    np.testing.assert_array_equal(indices, ref_indices)
+    np.testing.assert_array_equal(sims, ref_sims)
+
+
+def test_cosine_retriever_matches_brute_force():
+    rng = np.random.default_rng(0)
+    items = rng.standard_normal((500, 16))
+    queries = rng.standard_normal((40, 16))
+    retriever = EmbeddingRetriever(items, n_neighbors=5, block_size=64).fit()
+    sims, indices = retriever.kneighbors(queries)
+    ref_sims, ref_indices = brute_force(unit_rows(queries), unit_rows(items), 5)
+    np.testing.assert_array_equal(indices, ref_indices)
+    np.testing.assert_allclose(sims, ref_sims, atol=1e-5)
+    np.testing.assert_array_equal(retriever.predict(queries), ref_indices)
+
+
+def test_duplicate_items_lower_row_wins():
+    items = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 0.0], [1.0, 0.0]])
+    retriever = EmbeddingRetriever(items, n_neighbors=3).fit()
+    _, indices = retriever.kneighbors([[3.0, 0.0]])
+    np.testing.assert_array_equal(indices, [[1, 2, 3]])
+
+
+def test_corpus_mapping_ids_transform_and_audio():
+    rng = np.random.default_rng(1)
+    embeddings = rng.standard_normal((30, 3, 8)).astype(np.float32)
+    audio = rng.standard_normal((30, 100)).astype(np.float32)
+    ids = np.array([f"track{i:03d}" for i in range(30)])
+    corpus = {"embeddings": embeddings, "ids": ids, "audio": audio, "sample_rate": 8000}
+    retriever = EmbeddingRetriever(corpus).fit()
+    queries = embeddings[[4, 17]] + 0.01 * rng.standard_normal((2, 3, 8))
+    np.testing.assert_array_equal(retriever.predict(queries), ["track004", "track017"])
+    retrieved = retriever.transform(queries)
+    assert retrieved.shape == (2, 3, 8) and retrieved.dtype == np.float32
+    np.testing.assert_array_equal(retrieved, embeddings[[4, 17]])
+    np.testing.assert_array_equal(retriever.retrieve_audio(queries), audio[[4, 17]])
+    assert retriever.sample_rate_ == 8000
+
+
+def test_window_reduce_none_searches_every_window():
+    items = np.eye(3)
+    queries = np.array([[[1.0, 0.1, 0.0], [0.0, 0.2, 1.0]]])
+    per_window = EmbeddingRetriever(items, window_reduce=None).fit()
+    np.testing.assert_array_equal(per_window.predict(queries), [[0, 2]])
+    assert per_window.transform(queries).shape == (1, 2, 3)
+    averaged = EmbeddingRetriever(items).fit()
+    assert averaged.predict(queries).shape == (1,)
+
+
+def test_transform_averages_neighbours():
+    items = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0]])
+    retriever = EmbeddingRetriever(items, n_neighbors=2).fit()
+    np.testing.assert_allclose(retriever.transform([[1.0, 0.0]]), [[0.95, 0.05]])
+
+
+def test_load_audio_failure_names_the_item():
+    def load_audio(item_id):
+        if item_id == "bad":
+            raise FileNotFoundError("no such file: bad.mp3")
+        return np.zeros(10)
+
+    corpus = {"embeddings": np.eye(2), "ids": np.array(["good", "bad"]),
+              "load_audio": load_audio}
+    retriever = EmbeddingRetriever(corpus).fit()
+    assert retriever.retrieve_audio([[1.0, 0.0]]).shape == (1, 10)
+    with pytest.raises(OSError, match="id='bad'"):
+        retriever.retrieve_audio([[0.0, 1.0]])
+
+
+class RidgeTransformer(Ridge):
+    """A regressor usable as an intermediate Pipeline step (its transform predicts)."""
+
+    def transform(self, X):
+        return self.predict(X)
+
+
+def test_pipeline_retrieval_beats_shuffled_control():
+    # Predicted embeddings -> retrieval -> identification against the true embeddings.
+    rng = np.random.default_rng(2)
+    n_train, n_test, n_voxels, d = 120, 40, 60, 10
+    weights = rng.standard_normal((n_voxels, d))
+    responses = rng.standard_normal((n_train + n_test, n_voxels))
+    embeddings = responses @ weights + 0.5 * rng.standard_normal((n_train + n_test, d))
+    corpus = np.concatenate([embeddings[n_train:], rng.standard_normal((200, d))])
+    model = make_pipeline(RidgeTransformer(alpha=1.0), EmbeddingRetriever(corpus))
+    model.fit(responses[:n_train], embeddings[:n_train])
+    retrieved = model.transform(responses[n_train:])
+    assert identification_accuracy(embeddings[n_train:], retrieved) > 0.9
+    shuffled = clone(model).fit(responses[:n_train], rng.permutation(embeddings[:n_train]))
+    chance = identification_accuracy(embeddings[n_train:], shuffled.transform(responses[n_train:]))
+    assert 0.3 < chance < 0.7
+
+
+def test_faiss_flat_matches_numpy():
+    pytest.importorskip("faiss")
+    rng = np.random.default_rng(3)
+    items = rng.standard_normal((300, 12))
+    queries = rng.standard_normal((25, 12))
+    exact = EmbeddingRetriever(items, n_neighbors=4).fit().kneighbors(queries)
+    flat = EmbeddingRetriever(items, n_neighbors=4, backend="faiss").fit().kneighbors(queries)
+    np.testing.assert_array_equal(flat[1], exact[1])
+    np.testing.assert_allclose(flat[0], exact[0], atol=1e-5)
+    hnsw = EmbeddingRetriever(items, backend="faiss", faiss_index="HNSW32").fit()
+    assert (hnsw.predict(queries) == exact[1][:, 0]).mean() > 0.8
+
+
+@pytest.mark.parametrize(
+    "corpus, kwargs, fit_X, query, match",
+    [
+        (np.eye(3), {}, None, np.ones((1, 4)), "expecting 3 features"),
+        (np.eye(3), {}, np.ones((2, 5)), None, "expecting 3 features"),
+        (np.zeros((0, 3)), {}, None, None, "0 sample"),
+        (np.eye(3), {"n_neighbors": 4}, None, None, "n_neighbors=4 is larger"),
+        (np.array([[1.0, 0.0], [0.0, 0.0]]), {}, None, None, r"zero norm \(rows \[1\]"),
+        (np.eye(2), {}, None, np.zeros((1, 2)), "X has 1 vector"),
+        (np.eye(2), {"metric": "l2"}, None, None, "metric must be one of"),
+        (np.eye(2), {"backend": "annoy"}, None, None, "backend must be one of"),
+        ({"ids": [1, 2]}, {}, None, None, "corpus has no 'embeddings'"),
+        ({"embeddings": np.eye(2), "ids": [1]}, {}, None, None, "one id per item"),
+        (None, {}, None, None, "fit needs X"),
+    ],
+)
+def test_bad_input_errors(corpus, kwargs, fit_X, query, match):
+    retriever = EmbeddingRetriever(corpus, **kwargs)
+    with pytest.raises(ValueError, match=match):
+        retriever.fit(fit_X)
+        retriever.predict(query)
+
+
+def test_dot_metric_accepts_zero_vectors():
+    retriever = EmbeddingRetriever(np.array([[1.0, 0.0], [0.0, 0.0]]), metric="dot").fit()
+    np.testing.assert_array_equal(retriever.predict([[-1.0, 0.0]]), [1])
+
+
+def test_no_audio_in_corpus_is_reported():
+    retriever = EmbeddingRetriever(np.eye(2)).fit()
+    with pytest.raises(ValueError, match="neither 'audio' nor 'load_audio'"):
+        retriever.retrieve_audio([[1.0, 0.0]])
