@@ -52,6 +52,7 @@ def real_tree(tmp_path_factory, shared_data):
     rng = np.random.default_rng(0)
     n_voxels = int(np.prod(GRID))
     seen = set()
+    preprocessed = {"Training": [], "Test": []}
     for path in sorted((shared_data / "ds003720" / "sub-001" / "func").glob("*_events.tsv")):
         shutil.copy(path, func / path.name)
         events = _read_events(path)
@@ -70,13 +71,22 @@ def real_tree(tmp_path_factory, shared_data):
                 wave = np.sin(2 * np.pi * pitch * t) + 0.05 * rng.standard_normal(t.size)
                 soundfile.write(folder / f"{clip.genre}.{int(clip.track):05d}.wav",
                                 wave.astype(np.float32), TRACK_RATE)
+        # The authors' arrays: 400 scans a run, the dummy clip's 10 dropped, z-scored.
+        kept = data[10:]
+        preprocessed[path.name.split("_")[1][5:]].append(
+            (kept - kept.mean(axis=0)) / kept.std(axis=0))
         image = nib.Nifti1Image(np.round(data).astype(np.int16).T.reshape(GRID + (N_VOLUMES,)),
                                 AFFINE)
         nib.save(image, func / path.name.replace("_events.tsv", "_bold.nii.gz"))
+    arrays = root / "preprocessed"
+    arrays.mkdir()
+    for task, runs in preprocessed.items():
+        np.save(arrays / f"sub-001_Resp_{task}.npy", np.concatenate(runs).astype(np.float32))
     atlas = root / "atlas.nii.gz"
     nib.save(nib.Nifti1Image(ROI_IDS.astype(np.int32).reshape(GRID), AFFINE), atlas)
     captions = shared_data / "brain2music" / "brain2music-captions.csv"
-    return {"bids": bids, "gtzan": gtzan, "atlas": atlas, "captions": captions}
+    return {"bids": bids, "gtzan": gtzan, "atlas": atlas, "captions": captions,
+            "preprocessed": arrays}
 
 
 def _args(tree, *extra):
@@ -120,6 +130,26 @@ def test_encode_end_to_end_with_maps(real_tree, tmp_path, capsys):
     image = nib.load(out / "maps" / results["maps"]["r"])
     assert image.shape == GRID
     np.testing.assert_allclose(image.affine, AFFINE)
+
+
+def test_decode_preprocessed_arrays_without_rois(real_tree, tmp_path, capsys):
+    out = tmp_path / "decode-npy"
+    args = _args(real_tree, "--out", str(out), "--n-reconstructions", "2",
+                 "--preprocessed", str(real_tree["preprocessed"]))
+    atlas = args.index("--atlas")
+    del args[atlas: atlas + 2]
+    assert main(["decode", *args]) == 0, capsys.readouterr().err
+    results = json.loads((out / "results.json").read_text())
+    assert results["selected_rois"] is None
+    assert results["decoding"]["mel"]["identification_test"] > 0.6
+    assert "whole-brain ridge" in (out / "report.html").read_text()
+
+
+def test_atlas_with_preprocessed_arrays_is_refused(real_tree, tmp_path, capsys):
+    args = _args(real_tree, "--out", str(tmp_path), "--preprocessed",
+                 str(real_tree["preprocessed"]))
+    assert main(["decode", *args]) == 2
+    assert "--mask and --atlas apply to the NIfTI runs" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("change, message", [
