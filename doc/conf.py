@@ -61,6 +61,8 @@ sphinx_gallery_conf = {
     "reference_url": {"skbrainmusic": None},
     "backreferences_dir": None,
     "matplotlib_animations": False,
+    # No doc/sg_execution_times.rst in the source tree (it would show up as untracked).
+    "write_computation_times": False,
 }
 
 
