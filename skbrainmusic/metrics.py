@@ -72,7 +72,7 @@ _FLOAT32_MARGIN = 1e-4
 # Differences at the level of float64 rounding are ties, and ties never count as wins, so
 # the score cannot depend on the order of floating-point operations.
 _TIE_TOLERANCE = 1e-12
-_ROW_BLOCK = 2048
+_ROW_BLOCK = 512
 
 
 def _check_pair(y_true, y_pred):
@@ -129,8 +129,11 @@ def _identification_2d(T, P):
         margin = Pz32[start:stop] @ Tz32.T
         margin -= diag64[start:stop, None].astype(np.float32)
         block_wins = np.count_nonzero(margin < -_FLOAT32_MARGIN, axis=1)
-        np.abs(margin, out=margin)
-        rows, cols = np.nonzero(margin <= _FLOAT32_MARGIN)
+        # Rows with a near-tie besides their own diagonal entry are re-decided exactly.
+        undecided = np.count_nonzero(margin <= _FLOAT32_MARGIN, axis=1) - block_wins > 1
+        near = np.abs(margin[undecided]) <= _FLOAT32_MARGIN
+        rows, cols = np.nonzero(near)
+        rows = np.flatnonzero(undecided)[rows]
         rows_abs = rows + start
         off_diag = cols != rows_abs
         rows, cols, rows_abs = rows[off_diag], cols[off_diag], rows_abs[off_diag]
