@@ -12,7 +12,7 @@ from sklearn.pipeline import Pipeline
 from ..metrics import correlation_score, identification_accuracy
 from . import _figures as figures
 from ._common import CLIError, Progress, mean_std, parallel_context, prepare_out_dir
-from ._features import AudioFeatures, CaptionFeatures, TaggerFeatures, calibrate
+from ._features import AudioFeatures, Calibration, CaptionFeatures, TaggerFeatures
 from ._persistence import save_model
 from ._real_data import AUDIO_EMBEDDINGS, audio_embedder, check_paths, load_corpus, load_subject
 from ._report import AudioRow, Section, Table, write_report
@@ -119,7 +119,11 @@ def run(args):
         rows = np.arange(n_test if args.n_reconstructions is None
                          else min(args.n_reconstructions, n_test))
         true = targets[args.embedding][2][rows]
-        predicted = calibrate(predictions[args.embedding])[rows]
+        window_s, train = targets[args.embedding][:2]
+        calibration = Calibration(
+            decoder(study.roi_labels, window_s, study.tr, study.clip_duration),
+            study.responses_train, train, cv=5)
+        predicted = calibration.transform(predictions[args.embedding][rows])
         stimulus_proba = tagger.predict_proba(study.audio_test[rows], sample_rate=rate)
         rng = np.random.default_rng(args.random_state)
         picks = {

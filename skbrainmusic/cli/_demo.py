@@ -13,7 +13,7 @@ from sklearn.pipeline import Pipeline
 
 from ..metrics import AUDIOSET_TOP_N, correlation_score, identification_accuracy
 from ._common import CLIError, Progress, mean_std, parallel_context, prepare_out_dir
-from ._features import AudioFeatures, CaptionFeatures, TaggerFeatures, calibrate
+from ._features import AudioFeatures, Calibration, CaptionFeatures, TaggerFeatures
 
 # Sizes of the simulated study per --scale. "tiny" exists for the test suite (seconds, noisy
 # numbers); "small" is the default; "paper" has the sizes of ds003720.
@@ -207,8 +207,11 @@ def _subject_task(subject, context):
         models[spec.key] = model
         predictions[spec.key] = pred_test
 
-    # Reconstruction starts from the calibrated prediction (see calibrate).
-    predicted = calibrate(predictions[MUSIC])
+    # Reconstruction starts from the calibrated prediction (see Calibration).
+    music_spec = next(spec for spec in EMBEDDINGS if spec.key == MUSIC)
+    calibration = Calibration(_decoder(music_spec, study, settings), study.responses_train,
+                              embeddings[MUSIC][0], settings["cv"])
+    predicted = calibration.transform(predictions[MUSIC])
     stimulus = context["stimulus_evaluation"]
     retrieved_ids = context["retriever"].predict(predicted)
     retrieved, retrieved_rows = _evaluate_retrieved(retrieved_ids, context)

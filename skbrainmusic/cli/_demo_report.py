@@ -255,8 +255,9 @@ def write_demo_report(out, context, local, subject_results, summary, oracle_rows
                 tables=[_table1(summary)], figures=[figure_paths["table1"]]),
         Section("Reconstructing music (Figure 1a, b analog)",
                 f"The {_SPECS[MUSIC].analog}-analog embedding predicted for each test clip "
-                "(standardised per dimension over the predicted clips, since ridge predictions "
-                "are shrunk towards the mean; windows averaged) is turned into music by "
+                "(standardised per dimension with the statistics of out-of-fold predictions of "
+                "the training clips, since ridge predictions are shrunk towards the mean; "
+                "windows averaged) is turned into music by "
                 f"retrieval from a {n_corpus}-clip corpus and by the spectrogram generator. "
                 "Reconstructions are compared with "
                 f"the stimuli through the {_SPECS[MUSIC].analog}-analog and "

@@ -87,24 +87,39 @@ class TaggerFeatures:
         return self.features.raw(audio)
 
 
-def calibrate(predicted):
-    """Standardise predicted embeddings per dimension, over all predicted clips and windows.
+class Calibration:
+    """Per-dimension standardisation of predicted embeddings, learnt on the training clips.
 
     Ridge predictions from fMRI are shrunk towards the mean: their spread is a fraction of
     that of true embeddings, so a generator fitted on true embeddings turns all of them into
-    nearly the same average music. Rescaling each dimension to unit variance (the scale of
-    the standardised true embeddings) restores the spread. It uses the predictions only,
-    never the true embeddings of the clips being reconstructed.
+    nearly the same average music. The mean and spread of each dimension are estimated on
+    out-of-fold predictions of the training clips (the decoder refitted in K folds over
+    clips), then applied to the predictions of held-out clips: nothing about the held-out
+    clips, neither their true embeddings nor their other predictions, enters a clip's
+    reconstruction.
 
     Parameters
     ----------
-    predicted : ndarray of shape (n_clips, n_windows, d)
-
-    Returns
-    -------
-    calibrated : ndarray of shape (n_clips, n_windows, d)
+    decoder : estimator
+        Unfitted decoder (e.g. TemporalWindowAligner -> ROIEnsembleRidge).
+    responses : ndarray of shape (n_clips, n_scans, n_voxels)
+        Training responses.
+    embeddings : ndarray of shape (n_clips, n_windows, d)
+        Training embeddings.
+    cv : int
+        Folds over training clips.
     """
-    flat = predicted.reshape(-1, predicted.shape[-1])
-    std = flat.std(axis=0)
-    std[std == 0] = 1.0
-    return ((flat - flat.mean(axis=0)) / std).reshape(predicted.shape)
+
+    def __init__(self, decoder, responses, embeddings, cv):
+        from sklearn.base import clone
+        from sklearn.model_selection import cross_val_predict
+
+        out_of_fold = cross_val_predict(clone(decoder), responses, embeddings, cv=cv)
+        flat = out_of_fold.reshape(-1, out_of_fold.shape[-1])
+        self.mean = flat.mean(axis=0)
+        self.std = flat.std(axis=0)
+        self.std[self.std == 0] = 1.0
+
+    def transform(self, predicted):
+        """Standardise ``predicted`` ``(n_clips, n_windows, d)`` with the training statistics."""
+        return (predicted - self.mean) / self.std
