@@ -228,8 +228,13 @@ class TemporalWindowAligner(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
         else:
             clip_duration = _check_seconds(self.clip_duration, "clip_duration")
         scans = window_scans(clip_duration, self.window, self.step, tr, delay)
+        self._check_enough_scans(scans, n_scans)
+        return clip_duration, scans
+
+    def _check_enough_scans(self, scans, n_scans):
         n_needed = int(scans[-1, 1])
         if n_needed > n_scans:
+            tr, delay = float(self.tr), float(self.delay)
             last_start = float(scans.shape[0] - 1) * float(self.step) + delay
             raise ValueError(
                 f"X has {n_scans} scans per clip ({n_scans * tr:g} s at tr={tr:g}) but the "
@@ -237,7 +242,6 @@ class TemporalWindowAligner(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
                 f"delay={delay:g}, needs {n_needed} scans: include {n_needed - n_scans} "
                 "trailing scan(s) after each clip, or reduce delay / clip_duration."
             )
-        return clip_duration, scans
 
     @staticmethod
     def _membership(scans, n_scans, dtype):
@@ -323,7 +327,9 @@ class TemporalWindowAligner(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
         if was_2d:
             self._check_2d_delay()
             return X3[:, 0, :].copy()
-        _, scans = self._geometry(X3.shape[1])
+        # The windows fixed at fit: clips may carry extra trailing scans, which stay unused.
+        scans = self.window_scans_
+        self._check_enough_scans(scans, X3.shape[1])
         n_needed = int(scans[-1, 1])
         membership = self._membership(scans, n_needed, X3.dtype)
         counts = (scans[:, 1] - scans[:, 0]).astype(X3.dtype)[:, np.newaxis]

@@ -235,3 +235,15 @@ def test_non_finite_responses_raise(bad):
 def test_huge_finite_values_are_not_mistaken_for_infinity():
     R = np.full((2, 10, 64), np.finfo(np.float32).max / 8, dtype=np.float32)
     np.testing.assert_array_equal(TemporalWindowAligner(window=1.5).fit_transform(R), R)
+
+
+def test_transform_keeps_the_windows_fixed_at_fit():
+    # clip_duration=None infers 15 s from the 10 training scans; test clips with trailing
+    # scans must get the same 4 windows, not windows of a longer inferred clip.
+    aligner = TemporalWindowAligner(clip_duration=None).fit(np.zeros((2, 10, 3)))
+    ramp = np.broadcast_to(np.arange(14.0)[None, :, None], (2, 14, 3))
+    out = aligner.transform(ramp)
+    assert out.shape == (2, aligner.n_windows_, 3) == (2, 4, 3)
+    np.testing.assert_array_equal(out, aligner.transform(ramp[:, :10]))
+    with pytest.raises(ValueError, match="include 4 trailing scan"):
+        aligner.transform(ramp[:, :6])
