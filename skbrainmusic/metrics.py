@@ -202,7 +202,8 @@ def pearson_per_target(y_true, y_pred, *, zero_variance="raise"):
 
     Parameters
     ----------
-    y_true : array-like of shape (n_samples, n_targets) or (n_clips, n_windows, n_targets)
+    y_true : array-like of shape (n_samples,), (n_samples, n_targets) or \
+(n_clips, n_windows, n_targets)
         Measured values (embedding dimensions, or voxels for encoding models). 3-D input is
         stacked to ``(n_clips * n_windows, n_targets)``.
     y_pred : array-like of the same shape as ``y_true``
@@ -228,8 +229,8 @@ def pearson_per_target(y_true, y_pred, *, zero_variance="raise"):
         raise ValueError(f"zero_variance must be 'raise' or 'zero', got {zero_variance!r}.")
     y_true = np.asarray(y_true)
     y_pred = np.asarray(y_pred)
-    if y_true.ndim == 1:
-        y_true, y_pred = y_true[:, None], np.asarray(y_pred).reshape(-1, 1)
+    if y_true.ndim == 1 and y_pred.ndim == 1:
+        y_true, y_pred = y_true[:, None], y_pred[:, None]
     y_true, y_pred = _check_pair(y_true, y_pred)
     if y_true.ndim == 3:
         y_true = y_true.reshape(-1, y_true.shape[-1])

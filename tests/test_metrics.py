@@ -322,3 +322,11 @@ def test_scorers_give_chance_on_shuffled_targets():
     ).mean()
     # 5 folds of 40 items: standard deviation about sqrt(41 / (12 * 39) / 200) = 0.021.
     assert abs(score - 0.5) < 0.1
+
+
+def test_pearson_rejects_mismatched_shapes(rng):
+    with pytest.raises(ValueError, match="2-D"):
+        pearson_per_target(np.arange(6.0), rng.standard_normal((3, 2)))
+    with pytest.raises(ValueError, match="same shape"):
+        pearson_per_target(rng.standard_normal((6, 2)), rng.standard_normal((3, 4)))
+    np.testing.assert_allclose(pearson_per_target(np.arange(6.0), 2 * np.arange(6.0)), [1.0])

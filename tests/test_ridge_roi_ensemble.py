@@ -277,3 +277,14 @@ def test_synthetic_study_selects_informative_rois_and_shuffled_targets_do_not(tm
     for _ in range(3):  # the leak control: nothing true is left to select on
         shuffled = clone(model).fit(X, Y[rng.permutation(len(Y))])
         assert np.isin(shuffled.selected_rois_, study.informative_rois).sum() <= 1
+
+
+def test_score_rejects_targets_of_another_shape():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((10, 4, 6))
+    Y = rng.standard_normal((10, 4, 3))
+    model = ROIEnsembleRidge(None, n_rois=1, cv=2).fit(X, Y)
+    assert np.isfinite(model.score(X, Y))
+    for wrong in (Y.reshape(10, 2, 6), Y.reshape(-1)):
+        with pytest.raises(ValueError, match="predictions for X have shape"):
+            model.score(X, wrong)

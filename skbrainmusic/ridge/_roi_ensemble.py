@@ -298,10 +298,15 @@ class ROIEnsembleRidge(RegressorMixin, BaseEstimator):
         """
         prediction = np.asarray(self.predict(X), dtype=np.float64)
         y = np.asarray(y, dtype=np.float64)
+        if y.shape != prediction.shape and not (y.ndim == 1
+                                                and prediction.shape == (y.size, 1)):
+            raise ValueError(
+                f"y has shape {y.shape} but the predictions for X have shape "
+                f"{prediction.shape}: pass the targets of the clips in X."
+            )
         if y.ndim == 1:
             y, prediction = y[:, None], prediction.reshape(-1, 1)
-        return float(pearson_per_target(y, prediction.reshape(y.shape),
-                                        zero_variance="zero").mean())
+        return float(pearson_per_target(y, prediction, zero_variance="zero").mean())
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
