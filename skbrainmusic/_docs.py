@@ -17,6 +17,9 @@ docdict = {
     "backend": """backend : {"numpy", "torch", "torch_cuda"}, default="numpy"
         Array library of the solver: numpy/scipy on CPU, or torch on CPU or a CUDA device
         (needs the ``deep`` extra).""",
+    "dtype": """dtype : {"float32", "float64"}, default="float32"
+        Precision of the linear algebra, whatever the input dtype (CV scores are
+        accumulated in float64).""",
     "X_clips": """X : array-like of shape (n_clips, n_windows, n_features) or (n_samples, n_features)
         Input. 2-D input means one window per sample.""",
     "random_state": """random_state : int, RandomState instance or None, default=None

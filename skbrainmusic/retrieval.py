@@ -515,10 +515,13 @@ class EmbeddingRetriever(TransformerMixin, BaseEstimator):
             raise ValueError("The corpus has neither 'audio' nor 'load_audio': give one of "
                              "them in the corpus mapping to retrieve audio.")
         rows = np.asarray(rows, dtype=np.intp).ravel()
-        if self._audio is not None:
-            return np.asarray(self._audio[rows])
+        if isinstance(self._audio, np.ndarray):
+            return self._audio[rows]
         waveforms = []
         for row, item_id in zip(rows, self.ids_[rows].tolist()):
+            if self._audio is not None:  # a list of waveforms, possibly of unequal lengths
+                waveforms.append(np.asarray(self._audio[row], dtype=np.float32))
+                continue
             try:
                 waveforms.append(np.asarray(self._load_audio(item_id), dtype=np.float32))
             except Exception as exc:

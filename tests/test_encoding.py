@@ -41,7 +41,7 @@ def test_agrees_with_himalaya_ridgecv_on_same_folds(rng, scoring, score_func):
     X, Y = _planted(rng, n_clips=40, n_windows=3, noise=3.0)
     alphas = np.logspace(-1, 4, 6)
     splits = clip_splits(5, 40, 3)
-    ours = VoxelwiseEncoder(alphas=alphas, cv=5, scoring=scoring).fit(X, Y)
+    ours = VoxelwiseEncoder(alphas=alphas, cv=5, scoring=scoring, dtype="float64").fit(X, Y)
     reference = HimalayaRidgeCV(alphas=alphas, cv=splits, fit_intercept=True,
                                 solver_params=dict(score_func=score_func)).fit(
         X.reshape(-1, 10), Y.reshape(-1, 60))
@@ -116,3 +116,12 @@ def test_torch_backend_matches_numpy(rng):
     assert isinstance(torch_fit.coef_, np.ndarray)
     np.testing.assert_allclose(torch_fit.predict(X), numpy_fit.predict(X), rtol=1e-3,
                                atol=1e-3)
+
+
+def test_dtype_parameter_sets_the_precision(rng):
+    X = rng.standard_normal((20, 4, 5))  # float64 embeddings, e.g. after StandardScaler
+    Y = rng.standard_normal((20, 4, 7)).astype(np.float32)
+    assert VoxelwiseEncoder(cv=3).fit(X, Y).coef_.dtype == np.float32
+    assert VoxelwiseEncoder(cv=3, dtype="float64").fit(X, Y).coef_.dtype == np.float64
+    with pytest.raises(ValueError, match="dtype must be"):
+        VoxelwiseEncoder(dtype="int8").fit(X, Y)

@@ -115,3 +115,15 @@ def test_fdr_correction_matches_benjamini_hochberg():
     assert np.all(adjusted >= pvalues)
     with pytest.raises(ValueError, match="1-D"):
         fdr_correction(pvalues.reshape(2, 5))
+
+
+def test_constant_voxel_far_from_zero_scores_zero_with_p_one():
+    # Centring a float32 column of 1000.1 leaves rounding noise, not zeros: it must still be
+    # recognised as constant (r = 0, p = 1), as voxel_scores does.
+    rng = np.random.default_rng(0)
+    Y_true = rng.standard_normal((20, 4, 3)).astype(np.float32)
+    Y_pred = Y_true + rng.standard_normal(Y_true.shape).astype(np.float32)
+    Y_true[..., 1] = np.float32(1000.1)
+    result = permutation_test(Y_true, Y_pred, n_permutations=50, random_state=0)
+    assert result.scores[1] == 0.0 and result.pvalues[1] == 1.0
+    assert result.significant[[0, 2]].all()

@@ -170,3 +170,15 @@ def test_no_audio_in_corpus_is_reported():
     retriever = EmbeddingRetriever(np.eye(2)).fit()
     with pytest.raises(ValueError, match="neither 'audio' nor 'load_audio'"):
         retriever.retrieve_audio([[1.0, 0.0]])
+
+
+def test_retrieve_audio_from_a_list_of_waveforms():
+    rng = np.random.default_rng(0)
+    E = rng.standard_normal((5, 8))
+    audio = [np.full(10 + k, float(k), dtype=np.float32) for k in range(5)]
+    retriever = EmbeddingRetriever({"embeddings": E, "audio": audio}).fit()
+    waveforms = retriever.retrieve_audio(E[[3, 1]])
+    assert [w[0] for w in waveforms] == [3.0, 1.0]
+    assert [w.size for w in waveforms] == [13, 11]
+    same_length = EmbeddingRetriever({"embeddings": E, "audio": [a[:10] for a in audio]}).fit()
+    assert same_length.retrieve_audio(E[[4]]).shape == (1, 10)

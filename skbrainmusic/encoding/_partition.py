@@ -26,7 +26,8 @@ from sklearn.metrics import r2_score
 from .._docs import fill_doc
 from .._validation import check_clips, check_positive_int, check_targets
 from ..ridge import clip_splits
-from ._voxelwise import DEFAULT_ALPHAS, VoxelwiseEncoder
+from ..ridge import DEFAULT_ALPHAS
+from ._voxelwise import VoxelwiseEncoder
 
 
 @dataclass

@@ -97,9 +97,11 @@ def fdr_correction(pvalues, *, q=0.05, method="bh"):
 
 def _standardize(A):
     """Columns centred and scaled to unit norm (constant columns become 0), float32/64 kept."""
-    A = A - A.mean(axis=0)
+    scale = np.abs(A).max(axis=0) * np.sqrt(A.shape[0])
+    A = (A - A.mean(axis=0, dtype=np.float64)).astype(A.dtype)
     norms = np.linalg.norm(A, axis=0)
-    constant = norms <= np.finfo(A.dtype).eps * np.sqrt(A.shape[0])
+    # A constant column centres to rounding noise relative to its magnitude, not to zeros.
+    constant = norms <= 8 * np.finfo(A.dtype).eps * scale
     norms[constant] = 1.0
     A /= norms
     A[:, constant] = 0.0

@@ -14,9 +14,9 @@ from sklearn.utils.validation import check_is_fitted
 from .._docs import fill_doc
 from .._validation import check_targets, restore_target_shape, validate_clips
 from ..metrics import pearson_per_target
-from ..ridge import clip_splits, ridge_cv
+from ..ridge import DEFAULT_ALPHAS, clip_splits, ridge_cv
+from ..ridge._backend import check_dtype
 
-DEFAULT_ALPHAS = np.logspace(-1, 7, 20)
 
 
 @fill_doc
@@ -43,6 +43,7 @@ class VoxelwiseEncoder(MultiOutputMixin, RegressorMixin, BaseEstimator):
         (use it when predictions are read as explained variance, e.g. variance
         partitioning: correlation ignores the scale of the predictions and can favour
         over-shrunk weights).
+    %(dtype)s
 
     Attributes
     ----------
@@ -72,13 +73,14 @@ class VoxelwiseEncoder(MultiOutputMixin, RegressorMixin, BaseEstimator):
     """
 
     def __init__(self, alphas=None, cv=5, backend="numpy", n_targets_batch=None,
-                 fit_intercept=True, scoring="correlation"):
+                 fit_intercept=True, scoring="correlation", dtype="float32"):
         self.alphas = alphas
         self.cv = cv
         self.backend = backend
         self.n_targets_batch = n_targets_batch
         self.fit_intercept = fit_intercept
         self.scoring = scoring
+        self.dtype = dtype
 
     @fill_doc
     def fit(self, X, y, groups=None):
@@ -106,10 +108,9 @@ or (n_samples,)
         alphas = DEFAULT_ALPHAS if self.alphas is None else self.alphas
         n_clips, n_windows, n_features = X3.shape
         splits = clip_splits(self.cv, n_clips, n_windows, groups)
-        dtype = np.result_type(X3.dtype, Y3.dtype)
         result = ridge_cv(
             X3.reshape(-1, n_features), Y3.reshape(n_clips * n_windows, -1), alphas, splits,
-            backend=self.backend, dtype=np.dtype(dtype).name, score=self.scoring,
+            backend=self.backend, dtype=check_dtype(self.dtype), score=self.scoring,
             n_targets_batch=self.n_targets_batch, fit_intercept=self.fit_intercept,
         )
         self.coef_ = result.coef

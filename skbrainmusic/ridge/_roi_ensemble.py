@@ -11,11 +11,8 @@ from .._docs import fill_doc
 from .._validation import check_positive_int, check_targets, validate_clips
 from ..metrics import pearson_per_target
 from ._backend import BACKENDS, check_dtype
-from ._solvers import SCORES, _check_alphas, _select_alphas, ridge_cv, ridge_fit
+from ._solvers import DEFAULT_ALPHAS, SCORES, _check_alphas, _select_alphas, ridge_cv, ridge_fit
 from ._split import clip_splits
-
-DEFAULT_ALPHAS = np.logspace(-1, 7, 20)
-
 
 def _screen(X, Y, n_keep):
     """Indices of the ``n_keep`` columns of ``X`` with the largest mean squared Pearson
@@ -96,8 +93,7 @@ class ROIEnsembleRidge(RegressorMixin, BaseEstimator):
         largest mean squared correlation with the targets, recomputed on the training rows
         of every fold (no leak) and on all clips for the refit.
     %(backend)s
-    dtype : {"float32", "float64"}, default="float32"
-        Precision of the linear algebra (CV scores are accumulated in float64).
+    %(dtype)s
     %(n_jobs)s
         ROIs are fitted in parallel.
     store_cv_scores : bool, default=False

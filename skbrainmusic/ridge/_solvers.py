@@ -63,6 +63,8 @@ import numpy as np
 from ._backend import check_dtype, get_backend
 
 SCORES = ("correlation", "r2")
+# Penalties tried when none are given: wide enough for z-scored voxels and embeddings.
+DEFAULT_ALPHAS = np.logspace(-1, 7, 20)
 # Memory of the largest work array of one target batch (n_alphas * rank * batch values).
 _BATCH_BYTES = 256 * 2**20
 # A Cholesky factorisation costs ~r^3/3 flops at near-GEMM speed, a symmetric
