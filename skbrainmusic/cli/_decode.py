@@ -11,10 +11,10 @@ from sklearn.pipeline import Pipeline
 
 from ..metrics import correlation_score, identification_accuracy
 from . import _figures as figures
-from ._common import CLIError, Progress, mean_std, parallel_context, prepare_out_dir
+from ._common import CLIError, mean_std, parallel_context
 from ._features import AudioFeatures, Calibration, CaptionFeatures, TaggerFeatures
 from ._persistence import save_model
-from ._real_data import AUDIO_EMBEDDINGS, audio_embedder, check_paths, load_corpus, load_subject
+from ._real_data import AUDIO_EMBEDDINGS, audio_embedder, load_corpus, load_subject, start_run
 from ._report import AudioRow, Section, Table, write_report
 
 STEP = 1.5
@@ -72,13 +72,9 @@ def run(args):
     from .. import ConditionedGenerator, EmbeddingRetriever
     from ..tagging import AudioTagger, top_n_agreement_score
 
-    progress = Progress(quiet=args.quiet)
-    paths = check_paths(args)
     if args.n_reconstructions is not None and args.n_reconstructions < 2:
         raise CLIError(f"--n-reconstructions must be at least 2, got {args.n_reconstructions}.")
-    out = prepare_out_dir(args.out)
-    for folder in ("figures", "audio", "models"):
-        (out / folder).mkdir(exist_ok=True)
+    progress, paths, out = start_run(args, ("figures", "audio", "models"))
     with parallel_context(args.n_jobs, args.scheduler):
         study = load_subject(args, paths, progress)
         rate, duration = study.sample_rate, study.clip_duration

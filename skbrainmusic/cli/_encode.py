@@ -10,10 +10,10 @@ are written as NIfTI images when the responses come from the NIfTI runs.
 import numpy as np
 
 from . import _figures as figures
-from ._common import CLIError, Progress, parallel_context, prepare_out_dir
+from ._common import CLIError, parallel_context
 from ._features import AudioFeatures, CaptionFeatures
 from ._persistence import save_model
-from ._real_data import AUDIO_EMBEDDINGS, audio_embedder, check_paths, load_subject
+from ._real_data import AUDIO_EMBEDDINGS, audio_embedder, load_subject, start_run
 from ._report import Section, Table, write_report
 
 STEP = 1.5
@@ -60,13 +60,9 @@ def run(args):
     from ..encoding import (VoxelwiseEncoder, permutation_test, upsample_to_windows,
                             variance_partitioning)
 
-    progress = Progress(quiet=args.quiet)
-    paths = check_paths(args)
     if args.n_permutations < 1:
         raise CLIError(f"--n-permutations must be at least 1, got {args.n_permutations}.")
-    out = prepare_out_dir(args.out)
-    for folder in ("figures", "maps", "models"):
-        (out / folder).mkdir(exist_ok=True)
+    progress, paths, out = start_run(args, ("figures", "maps", "models"))
     with parallel_context(args.n_jobs, args.scheduler):
         study = load_subject(args, paths, progress)
         window, analog = AUDIO_EMBEDDINGS[args.embedding]

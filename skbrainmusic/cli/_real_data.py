@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import CLIError, existing_path
+from ._common import CLIError, Progress, existing_path, prepare_out_dir
 
 # Decoded audio embedding per --embedding: (window in s, Table A.2 counterpart).
 AUDIO_EMBEDDINGS = {
@@ -23,6 +23,24 @@ AUDIO_EMBEDDINGS = {
 }
 _MODEL_BACKENDS = {"clap", "encodec", "w2v-bert", "wav2vec2", "hubert"}
 _AUDIO_SUFFIXES = {".wav", ".mp3", ".au", ".flac", ".ogg"}
+
+
+def start_run(args, folders):
+    """Check the paths of ``decode``/``encode`` and prepare ``--out`` with ``folders``.
+
+    Returns
+    -------
+    progress : Progress
+    paths : dict of str to Path or None
+        See :func:`check_paths`.
+    out : Path
+    """
+    progress = Progress(quiet=args.quiet)
+    paths = check_paths(args)
+    out = prepare_out_dir(args.out)
+    for folder in folders:
+        (out / folder).mkdir(exist_ok=True)
+    return progress, paths, out
 
 
 def check_paths(args):
