@@ -9,6 +9,8 @@ z-scored within the run. :func:`~skbrainmusic.datasets.load_nakai2022` and
 import numpy as np
 from scipy.ndimage import median_filter
 
+from ._docs import fill_doc
+
 __all__ = [
     "constant_voxels",
     "explainable_variance",
@@ -34,15 +36,14 @@ def _check_run(run, name="run"):
     return run
 
 
+@fill_doc
 def median_detrend(run, *, tr=1.5, window=240.0):
     """Remove slow drift by subtracting a running median along time.
 
     Parameters
     ----------
-    run : array-like of shape (n_scans, n_voxels)
-        One run of scans.
-    tr : float, default=1.5
-        Repetition time in seconds.
+    %(run)s
+    %(tr)s
     window : float, default=240.0
         Width of the running median in seconds (the paper's 240 s); converted to an odd
         number of scans. Past the edges the first or last scan is repeated, which
@@ -108,15 +109,14 @@ def zscore_run(run):
     return ((run - run.mean(axis=0)) / std).astype(np.float32)
 
 
+@fill_doc
 def preprocess_run(run, *, tr=1.5, window=240.0):
     """Median detrending over ``window`` seconds, then per-voxel z-scoring (paper A.1.1).
 
     Parameters
     ----------
-    run : array-like of shape (n_scans, n_voxels)
-        One run of scans.
-    tr : float, default=1.5
-        Repetition time in seconds.
+    %(run)s
+    %(tr)s
     window : float, default=240.0
         Width of the running median in seconds.
 

@@ -119,13 +119,7 @@ def compare_feature_spaces(Xs_train, Y_train, Xs_test, Y_test, *, roi_labels=Non
     Xs_train : dict of str to array-like of shape (n_clips, n_windows, n_features_i)
         Training features per space (2-D means one window per clip). Clip-level features
         must be repeated over windows first (:func:`upsample_to_windows`).
-    Y_train : array-like of shape (n_clips, n_windows, n_voxels) or (n_clips, n_voxels)
-        Training responses.
-    Xs_test : dict of str to array-like of shape (n_test_clips, n_windows, n_features_i)
-        The same spaces on held-out clips.
-    Y_test : array-like of shape (n_test_clips, n_windows, n_voxels) or (n_test_clips, \
-n_voxels)
-        Held-out responses.
+    %(spaces_train_test)s
     roi_labels : array-like of shape (n_voxels,), default=None
         ROI label of every voxel (e.g. auditory subregions A1-A5); ``None`` reports only
         ``"all"``.

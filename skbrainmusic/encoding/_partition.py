@@ -96,13 +96,7 @@ def variance_partitioning(Xs_train, Y_train, Xs_test, Y_test, *, alphas=None, cv
     Xs_train : dict of str to array-like of shape (n_clips, n_windows, n_features_i)
         Exactly two training feature spaces (2-D arrays mean one window per clip); clip-level
         features must be up-sampled to windows first (:func:`upsample_to_windows`).
-    Y_train : array-like of shape (n_clips, n_windows, n_voxels) or (n_clips, n_voxels)
-        Training responses.
-    Xs_test : dict of str to array-like of shape (n_test_clips, n_windows, n_features_i)
-        The same spaces on held-out clips.
-    Y_test : array-like of shape (n_test_clips, n_windows, n_voxels) or (n_test_clips, \
-n_voxels)
-        Held-out responses.
+    %(spaces_train_test)s
     alphas : array-like of shape (n_alphas,), default=None
         Overall ridge penalties tried by every model (``None``: ``np.logspace(-1, 7, 20)``).
     %(cv)s
