@@ -15,9 +15,8 @@ alphas as numpy (float32 both).
 import time
 
 import numpy as np
-
-from roi_ridge import destrieux_like_sizes, make_problem, run_ours
 from encoding import _make_train
+from roi_ridge import destrieux_like_sizes, make_problem, run_ours
 
 
 def timed(function, *args, **kwargs):

@@ -6,7 +6,6 @@ the ratio to a bare float32 GEMM of the same size shows the overhead of everythi
 """
 
 import numpy as np
-
 from embedders import best_time
 
 from skbrainmusic.metrics import identification_accuracy, top_n_agreement_batch
@@ -19,8 +18,8 @@ def main():
     for n in (1_000, 10_000):
         T = rng.standard_normal((n, d)).astype(np.float32)
         P = T + rng.standard_normal((n, d)).astype(np.float32)
-        t_id = best_time(lambda: identification_accuracy(T, P), 3)
-        t_gemm = best_time(lambda: P @ T.T, 3)
+        t_id = best_time(lambda T=T, P=P: identification_accuracy(T, P), 3)
+        t_gemm = best_time(lambda T=T, P=P: P @ T.T, 3)
         print(f"{n:>7} {d:>5} {t_id:>19.3f} {t_gemm:>17.3f} {t_id / t_gemm:>6.2f}")
     scores_a = rng.random((100_000, 25))
     scores_b = rng.random((100_000, 25))

@@ -12,7 +12,6 @@ the end of each clip: the study keeps two trailing scans per clip.
 import numpy as np
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import Pipeline
-
 from sklearn.preprocessing import StandardScaler
 
 from skbrainmusic import AudioEmbedder, ROIEnsembleRidge, TemporalWindowAligner

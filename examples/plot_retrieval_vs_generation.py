@@ -16,8 +16,13 @@ import numpy as np
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skbrainmusic import (AudioEmbedder, ConditionedGenerator, EmbeddingRetriever,
-                          ROIEnsembleRidge, TemporalWindowAligner)
+from skbrainmusic import (
+    AudioEmbedder,
+    ConditionedGenerator,
+    EmbeddingRetriever,
+    ROIEnsembleRidge,
+    TemporalWindowAligner,
+)
 from skbrainmusic.datasets import make_synthetic_study
 from skbrainmusic.metrics import identification_accuracy
 

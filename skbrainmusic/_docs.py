@@ -24,14 +24,16 @@ docdict = {
         One run of scans.""",
     "tr": """tr : float, default=1.5
         Repetition time in seconds.""",
-    "spaces_train_test": """Y_train : array-like of shape (n_clips, n_windows, n_voxels) or (n_clips, n_voxels)
+    "spaces_train_test": """Y_train : array-like of shape (n_clips, n_windows, n_voxels) or \
+(n_clips, n_voxels)
         Training responses.
     Xs_test : dict of str to array-like of shape (n_test_clips, n_windows, n_features_i)
         The same spaces on held-out clips.
     Y_test : array-like of shape (n_test_clips, n_windows, n_voxels) or """
     """(n_test_clips, n_voxels)
         Held-out responses.""",
-    "X_clips": """X : array-like of shape (n_clips, n_windows, n_features) or (n_samples, n_features)
+    "X_clips": """X : array-like of shape (n_clips, n_windows, n_features) or \
+(n_samples, n_features)
         Input. 2-D input means one window per sample.""",
     "random_state": """random_state : int, RandomState instance or None, default=None
         Seed of the random number generator; pass an int for reproducible output.""",

@@ -12,10 +12,11 @@ from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-from skbrainmusic.cli import UntrustedModelError, load_model, main, save_model
+from skbrainmusic.cli import main
 from skbrainmusic.cli._common import Progress, mean_std, to_builtin
 from skbrainmusic.cli._figures import grouped_bars
 from skbrainmusic.cli._report import AudioRow, Section, Table, write_report
+from skbrainmusic.persistence import UntrustedModelError, load_model, save_model
 
 
 def _double(X):

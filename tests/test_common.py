@@ -7,12 +7,11 @@ each expected failure carries a written reason in ``EXPECTED_FAILED_CHECKS``.
 
 import inspect
 
-import pytest
+from _estimator_instances import EXPECTED_FAILED_CHECKS, INSTANCES
 from sklearn.base import BaseEstimator
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import skbrainmusic
-from _estimator_instances import EXPECTED_FAILED_CHECKS, INSTANCES
 
 
 def _public_estimator_classes():

@@ -89,7 +89,7 @@ def _write_fma(root, ids_subsets):
     for tid, subset in ids_subsets:
         lines.append(f"{tid},Artist {tid},training,{subset},Rock,Title {tid}")
     (meta / "tracks.csv").write_text("\n".join(lines) + "\n")
-    for tid, subset in ids_subsets:
+    for tid, _subset in ids_subsets:
         folder = root / "fma_large" / f"{tid:06d}"[:3]
         folder.mkdir(parents=True, exist_ok=True)
         sf.write(folder / f"{tid:06d}.mp3", _tone(220.0 + tid % 100, seconds=20.0), SR)

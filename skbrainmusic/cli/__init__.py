@@ -10,9 +10,8 @@ import sys
 
 from .._version import __version__
 from ._common import CLIError
-from ._persistence import UntrustedModelError, load_model, save_model
 
-__all__ = ["UntrustedModelError", "load_model", "main", "save_model"]
+__all__ = ["main"]
 
 
 def _add_common(parser, default_out):

@@ -10,10 +10,10 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 
 from ..metrics import correlation_score, identification_accuracy
+from ..persistence import save_model
 from . import _figures as figures
 from ._common import CLIError, mean_std, parallel_context
 from ._features import AudioFeatures, Calibration, CaptionFeatures, TaggerFeatures
-from ._persistence import save_model
 from ._real_data import AUDIO_EMBEDDINGS, audio_embedder, load_corpus, load_subject, start_run
 from ._report import AudioRow, Section, Table, write_report
 

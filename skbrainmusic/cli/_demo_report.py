@@ -5,9 +5,9 @@ import platform
 import numpy as np
 
 from .. import __version__
+from ..persistence import load_model, save_model
 from . import _figures as figures
 from ._demo import EMBEDDINGS, EVALUATION_EMBEDDINGS, LOW_LEVEL, MUSIC
-from ._persistence import load_model, save_model
 from ._report import AudioRow, Section, Table, format_mean_std, write_report
 
 _SPECS = {spec.key: spec for spec in EMBEDDINGS}

@@ -9,10 +9,10 @@ are written as NIfTI images when the responses come from the NIfTI runs.
 
 import numpy as np
 
+from ..persistence import save_model
 from . import _figures as figures
 from ._common import CLIError, parallel_context
 from ._features import AudioFeatures, CaptionFeatures
-from ._persistence import save_model
 from ._real_data import AUDIO_EMBEDDINGS, audio_embedder, load_subject, start_run
 from ._report import Section, Table, write_report
 
@@ -57,8 +57,12 @@ def _write_maps(out, maps, study, bids, subject):
 def run(args):
     """Fit and test the encoding models for parsed ``args`` and write the report."""
     from .. import TemporalWindowAligner
-    from ..encoding import (VoxelwiseEncoder, permutation_test, upsample_to_windows,
-                            variance_partitioning)
+    from ..encoding import (
+        VoxelwiseEncoder,
+        permutation_test,
+        upsample_to_windows,
+        variance_partitioning,
+    )
 
     if args.n_permutations < 1:
         raise CLIError(f"--n-permutations must be at least 1, got {args.n_permutations}.")

@@ -25,8 +25,7 @@ from sklearn.metrics import r2_score
 
 from .._docs import fill_doc
 from .._validation import check_clips, check_positive_int, check_targets
-from ..ridge import clip_splits
-from ..ridge import DEFAULT_ALPHAS
+from ..ridge import DEFAULT_ALPHAS, clip_splits
 from ._voxelwise import VoxelwiseEncoder
 
 

@@ -15,9 +15,9 @@ every permutation off them with one matrix product per batch of permutations; wi
 window per clip the permuted predictions are gathered directly.
 """
 
+import warnings
 from dataclasses import dataclass
 from math import factorial
-import warnings
 
 import numpy as np
 from scipy.stats import false_discovery_control
@@ -198,7 +198,7 @@ def permutation_test(Y_true, Y_pred, *, n_permutations=1000, q=0.05, fdr_method=
             f"{n_clips} clips allow only {factorial(n_clips) - 1} distinct non-identity "
             f"permutations but n_permutations={n_permutations}: permutations repeat and the "
             "smallest attainable p-value is limited by the number of clips.",
-            UserWarning,
+            UserWarning, stacklevel=2,
         )
     dtype = np.result_type(Y_true.dtype, Y_pred.dtype)
     rng = check_random_state(random_state)

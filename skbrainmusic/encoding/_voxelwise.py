@@ -18,7 +18,6 @@ from ..ridge import DEFAULT_ALPHAS, clip_splits, ridge_cv
 from ..ridge._backend import check_dtype
 
 
-
 @fill_doc
 class VoxelwiseEncoder(MultiOutputMixin, RegressorMixin, BaseEstimator):
     """Ridge encoding model from windowed embeddings to windowed voxel responses.

@@ -4,5 +4,5 @@ from ._roi_ensemble import ROIEnsembleRidge
 from ._solvers import DEFAULT_ALPHAS, RidgeCVResult, ridge_cv, ridge_fit
 from ._split import check_clip_cv, clip_splits
 
-__all__ = ["DEFAULT_ALPHAS", "ROIEnsembleRidge", "RidgeCVResult", "check_clip_cv", "clip_splits", "ridge_cv",
-           "ridge_fit"]
+__all__ = ["DEFAULT_ALPHAS", "ROIEnsembleRidge", "RidgeCVResult", "check_clip_cv",
+           "clip_splits", "ridge_cv", "ridge_fit"]

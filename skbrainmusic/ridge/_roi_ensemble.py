@@ -14,6 +14,7 @@ from ._backend import BACKENDS, check_dtype
 from ._solvers import DEFAULT_ALPHAS, SCORES, _check_alphas, _select_alphas, ridge_cv, ridge_fit
 from ._split import clip_splits
 
+
 def _screen(X, Y, n_keep):
     """Indices of the ``n_keep`` columns of ``X`` with the largest mean squared Pearson
     correlation with the columns of ``Y`` (constant columns score 0), in column order."""
@@ -222,7 +223,8 @@ class ROIEnsembleRidge(RegressorMixin, BaseEstimator):
         if self.constant_voxels_.size:
             warnings.warn(
                 f"{self.constant_voxels_.size} voxel(s) are constant over all samples (e.g. "
-                f"voxel {self.constant_voxels_[0]}); they get zero weight.", UserWarning)
+                f"voxel {self.constant_voxels_[0]}); they get zero weight.", UserWarning,
+                stacklevel=2)
         solver_params = dict(backend=self.backend, dtype=self.dtype,
                              standardize=self.standardize)
         members = [np.flatnonzero(voxel_roi == k) for k in range(rois.size)]

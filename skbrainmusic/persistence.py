@@ -3,7 +3,8 @@
 Loading a ``.skops`` file never runs code from the file: skops rebuilds objects from a
 declarative description, and :func:`load_model` refuses any type it does not trust. Types
 are trusted when they are *classes* defined by skbrainmusic, scikit-learn, NumPy or SciPy
-(except ``numpy.memmap``, which opens files); anything else (functions, classes of other packages) must be named by the caller in
+(except ``numpy.memmap``, which opens files); anything else (functions, classes of other
+packages) must be named by the caller in
 ``trusted`` after they have looked at it, as skops recommends.
 """
 
