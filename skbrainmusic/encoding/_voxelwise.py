@@ -141,6 +141,20 @@ or (n_samples,)
         return Y3
 
     @fill_doc
+    def transform(self, X):
+        """The predicted responses (the same as :meth:`predict`), for use inside a Pipeline.
+
+        Parameters
+        ----------
+        %(X_clips)s
+
+        Returns
+        -------
+        Y_pred : ndarray of shape (n_clips, n_windows, n_voxels) or (n_samples, n_voxels)
+        """
+        return self.predict(X)
+
+    @fill_doc
     def voxel_scores(self, X, y):
         """Pearson r between predicted and measured responses, per voxel.
 

@@ -277,6 +277,21 @@ class ROIEnsembleRidge(RegressorMixin, BaseEstimator):
             return prediction[:, 0] if self._y_ndim == 1 else prediction
         return prediction.reshape(n_clips, n_windows, -1)
 
+    def transform(self, X):
+        """The predictions (the same as :meth:`predict`), so that a retriever or a generator
+        can follow the decoder in a :class:`~sklearn.pipeline.Pipeline`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_clips, n_windows, n_voxels) or (n_samples, n_voxels)
+            Responses.
+
+        Returns
+        -------
+        Y_pred : ndarray of shape (n_clips, n_windows, n_targets) or (n_samples, n_targets)
+        """
+        return self.predict(X)
+
     def score(self, X, y):
         """Mean Pearson correlation across targets between predictions and ``Y``.
 
