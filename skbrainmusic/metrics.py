@@ -144,7 +144,7 @@ def _identification_2d(T, P):
     return wins / (n - 1)
 
 
-def identification_accuracy(y_true, y_pred, *, average=True, windows="separate"):
+def identification_accuracy(y_true, y_pred, *, average=True, windows="separate", groups=None):
     """Identification accuracy of predicted embeddings (Brain2Music, Section A.1.4).
 
     With ``C[i, j]`` the Pearson correlation between prediction ``i`` and target ``j``, the
@@ -166,6 +166,12 @@ def identification_accuracy(y_true, y_pred, *, average=True, windows="separate")
         score is the mean over its windows. ``"mean"``: windows are averaged first (as the
         paper does before conditioning the generator) and clips are identified once.
         Ignored for 2-D input.
+    groups : array-like of shape (n_items,) or (n_clips,), default=None
+        Group of every item (e.g. its genre). Item ``i`` is then compared only with the
+        other items of its group: *within-group* identification, which a predictor that
+        only knows the group cannot win (genre alone identifies most clips among all
+        clips). Items alone in their group have no competitor: their score is NaN and the
+        mean leaves them out; a ValueError is raised when no group has two items.
 
     Returns
     -------
@@ -181,10 +187,14 @@ def identification_accuracy(y_true, y_pred, *, average=True, windows="separate")
     1.0
     >>> identification_accuracy(T, T[::-1], average=False)  # item 0: a tie, then a loss
     array([0., 1., 0.])
+    >>> identification_accuracy(T, T[::-1], groups=["a", "a", "b"], average=False)
+    array([ 0.,  1., nan])
     """
     y_true, y_pred = _check_pair(y_true, y_pred)
     if windows not in ("separate", "mean"):
         raise ValueError(f"windows must be 'separate' or 'mean', got {windows!r}.")
+    if groups is not None:
+        return _identification_within_groups(y_true, y_pred, groups, average, windows)
     if y_true.ndim == 2:
         scores = _identification_2d(y_true, y_pred)
     elif windows == "mean":
@@ -195,6 +205,23 @@ def identification_accuracy(y_true, y_pred, *, average=True, windows="separate")
             axis=0,
         )
     return float(scores.mean()) if average else scores
+
+
+def _identification_within_groups(y_true, y_pred, groups, average, windows):
+    groups = np.asarray(groups)
+    if groups.shape != (y_true.shape[0],):
+        raise ValueError(f"groups must have one entry per item ({y_true.shape[0]}), got shape "
+                         f"{groups.shape}.")
+    scores = np.full(y_true.shape[0], np.nan)
+    for group in np.unique(groups):
+        members = np.flatnonzero(groups == group)
+        if members.size > 1:
+            scores[members] = identification_accuracy(
+                y_true[members], y_pred[members], average=False, windows=windows)
+    if np.all(np.isnan(scores)):
+        raise ValueError("No group of groups has two items: within-group identification "
+                         "needs at least one pair of items sharing a group.")
+    return float(np.nanmean(scores)) if average else scores
 
 
 def pearson_per_target(y_true, y_pred, *, zero_variance="raise"):

@@ -330,3 +330,38 @@ def test_pearson_rejects_mismatched_shapes(rng):
     with pytest.raises(ValueError, match="same shape"):
         pearson_per_target(rng.standard_normal((6, 2)), rng.standard_normal((3, 4)))
     np.testing.assert_allclose(pearson_per_target(np.arange(6.0), 2 * np.arange(6.0)), [1.0])
+
+
+def test_identification_within_groups_matches_per_group_loop(rng):
+    T = rng.standard_normal((12, 2, 6))
+    P = T + rng.standard_normal((12, 2, 6))
+    groups = np.repeat(["a", "b", "c"], 4)
+    per_item = identification_accuracy(T, P, groups=groups, average=False)
+    for g in "abc":
+        members = groups == g
+        assert np.allclose(per_item[members],
+                           identification_accuracy(T[members], P[members], average=False))
+    assert identification_accuracy(T, P, groups=groups) == pytest.approx(per_item.mean())
+
+
+def test_identification_within_groups_defeats_a_group_mean_predictor(rng):
+    # Items = group centre + item detail. Predicting the group centre identifies items among
+    # all items well, but within their group it is at chance (every comparison a tie).
+    centres = 5 * rng.standard_normal((4, 16))
+    groups = np.repeat(np.arange(4), 5)
+    T = centres[groups] + rng.standard_normal((20, 16))
+    group_mean = centres[groups] + 0.01 * rng.standard_normal((20, 16))
+    assert identification_accuracy(T, group_mean) > 0.75
+    assert identification_accuracy(T, group_mean, groups=groups) == pytest.approx(0.5, abs=0.2)
+    assert identification_accuracy(T, T + 0.1 * rng.standard_normal(T.shape),
+                                   groups=groups) > 0.95
+
+
+def test_identification_within_groups_bad_input(rng):
+    T = rng.standard_normal((4, 3))
+    with pytest.raises(ValueError, match="one entry per item"):
+        identification_accuracy(T, T, groups=[0, 1])
+    with pytest.raises(ValueError, match="two items"):
+        identification_accuracy(T, T, groups=[0, 1, 2, 3])
+    alone = identification_accuracy(T, T, groups=[0, 0, 0, 1], average=False)
+    assert np.isnan(alone[3]) and np.all(alone[:3] == 1.0)
