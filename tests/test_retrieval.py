@@ -324,3 +324,20 @@ def test_grid_search_over_a_pipeline_with_a_corpus():
     search.fit(responses, embeddings)
     assert search.best_params_ == {"ridgetransformer__alpha": 1.0}
     assert search.best_estimator_[-1].corpus_ is corpus
+
+
+def test_fitted_retriever_with_a_corpus_round_trips_through_persistence(tmp_path):
+    from skbrainmusic.persistence import load_model, save_model
+
+    rng = np.random.default_rng(8)
+    corpus = Corpus(rng.standard_normal((20, 4)).astype(np.float32),
+                    ids=[f"clip{i}" for i in range(20)],
+                    audio=rng.standard_normal((20, 16)).astype(np.float32), sample_rate=8000)
+    retriever = EmbeddingRetriever(corpus).fit()
+    save_model(retriever, tmp_path / "retriever.skops")
+    loaded = load_model(tmp_path / "retriever.skops")
+    queries = rng.standard_normal((6, 4))
+    np.testing.assert_array_equal(loaded.predict(queries), retriever.predict(queries))
+    np.testing.assert_array_equal(loaded.retrieve_audio(queries),
+                                  retriever.retrieve_audio(queries))
+    assert isinstance(loaded.corpus_, Corpus) and not loaded.corpus_.audio.flags.writeable
