@@ -10,15 +10,23 @@ and top-10 cosine similarity. Reported:
   checked to return the same neighbours;
 - the ratio to the float32 GEMM floor: the time of computing all query-item products
   with BLAS into a reused buffer, nothing else;
-- peak memory (RSS, in a fresh process per corpus size) against the corpus size.
+- peak memory (RSS, in a fresh process per corpus size) against the corpus size;
+- first, the copies of the corpus (issue 11): time and extra memory (peak of the memory
+  numpy allocates, traced by ``tracemalloc``) of ``sklearn.clone`` and ``fit`` on a
+  ``--copies-items`` x ``--copies-d`` float32 corpus, against the old behaviour measured in
+  the same run: ``clone`` deep-copied the corpus (as it still does for a mapping: a
+  :class:`~skbrainmusic.retrieval.Corpus` is shared), and ``fit`` built a unit-norm float32
+  copy (validation, float32 norms, division; now the rows are searched in place with
+  precomputed float64 norms).
 
 Targets (issue 6): >= 5x scikit-learn, within 2x of the GEMM floor, peak memory below the
-corpus size + 1 GiB.
+corpus size + 1 GiB. Issue 11: no copy of the corpus in ``clone`` or ``fit``.
 
 Usage::
 
     PYTHONPATH=. python benchmarks/retrieval.py         # 10,000 x 1,000,000 (minutes)
     PYTHONPATH=. python benchmarks/retrieval.py --n-items 100000 --n-queries 2000  # quick
+    PYTHONPATH=. python benchmarks/retrieval.py --copies-only  # clone / fit copies only
 """
 
 import argparse
@@ -27,10 +35,13 @@ import os
 import subprocess
 import sys
 import time
+import tracemalloc
 
 import numpy as np
+from sklearn.base import clone
 
-from skbrainmusic.retrieval import EmbeddingRetriever
+from skbrainmusic._validation import check_clips
+from skbrainmusic.retrieval import Corpus, EmbeddingRetriever, exact_top_k
 
 
 def make_data(n_items, n_queries, d, seed=0):
@@ -95,6 +106,70 @@ def memory_child(n_items, n_queries, d, k):
                       "rss_with_corpus": before, "peak_rss": peak_rss_bytes()}))
 
 
+def time_and_memory(function, repeats=3):
+    """Best time of ``repeats`` calls, and the peak memory one call allocates above its start.
+
+    numpy reports its allocations to ``tracemalloc``, so the peak counts array copies
+    exactly (and nothing the process held before the call).
+    """
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    tracemalloc.start()
+    function()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return min(times), peak
+
+
+def old_fit(embeddings):
+    """What fit did before issue 11: validate, then a unit-norm float32 copy of the corpus."""
+    items = check_clips(embeddings, name="corpus embeddings")[0][:, 0, :]
+    items = items.astype(np.float32, copy=False)
+    return (items / np.linalg.norm(items, axis=1)[:, np.newaxis]).astype(np.float32, copy=False)
+
+
+def measure_copies(n_items, d, n_queries):
+    """Time and extra memory of clone() and fit(), old behaviour against new, and the search
+    time of the old unit-norm index against the corpus searched in place."""
+    embeddings = np.random.default_rng(0).standard_normal((n_items, d), dtype=np.float32)
+    corpus = Corpus(embeddings)
+    as_mapping = EmbeddingRetriever({"embeddings": embeddings})
+    as_corpus = EmbeddingRetriever(corpus)
+    rows = [
+        ("clone", "deep copy of the corpus (a mapping, as before)", lambda: clone(as_mapping),
+         "EmbeddingRetriever(Corpus)", lambda: clone(as_corpus)),
+        ("fit", "unit-norm float32 copy (old fit)", lambda: old_fit(embeddings),
+         "EmbeddingRetriever(Corpus).fit()", lambda: clone(as_corpus).fit()),
+    ]
+    print(f"corpus copies: {n_items:,} x {d} float32 corpus ({embeddings.nbytes / 2**20:.0f} MiB)")
+    for step, old_name, old, new_name, new in rows:
+        old_seconds, old_peak = time_and_memory(old)
+        new_seconds, new_peak = time_and_memory(new)
+        print(f"  {step}: {old_name}: {old_seconds * 1e3:8.2f} ms, {old_peak / 2**20:7.1f} MiB | "
+              f"{new_name}: {new_seconds * 1e3:8.2f} ms, {new_peak / 2**20:7.1f} MiB | "
+              f"time x{old_seconds / new_seconds:,.1f} faster, memory "
+              f"{new_peak / old_peak:.4f} of the old")
+    fitted = clone(as_corpus).fit()
+    print(f"  fitted index shares the corpus' memory: "
+          f"{np.shares_memory(fitted.index_, embeddings)}")
+    # The price of searching in place: every similarity block is scaled by inverse norms.
+    queries = np.random.default_rng(1).standard_normal((n_queries, d), dtype=np.float32)
+    unit_queries = queries / np.linalg.norm(queries, axis=1, keepdims=True)
+    unit_copy = old_fit(embeddings)
+    for k in (1, 10):
+        old_seconds, _ = time_and_memory(
+            lambda k=k: exact_top_k(unit_queries, unit_copy, k), repeats=2)
+        new_seconds, _ = time_and_memory(lambda k=k: fitted.kneighbors(queries, k), repeats=2)
+        same = (fitted.kneighbors(queries, k)[1] == exact_top_k(unit_queries, unit_copy, k)[1])
+        print(f"  search of {n_queries:,} queries, top-{k}: unit-norm copy (old index) "
+              f"{old_seconds:.2f} s | corpus in place with inverse norms {new_seconds:.2f} s "
+              f"| x{new_seconds / old_seconds:.2f} the old time | same neighbours for "
+              f"{same.all(axis=1).mean():.1%} of the queries")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-items", type=int, default=1_000_000)
@@ -104,10 +179,19 @@ def main():
     parser.add_argument("--serial-queries", type=int, default=1000)
     parser.add_argument("--memory-sizes", type=int, nargs="*",
                         default=[100_000, 300_000, 1_000_000])
+    parser.add_argument("--copies-items", type=int, default=100_000)
+    parser.add_argument("--copies-d", type=int, default=512)
+    parser.add_argument("--copies-queries", type=int, default=1000)
+    parser.add_argument("--copies-only", action="store_true",
+                        help="only measure the copies of clone() and fit()")
     parser.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memory_child:
         memory_child(args.memory_child, 1000, args.d, 10)
+        return
+
+    measure_copies(args.copies_items, args.copies_d, args.copies_queries)
+    if args.copies_only:
         return
 
     from sklearn.neighbors import NearestNeighbors

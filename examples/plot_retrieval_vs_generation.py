@@ -19,6 +19,7 @@ from sklearn.preprocessing import StandardScaler
 from skbrainmusic import (
     AudioEmbedder,
     ConditionedGenerator,
+    Corpus,
     EmbeddingRetriever,
     ROIEnsembleRidge,
     TemporalWindowAligner,
@@ -54,8 +55,8 @@ print(f"decoded embeddings: identification {identification_accuracy(test, predic
 # Reconstruct: retrieval and generation
 # -------------------------------------
 retriever = EmbeddingRetriever(corpus).fit()
-generator = ConditionedGenerator(random_state=0).fit(corpus, study.corpus.audio,
-                                                     sample_rate=rate)
+generator = ConditionedGenerator(random_state=0, corpus=Corpus(
+    corpus, audio=study.corpus.audio, sample_rate=rate)).fit()
 rng = np.random.default_rng(0)
 reconstructions = {
     "retrieval": study.corpus.audio[retriever.predict(predicted)],

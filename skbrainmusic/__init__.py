@@ -7,6 +7,7 @@ arrays are ``(n_clips, n_windows, n_features)`` (or 2-D, one window per sample).
 from . import encoding, metrics
 from ._version import __version__
 from .alignment import TemporalWindowAligner, n_windows
+from .calibration import CalibratedDecoder
 from .datasets import (
     load_captions,
     load_fma,
@@ -18,15 +19,17 @@ from .embeddings import AudioEmbedder, CaptionEmbedder
 from .encoding import VoxelwiseEncoder
 from .generation import ConditionedGenerator
 from .model_selection import LeaveOneGenreOut
-from .retrieval import EmbeddingRetriever
+from .retrieval import Corpus, EmbeddingRetriever
 from .ridge import ROIEnsembleRidge
 from .tagging import AudioTagger
 
 __all__ = [
     "AudioEmbedder",
     "AudioTagger",
+    "CalibratedDecoder",
     "CaptionEmbedder",
     "ConditionedGenerator",
+    "Corpus",
     "EmbeddingRetriever",
     "LeaveOneGenreOut",
     "ROIEnsembleRidge",

@@ -10,12 +10,15 @@ distributed, from out-of-fold predictions of the training clips (as
 held-out clips ever enters the calibration.
 """
 
+import numbers
+
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, TransformerMixin, clone
 from sklearn.model_selection import cross_val_predict
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils import get_tags
+from sklearn.utils.validation import check_array, check_is_fitted, has_fit_parameter
 
-from ._validation import check_clips
+from ._validation import FLOAT_DTYPES
 from .ridge import check_clip_cv
 
 __all__ = ["CalibratedDecoder"]
@@ -24,8 +27,11 @@ _METHODS = ("standardize",)
 
 
 def _moments(values):
-    """Per-dimension mean and standard deviation over all windows of all clips (0 -> 1)."""
-    flat = values.reshape(-1, values.shape[-1])
+    """Per-dimension mean and standard deviation over all windows of all clips (0 -> 1).
+
+    1-D values (one target) give statistics of shape (1,).
+    """
+    flat = values.reshape(-1, values.shape[-1] if values.ndim > 1 else 1)
     mean = flat.mean(axis=0)
     scale = flat.std(axis=0)
     scale[scale == 0] = 1.0
@@ -60,6 +66,13 @@ class CalibratedDecoder(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         Folds over training clips for the out-of-fold predictions (an int means unshuffled
         ``KFold``; with ``groups`` a ``GroupKFold``).
 
+    Notes
+    -----
+    ``groups`` given to ``fit`` choose the out-of-fold splits (no group on both sides),
+    and reach ``estimator.fit`` too when it takes a ``groups`` argument (e.g.
+    :class:`~skbrainmusic.ROIEnsembleRidge`, whose internal CV then respects them), both
+    for the per-fold models and the full refit.
+
     Attributes
     ----------
     estimator_ : estimator
@@ -93,7 +106,7 @@ class CalibratedDecoder(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        inner = self.estimator.__sklearn_tags__()
+        inner = get_tags(self.estimator)
         tags.input_tags = inner.input_tags
         tags.target_tags.required = True
         tags.target_tags.multi_output = True
@@ -106,11 +119,12 @@ class CalibratedDecoder(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         ----------
         X : array-like of shape (n_clips, n_scans, n_voxels) or (n_samples, n_features)
             Input of ``estimator`` (e.g. fMRI responses).
-        y : array-like of shape (n_clips, n_windows, d) or (n_samples, d)
+        y : array-like of shape (n_clips, n_windows, d), (n_samples, d) or (n_samples,)
             Training embeddings.
         groups : array-like of shape (n_clips,), default=None
             Group of every clip (e.g. its run): the out-of-fold predictions then never
-            predict a clip from a model fitted on its group.
+            predict a clip from a model fitted on its group (and ``estimator.fit`` gets
+            them when it takes a ``groups`` argument).
 
         Returns
         -------
@@ -118,16 +132,27 @@ class CalibratedDecoder(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         """
         if self.method not in _METHODS:
             raise ValueError(f"method must be one of {_METHODS}, got {self.method!r}.")
-        y3, _ = check_clips(y, name="y", ensure_min_clips=2)
-        if isinstance(self.cv, int) and y3.shape[0] < self.cv:
-            raise ValueError(f"CalibratedDecoder needs at least cv={self.cv} clips for its "
-                             f"out-of-fold predictions, got {y3.shape[0]}.")
+        if y is None:
+            raise ValueError("CalibratedDecoder requires y to be passed, but the target y is "
+                             "None: give the training embeddings.")
+        y = check_array(y, dtype=FLOAT_DTYPES, ensure_2d=False, allow_nd=True,
+                        ensure_min_samples=2, input_name="y")
+        n_clips = y.shape[0]
+        if isinstance(self.cv, numbers.Integral) and not isinstance(self.cv, bool):
+            n_folds_needed = n_clips if groups is None else len(np.unique(groups))
+            if n_folds_needed < self.cv:
+                unit = "clips" if groups is None else "groups"
+                raise ValueError(f"CalibratedDecoder(cv={self.cv}) needs at least {self.cv} "
+                                 f"{unit} for its out-of-fold predictions, got "
+                                 f"{n_folds_needed}: lower cv or give more {unit}.")
         splitter = check_clip_cv(self.cv, groups)
+        fit_params = ({"groups": groups} if groups is not None
+                      and has_fit_parameter(self.estimator, "groups") else {})
         out_of_fold = cross_val_predict(clone(self.estimator), X, y, cv=splitter,
-                                        groups=groups)
+                                        groups=groups, params=fit_params)
         self.oof_mean_, self.oof_scale_ = _moments(np.asarray(out_of_fold, dtype=np.float64))
-        self.target_mean_, self.target_scale_ = _moments(y3.astype(np.float64))
-        self.estimator_ = clone(self.estimator).fit(X, y)
+        self.target_mean_, self.target_scale_ = _moments(y.astype(np.float64))
+        self.estimator_ = clone(self.estimator).fit(X, y, **fit_params)
         if hasattr(self.estimator_, "n_features_in_"):
             self.n_features_in_ = self.estimator_.n_features_in_
         return self

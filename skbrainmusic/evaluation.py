@@ -16,6 +16,7 @@ identification accuracy by genre (Figure 1c).
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
+from sklearn.metrics import make_scorer
 from sklearn.utils import check_random_state
 
 from ._validation import check_positive_int
@@ -232,3 +233,58 @@ def evaluate_reconstructions(originals, reconstructions, *, sample_rate, embedde
         return per_clip.groupby(level="method", sort=False).mean()
     return per_clip
 
+
+
+def _generated_identification(y_true, audio, *, embedder, sample_rate):
+    """Identification accuracy of the embedding of ``audio`` against ``y_true``."""
+    generated = embed_clips(embedder, check_audio(audio, name="generated audio"), sample_rate)
+    return float(identification_accuracy(_clip_level(np.asarray(y_true)), generated))
+
+
+def make_generation_scorer(embedder, *, sample_rate):
+    """Scorer of generated music: identification accuracy in an embedding space (Figure 1a).
+
+    For ``scoring=`` in :func:`~sklearn.model_selection.cross_val_score` or
+    :class:`~sklearn.model_selection.GridSearchCV` on a model whose ``predict`` returns
+    waveforms (e.g. a Pipeline from fMRI responses to a
+    :class:`~skbrainmusic.ConditionedGenerator`): the generated waveforms are embedded by
+    ``embedder`` (windows averaged) and identified among the stimulus embeddings ``y``.
+
+    Parameters
+    ----------
+    embedder : transformer or callable
+        Embeds waveforms into the space of ``y``: a fitted transformer of audio such as
+        :class:`~skbrainmusic.AudioEmbedder` (its ``sample_rate`` parameter, if any, is set
+        to ``sample_rate``) or a callable ``(audio, sample_rate) -> features``. It must be
+        the embedding that gave ``y`` (fitted on the training clips, never on generated
+        audio), or the score compares different spaces.
+    sample_rate : int
+        Sample rate of the generated waveforms (the generator's ``sample_rate_``).
+
+    Returns
+    -------
+    scorer : callable
+        ``scorer(estimator, X, y) -> float``, greater is better; ``y`` of shape
+        ``(n_clips, d)`` or ``(n_clips, n_windows, d)`` (windows averaged).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.base import BaseEstimator
+    >>> from skbrainmusic.evaluation import make_generation_scorer
+    >>> spectrum = lambda audio, rate: np.abs(np.fft.rfft(audio))[:, :20]
+    >>> class Echo(BaseEstimator):  # "generates" the waveforms it is given
+    ...     def predict(self, X):
+    ...         return X
+    >>> audio = np.random.default_rng(0).standard_normal((5, 200))
+    >>> scorer = make_generation_scorer(spectrum, sample_rate=8000)
+    >>> scorer(Echo(), audio, spectrum(audio, 8000)), scorer(Echo(), audio[::-1],
+    ...                                                      spectrum(audio, 8000))
+    (1.0, 0.4)
+    """
+    if not (hasattr(embedder, "transform") or callable(embedder)):
+        raise TypeError(f"embedder must be a transformer or a callable (audio, sample_rate) "
+                        f"-> features, got {type(embedder).__name__}.")
+    sample_rate = check_positive_int(sample_rate, "sample_rate")
+    return make_scorer(_generated_identification, greater_is_better=True, embedder=embedder,
+                       sample_rate=sample_rate)

@@ -15,24 +15,218 @@ from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from ._validation import check_clips, check_positive_int, validate_clips
+from .tagging import _check_sample_rate
 
 _METRICS = ("cosine", "dot")
 _WINDOW_REDUCE = ("mean", None)
 _BACKENDS = ("numpy", "faiss")
 
 
-def _corpus_field(corpus, name):
-    if isinstance(corpus, Mapping):
-        return corpus.get(name)
-    return getattr(corpus, name, None)
+# Corpus rows searched as they are (no normalised copy) when every norm lies in this range:
+# float32 products of a unit query with such a row can neither overflow nor lose the row
+# to underflow. Rows outside it are searched as a unit-norm float32 copy.
+_RAW_NORM_RANGE = (2.0**-60, 2.0**60)
+# Rows per block of norm computations: small enough for the float64 scratch to stay in cache.
+_NORM_BLOCK = 256
 
 
-def _normalise_rows(X, name, *, in_place=False):
-    """Rows scaled to unit L2 norm (float32); zero rows are an error, not a NaN.
+def _read_only(array):
+    """A read-only view of ``array`` (never a copy)."""
+    view = array.view()
+    view.flags.writeable = False
+    return view
 
-    ``in_place`` divides ``X`` itself (a float32 array the caller owns).
+
+class Corpus:
+    """A fixed set of items to retrieve from or learn generation on, shared without copies.
+
+    A corpus is data, not a model parameter to tune: a retriever or a generator takes it in
+    its constructor (``EmbeddingRetriever(corpus)``, ``ConditionedGenerator(corpus=...)``)
+    and learns only from it. A ``Corpus`` holds read-only views of the caller's arrays
+    (never a copy), cannot be changed after construction, and :func:`copy.copy`,
+    :func:`copy.deepcopy` and therefore :func:`sklearn.base.clone` return the same object:
+    :class:`~sklearn.model_selection.GridSearchCV`, which clones the whole pipeline for
+    every candidate and fold, never copies the corpus. (A plain array or mapping given as
+    ``corpus`` is deep-copied by every clone.)
+
+    Inputs are validated here, once (shapes, finite embeddings, one id and one waveform
+    per item); the estimators check only what depends on their own parameters (e.g. zero
+    vectors for the cosine metric).
+
+    Parameters
+    ----------
+    embeddings : array-like of shape (n_items, d) or (n_items, n_windows, d)
+        Embedding of every item (windowed embeddings are averaged over windows where a
+        single vector per item is needed). Float arrays are kept as they are; other dtypes
+        are converted to float64.
+    ids : array-like of shape (n_items,), default=None
+        Id of every item; ``None`` numbers the items ``0 .. n_items - 1``.
+    audio : array-like of shape (n_items, n_samples) or sequence of 1-D arrays, default=None
+        Waveform of every item (a sequence may hold waveforms of unequal lengths).
+    load_audio : callable, default=None
+        ``id -> waveform``, for corpora too large to hold in memory (used when ``audio`` is
+        ``None``).
+    sample_rate : int, default=None
+        Sample rate of the audio.
+
+    Attributes
+    ----------
+    embeddings : ndarray of shape (n_items, d) or (n_items, n_windows, d)
+        Read-only view.
+    ids : ndarray of shape (n_items,)
+        Read-only view.
+    audio : ndarray of shape (n_items, n_samples), tuple of 1-D ndarrays or None
+        Read-only views.
+    load_audio : callable or None
+    sample_rate : int or None
+    n_items : int
+    n_features : int
+        Embedding dimension ``d``.
+
+    Examples
+    --------
+    >>> import copy
+    >>> import numpy as np
+    >>> from skbrainmusic.retrieval import Corpus
+    >>> embeddings = np.eye(3)
+    >>> corpus = Corpus(embeddings, ids=["a", "b", "c"])
+    >>> corpus
+    Corpus(n_items=3, embeddings=(3, 3) float64, audio=None, sample_rate=None)
+    >>> copy.deepcopy(corpus) is corpus, np.shares_memory(corpus.embeddings, embeddings)
+    (True, True)
+    >>> corpus.embeddings.flags.writeable
+    False
     """
-    norms = np.linalg.norm(X, axis=1)
+
+    def __init__(self, embeddings, *, ids=None, audio=None, load_audio=None, sample_rate=None):
+        embeddings3, was_2d = check_clips(embeddings, name="corpus embeddings")
+        embeddings = embeddings3[:, 0, :] if was_2d else embeddings3
+        n_items = embeddings.shape[0]
+        if ids is None:
+            ids = np.arange(n_items)
+        else:
+            ids = np.asarray(ids)
+            if ids.shape != (n_items,):
+                raise ValueError(f"corpus ids has shape {ids.shape} but there are {n_items} "
+                                 "embeddings: give one id per item.")
+        if audio is not None:
+            if len(audio) != n_items:
+                raise ValueError(f"corpus audio has {len(audio)} clips but there are "
+                                 f"{n_items} embeddings: give one waveform per item.")
+            audio = (_read_only(audio) if isinstance(audio, np.ndarray)
+                     else tuple(_read_only(np.asarray(wave)) for wave in audio))
+        if load_audio is not None and not callable(load_audio):
+            raise TypeError(f"corpus load_audio must be callable (id -> waveform), got "
+                            f"{type(load_audio).__name__}.")
+        if sample_rate is not None:
+            sample_rate = _check_sample_rate(sample_rate, "corpus sample_rate")
+        fields = {"embeddings": _read_only(embeddings), "ids": _read_only(ids), "audio": audio,
+                  "load_audio": load_audio, "sample_rate": sample_rate}
+        for name, value in fields.items():
+            object.__setattr__(self, name, value)
+
+    @property
+    def n_items(self):
+        return self.embeddings.shape[0]
+
+    @property
+    def n_features(self):
+        return self.embeddings.shape[-1]
+
+    def __len__(self):
+        return self.n_items
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"Corpus is immutable: build a new Corpus instead of setting "
+                             f"{name!r}.")
+
+    def __delattr__(self, name):
+        raise AttributeError(f"Corpus is immutable: cannot delete {name!r}.")
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        # Read-only data: sharing is safe, and it keeps sklearn.clone from copying it.
+        return self
+
+    def __setstate__(self, state):
+        # Unpickled arrays are writable copies: make them read-only again.
+        for name, value in state.items():
+            if isinstance(value, np.ndarray):
+                value = _read_only(value)
+            elif isinstance(value, tuple):
+                value = tuple(_read_only(wave) for wave in value)
+            object.__setattr__(self, name, value)
+
+    def __repr__(self):
+        if self.audio is None:
+            audio = "load_audio" if self.load_audio is not None else "None"
+        elif isinstance(self.audio, np.ndarray):
+            audio = f"{self.audio.shape}"
+        else:
+            audio = f"{len(self.audio)} waveforms"
+        return (f"Corpus(n_items={self.n_items}, embeddings={self.embeddings.shape} "
+                f"{self.embeddings.dtype}, audio={audio}, sample_rate={self.sample_rate})")
+
+
+_CORPUS_FIELDS = ("ids", "audio", "load_audio", "sample_rate")
+
+
+def check_corpus(corpus):
+    """A :class:`Corpus` from a corpus, an array of embeddings, or a mapping or object.
+
+    Parameters
+    ----------
+    corpus : Corpus, array-like, mapping or object
+        A :class:`Corpus` is returned as it is; an array of embeddings ``(n_items, d)`` or
+        ``(n_items, n_windows, d)`` becomes ``Corpus(corpus)``; a mapping or an object
+        (e.g. a :class:`~sklearn.utils.Bunch`) gives its ``embeddings`` and, where it has
+        them, ``ids``, ``audio``, ``load_audio`` and ``sample_rate``.
+
+    Returns
+    -------
+    corpus : Corpus
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbrainmusic.retrieval import check_corpus
+    >>> check_corpus({"embeddings": np.eye(2), "sample_rate": 8000})
+    Corpus(n_items=2, embeddings=(2, 2) float64, audio=None, sample_rate=8000)
+    """
+    if isinstance(corpus, Corpus):
+        return corpus
+    if isinstance(corpus, Mapping):
+        fields = {name: corpus.get(name) for name in ("embeddings", *_CORPUS_FIELDS)}
+    elif getattr(corpus, "embeddings", None) is not None:
+        fields = {name: getattr(corpus, name, None) for name in ("embeddings", *_CORPUS_FIELDS)}
+    else:
+        fields = {"embeddings": corpus}
+    if fields["embeddings"] is None:
+        raise ValueError("corpus has no 'embeddings': give a Corpus, an array (n_items, d) or "
+                         "a mapping with 'embeddings' and optionally 'ids', 'audio', "
+                         "'load_audio', 'sample_rate'.")
+    return Corpus(fields.pop("embeddings"), **fields)
+
+
+def _row_norms(X, name):
+    """L2 norm of every row in float64, exact for any finite values; zero rows are an error.
+
+    float32 rows are squared in float64 (no overflow up to float32's largest value); float64
+    rows are first divided by their largest magnitude, so that squares of values beyond
+    1e154 do not overflow. Blocks of rows keep the scratch memory small.
+    """
+    norms = np.empty(X.shape[0])
+    for start in range(0, X.shape[0], _NORM_BLOCK):
+        rows = X[start:start + _NORM_BLOCK]
+        if rows.dtype == np.float32:
+            rows = rows.astype(np.float64)
+            norms[start:start + _NORM_BLOCK] = np.sqrt(np.einsum("ij,ij->i", rows, rows))
+            continue
+        peak = np.abs(rows).max(axis=1)
+        scaled = rows / np.where(peak > 0, peak, 1.0)[:, np.newaxis]
+        norms[start:start + _NORM_BLOCK] = peak * np.sqrt(np.einsum("ij,ij->i", scaled, scaled))
     zero = np.flatnonzero(norms == 0)
     if zero.size:
         raise ValueError(
@@ -40,10 +234,17 @@ def _normalise_rows(X, name, *, in_place=False):
             f"{' ...' if zero.size > 10 else ''}): their cosine similarity is undefined. "
             "Remove them, or use metric='dot'."
         )
-    if in_place:
-        X /= norms[:, np.newaxis]
-        return X
-    return (X / norms[:, np.newaxis]).astype(np.float32, copy=False)
+    return norms
+
+
+def _unit_rows(X, norms):
+    """float32 rows of unit norm, divided in float64 so that no value overflows."""
+    unit = np.empty(X.shape, dtype=np.float32)
+    for start in range(0, X.shape[0], _NORM_BLOCK):
+        stop = start + _NORM_BLOCK
+        np.divide(X[start:stop], norms[start:stop, np.newaxis], out=unit[start:stop],
+                  casting="same_kind")
+    return unit
 
 
 def _merge_candidates(best_sims, best_ids, rows, cand_rows, cand_sims, cand_ids, first):
@@ -65,8 +266,11 @@ def _merge_candidates(best_sims, best_ids, rows, cand_rows, cand_sims, cand_ids,
     best_ids[rows] = all_ids[take]
 
 
-def _search_query_block(queries, items, k, item_block):
+def _search_query_block(queries, items, k, item_block, item_scale):
     """Exact top-``k`` inner products of ``queries`` against ``items``, block by block.
+
+    With ``item_scale``, the products with every item are multiplied by its scale (the
+    inverse norms of the items, for cosine similarity without a normalised copy of them).
 
     Items are visited in increasing index order; an item enters the running top-``k`` of a
     query only if it is strictly more similar than the current ``k``-th best, so among equal
@@ -79,6 +283,8 @@ def _search_query_block(queries, items, k, item_block):
     all_rows = np.arange(n_queries)
     for start in range(0, items.shape[0], item_block):
         sims = queries @ items[start:start + item_block].T
+        if item_scale is not None:
+            sims *= item_scale[start:start + item_block]
         first = start == 0
         if k == 1:
             block_best = sims.argmax(axis=1)
@@ -146,7 +352,7 @@ def _n_threads(n_jobs):
     return effective_n_jobs(n_jobs)
 
 
-def exact_top_k(queries, items, k, *, block_size=2**20, n_jobs=None):
+def exact_top_k(queries, items, k, *, block_size=2**20, n_jobs=None, item_scale=None):
     """Exact top-``k`` inner-product search without an ``(n_queries, n_items)`` matrix.
 
     Parameters
@@ -162,6 +368,10 @@ def exact_top_k(queries, items, k, *, block_size=2**20, n_jobs=None):
         selection of the best items runs in these threads too). ``None`` uses as many as
         the BLAS library would (see :func:`threadpoolctl.threadpool_limits`); ``1`` one
         thread with multithreaded BLAS.
+    item_scale : ndarray of shape (n_items,), float32, default=None
+        Multiplies every item's products: ``queries @ (items * item_scale[:, None]).T``
+        without scaling ``items`` (e.g. inverse norms, for cosine similarity of unit-norm
+        ``queries`` against raw ``items``).
 
     Returns
     -------
@@ -177,7 +387,8 @@ def exact_top_k(queries, items, k, *, block_size=2**20, n_jobs=None):
     starts = range(0, n_queries, query_block)
 
     def search(start):
-        return _search_query_block(queries[start:start + query_block], items, k, item_block)
+        return _search_query_block(queries[start:start + query_block], items, k, item_block,
+                                   item_scale)
 
     if n_threads == 1:
         results = [search(start) for start in starts]
@@ -206,22 +417,34 @@ class EmbeddingRetriever(TransformerMixin, BaseEstimator):
     wins). ``backend="faiss"`` searches a ``faiss`` index instead (exact ``"Flat"`` or an
     approximate one such as ``"HNSW32"``).
 
+    The retriever learns only from its corpus: in a Pipeline, ``fit`` checks the decoded
+    predictions it receives for their dimension and nothing else. It copies no corpus
+    either: give a :class:`Corpus`, which :func:`~sklearn.base.clone` shares (a plain array
+    or mapping is deep-copied by every clone, e.g. for every candidate and fold of
+    :class:`~sklearn.model_selection.GridSearchCV`); ``fit`` searches a float32 2-D corpus
+    in place, with cosine similarity from precomputed norms (a float64 or windowed corpus
+    needs one float32 copy, unit-normalised).
+
     Parameters
     ----------
-    corpus : array-like, mapping, object or None, default=None
+    corpus : Corpus, array-like, mapping, object or None, default=None
         The items to retrieve from, fixed and independent of the training fold:
 
+        - a :class:`Corpus` (recommended: never copied);
         - an array of embeddings ``(n_items, d)`` (ids are then the row numbers);
-        - a mapping or object (e.g. a :class:`~sklearn.utils.Bunch`) with ``embeddings``
-          ``(n_items, d)`` or ``(n_items, n_windows, d)`` (windows are averaged for the
-          search), and optionally ``ids`` ``(n_items,)``, ``audio`` ``(n_items, n_samples)``
-          or ``load_audio`` (a callable ``id -> waveform``), and ``sample_rate``;
+        - a mapping or object (e.g. a :class:`~sklearn.utils.Bunch`) with the fields of a
+          :class:`Corpus`: ``embeddings`` ``(n_items, d)`` or ``(n_items, n_windows, d)``
+          (windows are averaged for the search), and optionally ``ids`` ``(n_items,)``,
+          ``audio`` ``(n_items, n_samples)`` or ``load_audio`` (a callable
+          ``id -> waveform``), and ``sample_rate``;
         - ``None``: the ``X`` given to ``fit`` is the corpus (as in
           :class:`~sklearn.neighbors.NearestNeighbors`).
     n_neighbors : int, default=1
         Number of items retrieved per query. ``transform`` averages their embeddings.
     metric : {"cosine", "dot"}, default="cosine"
-        Similarity. ``"cosine"`` (the paper's) rejects zero-norm vectors.
+        Similarity. ``"cosine"`` (the paper's) rejects zero-norm vectors; it is computed
+        from float64 norms, so any finite values (even beyond 1e19, whose float32 squares
+        overflow) give the float64 answer.
     window_reduce : {"mean", None}, default="mean"
         How 3-D queries ``(n_clips, n_windows, d)`` are searched: ``"mean"`` averages the
         windows of a clip into one query (the paper averages its window predictions);
@@ -251,10 +474,16 @@ class EmbeddingRetriever(TransformerMixin, BaseEstimator):
         Number of corpus items.
     ids_ : ndarray of shape (n_items,)
         Id of every corpus item.
+    corpus_ : Corpus
+        The corpus (shared, not copied).
     corpus_embeddings_ : ndarray of shape (n_items, d) or (n_items, n_windows, d)
-        The corpus embeddings as given (returned by ``transform``).
+        The corpus embeddings as given, read-only (returned by ``transform``).
     index_ : ndarray of shape (n_items, d) or faiss index
-        What is searched: unit-norm float32 rows for ``metric="cosine"``.
+        What is searched: float32 rows, the corpus' own rows when it is a float32 2-D array
+        (no copy), else a float32 copy (unit-norm for ``metric="cosine"``).
+    index_scale_ : ndarray of shape (n_items,) or None
+        ``metric="cosine"`` on the corpus' own rows: the inverse norm of every row, applied
+        to its similarities. ``None`` when ``index_`` needs no scaling.
     sample_rate_ : int or None
         The corpus' ``sample_rate``, if it has one.
 
@@ -324,85 +553,59 @@ class EmbeddingRetriever(TransformerMixin, BaseEstimator):
         self : EmbeddingRetriever
         """
         self._check_params()
-        corpus = self.corpus
-        if corpus is None:
+        if self.corpus is None:
             if X is None:
                 raise ValueError(
                     "EmbeddingRetriever has corpus=None, so fit needs X, the embeddings to "
                     "index; pass corpus=... or fit(X)."
                 )
             embeddings3, was_2d = validate_clips(self, X, reset=True)
-            embeddings = embeddings3[:, 0, :] if was_2d else embeddings3
-            ids, audio, load_audio, sample_rate = None, None, None, None
+            corpus = Corpus(embeddings3[:, 0, :] if was_2d else embeddings3)
         else:
-            is_array = not isinstance(corpus, Mapping) and _corpus_field(
-                corpus, "embeddings") is None
-            embeddings = corpus if is_array else _corpus_field(corpus, "embeddings")
-            if embeddings is None:
-                raise ValueError("corpus has no 'embeddings': give an array (n_items, d) or "
-                                 "a mapping with 'embeddings' and optionally 'ids', "
-                                 "'audio', 'load_audio', 'sample_rate'.")
-            ids, audio, load_audio, sample_rate = (
-                (None,) * 4 if is_array else
-                tuple(_corpus_field(corpus, key)
-                      for key in ("ids", "audio", "load_audio", "sample_rate"))
-            )
-            embeddings3, was_2d = check_clips(embeddings, name="corpus embeddings")
-            embeddings = embeddings3[:, 0, :] if was_2d else embeddings3
-            self.n_features_in_ = embeddings3.shape[2]
+            corpus = check_corpus(self.corpus)
+            self.n_features_in_ = corpus.n_features
             if X is not None:
                 validate_clips(self, X, reset=False)
-        n_items = embeddings.shape[0]
-        if self.n_neighbors > n_items:
+        if self.n_neighbors > corpus.n_items:
             raise ValueError(
                 f"n_neighbors={self.n_neighbors} is larger than the corpus, which has "
-                f"{n_items} sample(s) (items): lower n_neighbors or use a larger corpus."
+                f"{corpus.n_items} sample(s) (items): lower n_neighbors or use a larger corpus."
             )
-        if ids is None:
-            ids = np.arange(n_items)
+        self.corpus_ = corpus
+        self.corpus_embeddings_ = corpus.embeddings
+        self.ids_ = corpus.ids
+        self.n_items_ = corpus.n_items
+        self.sample_rate_ = corpus.sample_rate
+        embeddings = corpus.embeddings
+        if embeddings.ndim == 2:
+            items = embeddings
+        elif embeddings.shape[1] == 1:
+            items = embeddings[:, 0, :]
         else:
-            ids = np.asarray(ids)
-            if ids.shape != (n_items,):
-                raise ValueError(f"corpus ids has shape {ids.shape} but there are {n_items} "
-                                 "embeddings: give one id per item.")
-        if audio is not None and len(audio) != n_items:
-            raise ValueError(f"corpus audio has {len(audio)} clips but there are {n_items} "
-                             "embeddings: give one waveform per item.")
-        if load_audio is not None and not callable(load_audio):
-            raise TypeError(f"corpus load_audio must be callable (id -> waveform), got "
-                            f"{type(load_audio).__name__}.")
-        self.corpus_embeddings_ = embeddings
-        self.ids_ = ids
-        self.n_items_ = n_items
-        self.sample_rate_ = sample_rate
-        self._audio = audio
-        self._load_audio = load_audio
-        if embeddings3.shape[1] == 1:
-            items, owned = embeddings3[:, 0, :], False
-        else:
-            items, owned = embeddings3.mean(axis=1, dtype=np.float32), True
-        # Never more than one float32 copy of the corpus (a 3-D corpus' window mean is
-        # normalised in place).
-        self.index_ = self._build_index(
-            self._prepare(items, "corpus embeddings", in_place=owned))
+            items = embeddings.mean(axis=1, dtype=np.float32)
+        self.index_, self.index_scale_ = self._build_index(items)
         return self
 
-    def _prepare(self, vectors, name, *, in_place=False):
-        if self.metric == "cosine":
-            return _normalise_rows(vectors.astype(np.float32, copy=False), name,
-                                   in_place=in_place)
-        return np.ascontiguousarray(vectors, dtype=np.float32)
-
     def _build_index(self, items):
-        if self.backend == "numpy":
-            return items
+        """(searched float32 rows, their similarity scale or None): copies only if needed."""
+        if self.metric == "dot":
+            items = np.ascontiguousarray(items, dtype=np.float32)
+            return (items if self.backend == "numpy" else self._faiss_index(items)), None
+        norms = _row_norms(items, "corpus embeddings")
+        low, high = _RAW_NORM_RANGE
+        if (self.backend == "numpy" and items.dtype == np.float32
+                and items.flags.c_contiguous and low <= norms.min() and norms.max() <= high):
+            return items, (1.0 / norms).astype(np.float32)
+        unit = _unit_rows(items, norms)
+        return (unit if self.backend == "numpy" else self._faiss_index(unit)), None
+
+    def _faiss_index(self, items):
         try:
             import faiss
         except ImportError as exc:
             raise ImportError("backend='faiss' needs the faiss package: pip install faiss-cpu"
                               ) from exc
         index = faiss.index_factory(items.shape[1], self.faiss_index, faiss.METRIC_INNER_PRODUCT)
-        items = np.ascontiguousarray(items)
         if not index.is_trained:
             index.train(items)
         index.add(items)
@@ -440,10 +643,13 @@ class EmbeddingRetriever(TransformerMixin, BaseEstimator):
             raise ValueError(f"n_neighbors={k} is larger than the corpus, which has "
                              f"{self.n_items_} sample(s) (items).")
         queries, lead_shape = self._queries(X)
-        queries = self._prepare(queries, "X")
+        if self.metric == "cosine":
+            queries = _unit_rows(queries, _row_norms(queries, "X"))
+        else:
+            queries = np.ascontiguousarray(queries, dtype=np.float32)
         if self.backend == "numpy":
             sims, indices = exact_top_k(queries, self.index_, k, block_size=self.block_size,
-                                        n_jobs=self.n_jobs)
+                                        n_jobs=self.n_jobs, item_scale=self.index_scale_)
         else:
             sims, indices = self.index_.search(np.ascontiguousarray(queries), k)
             indices = indices.astype(np.intp, copy=False)
@@ -511,19 +717,20 @@ class EmbeddingRetriever(TransformerMixin, BaseEstimator):
         audio : ndarray of shape (n, n_samples) or list of 1-D arrays
         """
         check_is_fitted(self)
-        if self._audio is None and self._load_audio is None:
+        audio, load_audio = self.corpus_.audio, self.corpus_.load_audio
+        if audio is None and load_audio is None:
             raise ValueError("The corpus has neither 'audio' nor 'load_audio': give one of "
-                             "them in the corpus mapping to retrieve audio.")
+                             "them in the corpus to retrieve audio.")
         rows = np.asarray(rows, dtype=np.intp).ravel()
-        if isinstance(self._audio, np.ndarray):
-            return self._audio[rows]
+        if isinstance(audio, np.ndarray):
+            return audio[rows]
         waveforms = []
         for row, item_id in zip(rows, self.ids_[rows].tolist()):
-            if self._audio is not None:  # a list of waveforms, possibly of unequal lengths
-                waveforms.append(np.asarray(self._audio[row], dtype=np.float32))
+            if audio is not None:  # waveforms, possibly of unequal lengths
+                waveforms.append(np.asarray(audio[row], dtype=np.float32))
                 continue
             try:
-                waveforms.append(np.asarray(self._load_audio(item_id), dtype=np.float32))
+                waveforms.append(np.asarray(load_audio(item_id), dtype=np.float32))
             except Exception as exc:
                 raise OSError(f"Could not load the audio of corpus item id={item_id!r} "
                               f"(row {row}): {exc}") from exc

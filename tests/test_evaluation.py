@@ -4,7 +4,13 @@ import pytest
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
 
-from skbrainmusic import AudioEmbedder, AudioTagger, ConditionedGenerator, EmbeddingRetriever
+from skbrainmusic import (
+    AudioEmbedder,
+    AudioTagger,
+    ConditionedGenerator,
+    Corpus,
+    EmbeddingRetriever,
+)
 from skbrainmusic.datasets import make_synthetic_study
 from skbrainmusic.evaluation import (
     chance_retrieval,
@@ -13,6 +19,7 @@ from skbrainmusic.evaluation import (
     oracle_retrieval,
     retrieved_identification_scorer,
 )
+from skbrainmusic.generation import SpectrogramBackend
 from skbrainmusic.metrics import identification_accuracy
 
 
@@ -37,8 +44,8 @@ def figure1(study):
         test_embeddings.shape)
     retriever = EmbeddingRetriever({"embeddings": corpus_embeddings, "audio": corpus_audio,
                                     "sample_rate": rate}).fit()
-    generator = ConditionedGenerator(n_iter=4, hop_length=512).fit(
-        corpus_embeddings, corpus_audio, sample_rate=rate)
+    generator = ConditionedGenerator(SpectrogramBackend(n_iter=4, hop_length=512), corpus=Corpus(
+        corpus_embeddings, audio=corpus_audio, sample_rate=rate)).fit()
     reconstructions = {
         "retrieval": retriever.retrieve_audio(predicted),
         "generation": generator.generate(predicted, random_state=0),

@@ -69,7 +69,7 @@ def run(args):
     """Decode one real subject for parsed ``args`` and write the report."""
     import soundfile
 
-    from .. import ConditionedGenerator, EmbeddingRetriever
+    from .. import ConditionedGenerator, Corpus, EmbeddingRetriever
     from ..tagging import AudioTagger, top_n_agreement_score
 
     if args.n_reconstructions is not None and args.n_reconstructions < 2:
@@ -106,8 +106,8 @@ def run(args):
         corpus_embeddings = features.transform(corpus_audio)
         retriever = EmbeddingRetriever({"embeddings": corpus_embeddings,
                                         "ids": np.arange(len(corpus_ids))}).fit()
-        generator = ConditionedGenerator(random_state=args.random_state).fit(
-            corpus_embeddings, corpus_audio, sample_rate=rate)
+        generator = ConditionedGenerator(random_state=args.random_state, corpus=Corpus(
+            corpus_embeddings, audio=corpus_audio, sample_rate=rate)).fit()
         tagger = AudioTagger(embedder=TaggerFeatures(features)).fit(
             study.audio_train, _genre_labels(study.clips_train.genre), sample_rate=rate)
 

@@ -247,8 +247,9 @@ def _subject_task(subject, context):
 
 def _stimulus_context(settings, progress):
     """What all subjects share: stimulus embeddings, corpus, tagger, retriever, generator."""
-    from .. import AudioEmbedder, ConditionedGenerator, EmbeddingRetriever
+    from .. import AudioEmbedder, ConditionedGenerator, Corpus, EmbeddingRetriever
     from ..datasets import get_data_home
+    from ..generation import SpectrogramBackend
     from ..tagging import AudioTagger
 
     progress.log(f"building the synthetic study (subject {settings['subjects'][0]}; cached "
@@ -288,9 +289,10 @@ def _stimulus_context(settings, progress):
     progress.log("fitting the retriever and the generator on the corpus")
     retriever = EmbeddingRetriever({"embeddings": corpus_embeddings[MUSIC], "ids": corpus_ids})
     retriever.fit()
-    generator = ConditionedGenerator(random_state=settings["random_state"],
-                                     **settings["generator"])
-    generator.fit(corpus_embeddings[MUSIC], corpus_audio, sample_rate=sample_rate)
+    generator = ConditionedGenerator(
+        SpectrogramBackend(**settings["generator"]), random_state=settings["random_state"],
+        corpus=Corpus(corpus_embeddings[MUSIC], audio=corpus_audio, sample_rate=sample_rate))
+    generator.fit()
 
     stimulus_evaluation = {key: embeddings[key][1] for key in EVALUATION_EMBEDDINGS}
     stimulus_evaluation["proba"] = tagger.predict_proba(study.audio_test, sample_rate=sample_rate)

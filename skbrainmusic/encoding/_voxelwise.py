@@ -8,7 +8,7 @@ straddle a fold boundary.
 """
 
 import numpy as np
-from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
+from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .._docs import fill_doc
@@ -19,7 +19,7 @@ from ..ridge._backend import check_dtype
 
 
 @fill_doc
-class VoxelwiseEncoder(MultiOutputMixin, RegressorMixin, BaseEstimator):
+class VoxelwiseEncoder(TransformerMixin, MultiOutputMixin, RegressorMixin, BaseEstimator):
     """Ridge encoding model from windowed embeddings to windowed voxel responses.
 
     One ridge penalty per voxel is chosen by K-fold cross-validation over clips (the windows

@@ -4,7 +4,7 @@ import warnings
 
 import numpy as np
 from joblib import Parallel, delayed
-from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .._docs import fill_doc
@@ -53,7 +53,7 @@ def _roi_refit(X_roi, Y, alphas, solver_params, screen_voxels):
 
 
 @fill_doc
-class ROIEnsembleRidge(RegressorMixin, BaseEstimator):
+class ROIEnsembleRidge(TransformerMixin, RegressorMixin, BaseEstimator):
     """Per-ROI ridge regressions ranked by cross-validation and ensembled (Brain2Music 3.3).
 
     For every region of interest (ROI), a ridge regression maps its voxels to the targets

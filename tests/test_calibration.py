@@ -1,0 +1,168 @@
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import GroupKFold, KFold, cross_val_predict
+from sklearn.pipeline import make_pipeline
+
+from skbrainmusic import CalibratedDecoder, ROIEnsembleRidge, TemporalWindowAligner
+
+
+def make_problem(n_clips, seed, n_voxels=40, d=3, noise=1.0):
+    """Responses (n_clips, 10 scans, n_voxels) whose 10 s window means carry d targets."""
+    rng = np.random.default_rng(seed)
+    responses = rng.standard_normal((n_clips, 10, n_voxels))
+    aligned = TemporalWindowAligner().fit_transform(responses)
+    weights = rng.standard_normal((n_voxels, d)) / np.sqrt(n_voxels)
+    embeddings = aligned @ weights + noise * 0.3 * rng.standard_normal((n_clips, 4, d))
+    return responses, 5.0 * embeddings + 2.0
+
+
+def decoder(n_rois=1):
+    return make_pipeline(TemporalWindowAligner(),
+                         ROIEnsembleRidge(np.arange(40) % 2, n_rois=n_rois, cv=3))
+
+
+def old_demo_calibration(model, responses, embeddings, cv, predicted):
+    """The formula of the demo's former ``cli/_features.Calibration``, verbatim."""
+    out_of_fold = cross_val_predict(clone(model), responses, embeddings, cv=cv)
+    flat = out_of_fold.reshape(-1, out_of_fold.shape[-1])
+    mean, std = flat.mean(axis=0), flat.std(axis=0)
+    std[std == 0] = 1.0
+    return (predicted - mean) / std
+
+
+def standardize(embeddings):
+    flat = embeddings.reshape(-1, embeddings.shape[-1])
+    return (embeddings - flat.mean(axis=0)) / flat.std(axis=0)
+
+
+def test_reproduces_the_old_demo_calibration():
+    responses, embeddings = make_problem(45, seed=0)
+    test_responses, _ = make_problem(12, seed=1)
+    # The demo standardised its training embeddings, so the target statistics are 0 and 1.
+    targets = standardize(embeddings)
+    calibrated = CalibratedDecoder(decoder(), cv=3).fit(responses, targets)
+    raw = decoder().fit(responses, targets).predict(test_responses)
+    expected = old_demo_calibration(decoder(), responses, targets, 3, raw)
+    np.testing.assert_allclose(calibrated.predict(test_responses), expected, atol=1e-6)
+    # Without standardised targets, the map also restores the targets' mean and spread.
+    general = CalibratedDecoder(decoder(), cv=3).fit(responses, embeddings)
+    raw = decoder().fit(responses, embeddings).predict(test_responses)
+    flat = embeddings.reshape(-1, 3)
+    np.testing.assert_allclose(
+        general.predict(test_responses),
+        old_demo_calibration(decoder(), responses, embeddings, 3, raw) * flat.std(axis=0)
+        + flat.mean(axis=0), atol=1e-6)
+
+
+def test_statistics_are_out_of_fold():
+    responses, embeddings = make_problem(30, seed=2)
+    model = CalibratedDecoder(decoder(), cv=3).fit(responses, embeddings)
+    out_of_fold = cross_val_predict(decoder(), responses, embeddings, cv=KFold(3))
+    flat = out_of_fold.reshape(-1, 3)
+    np.testing.assert_allclose(model.oof_mean_, flat.mean(axis=0), rtol=1e-10)
+    np.testing.assert_allclose(model.oof_scale_, flat.std(axis=0), rtol=1e-10)
+    # The in-sample predictions of the full refit are tighter: using them would shrink less.
+    in_sample = model.estimator_.predict(responses).reshape(-1, 3)
+    assert not np.allclose(in_sample.std(axis=0), model.oof_scale_, rtol=1e-2)
+    np.testing.assert_allclose(model.target_mean_, embeddings.reshape(-1, 3).mean(axis=0))
+
+
+def test_calibration_uses_no_held_out_clip():
+    responses, embeddings = make_problem(30, seed=3)
+    test_responses, _ = make_problem(8, seed=4)
+    model = CalibratedDecoder(decoder(), cv=3).fit(responses, embeddings)
+    alone = model.predict(test_responses[:1])
+    others = np.random.default_rng(5).standard_normal((7, 10, 40)) * 10
+    with_others = model.predict(np.concatenate([test_responses[:1], others]))
+    np.testing.assert_allclose(with_others[:1], alone, rtol=1e-6)
+    np.testing.assert_allclose(model.predict(test_responses)[:1], alone, rtol=1e-6)
+
+
+class SpyRidge(Ridge):
+    """A Ridge that records the groups of the clips it is fitted on (column 0 of X)."""
+
+    fits = []
+
+    def fit(self, X, y, groups=None):
+        SpyRidge.fits.append((set(np.asarray(X)[:, 0].tolist()), groups))
+        return super().fit(X, y)
+
+
+def test_groups_are_respected():
+    rng = np.random.default_rng(6)
+    groups = np.repeat(np.arange(6), 5)
+    X = np.c_[groups, rng.standard_normal((30, 8))]
+    y = X[:, 1:4] + rng.standard_normal((30, 3))
+    SpyRidge.fits.clear()
+    model = CalibratedDecoder(SpyRidge(), cv=3).fit(X, y, groups=groups)
+    folds, full = SpyRidge.fits[:3], SpyRidge.fits[3]
+    held_out = [set(range(6)) - seen for seen, _ in folds]
+    # GroupKFold: every group is held out exactly once, never seen by its own fold's model.
+    assert sorted(g for fold in held_out for g in fold) == list(range(6))
+    assert all(len(fold) == 2 for fold in held_out)
+    # The estimator's fit receives the groups of its training clips, then all of them.
+    for seen, fold_groups in folds:
+        assert set(fold_groups.tolist()) == seen
+    np.testing.assert_array_equal(full[1], groups)
+    expected = cross_val_predict(Ridge(), X, y, cv=GroupKFold(3), groups=groups)
+    np.testing.assert_allclose(model.oof_mean_, expected.mean(axis=0))
+
+
+@pytest.mark.parametrize("params, X, y, groups, match", [
+    ({"method": "isotonic"}, np.ones((10, 2)), np.ones((10, 2)), None, "method must be one of"),
+    ({"cv": 5}, np.ones((4, 2)), np.ones((4, 2)), None, r"needs at least 5 clips .* got 4"),
+    ({"cv": 3}, np.ones((6, 2)), np.ones((6, 2)), [0, 0, 0, 1, 1, 1],
+     r"needs at least 3 groups .* got 2"),
+    ({}, np.ones((10, 2)), np.r_[np.ones(9), np.nan], None, "y contains NaN"),
+    ({}, np.r_[np.ones((9, 2)), [[np.nan, 1.0]]], np.arange(10.0), None, "X contains NaN"),
+    ({}, np.ones((10, 2)), None, None, "requires y to be passed"),
+])
+def test_bad_input_errors(params, X, y, groups, match):
+    with pytest.raises(ValueError, match=match):
+        CalibratedDecoder(Ridge(), **params).fit(X, y, groups=groups)
+
+
+def test_clone_and_pickle():
+    responses, embeddings = make_problem(30, seed=7)
+    model = CalibratedDecoder(decoder(n_rois=2), cv=3)
+    cloned = clone(model)
+    assert cloned.get_params()["estimator__roiensembleridge__n_rois"] == 2
+    assert cloned.estimator is not model.estimator
+    model.fit(responses, embeddings)
+    assert not hasattr(cloned, "estimator_")
+    restored = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(restored.predict(responses[:4]), model.predict(responses[:4]))
+    np.testing.assert_array_equal(restored.transform(responses[:4]), model.predict(responses[:4]))
+
+
+def test_it_de_shrinks_ridge_predictions():
+    responses, embeddings = make_problem(60, seed=8, noise=3.0)
+    test_responses, test_embeddings = make_problem(30, seed=9, noise=3.0)
+    shrunk = make_pipeline(TemporalWindowAligner(),
+                           ROIEnsembleRidge(None, n_rois=1, alphas=[1e3], cv=3))
+    model = CalibratedDecoder(shrunk, cv=5).fit(responses, embeddings)
+    raw = model.estimator_.predict(test_responses).reshape(-1, 3)
+    calibrated = model.predict(test_responses).reshape(-1, 3)
+    true_spread = test_embeddings.reshape(-1, 3).std(axis=0)
+    assert np.all(raw.std(axis=0) < 0.5 * true_spread)
+    assert np.all(calibrated.std(axis=0) > 2 * raw.std(axis=0))
+    # Closer to the spread of the true embeddings of unseen clips.
+    assert np.all(np.abs(calibrated.std(axis=0) - true_spread)
+                  < np.abs(raw.std(axis=0) - true_spread))
+    # A monotone map per dimension: correlations with the truth are unchanged.
+    truth = test_embeddings.reshape(-1, 3)
+    for k in range(3):
+        np.testing.assert_allclose(np.corrcoef(raw[:, k], truth[:, k])[0, 1],
+                                   np.corrcoef(calibrated[:, k], truth[:, k])[0, 1])
+
+
+def test_one_target():
+    rng = np.random.default_rng(10)
+    X = rng.standard_normal((30, 5))
+    y = X[:, 0] + rng.standard_normal(30)
+    model = CalibratedDecoder(Ridge(alpha=100.0), cv=3).fit(X, y)
+    assert model.predict(X).shape == (30,) and model.oof_mean_.shape == (1,)
