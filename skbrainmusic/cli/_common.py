@@ -51,16 +51,11 @@ class Progress:
 
 
 def prepare_out_dir(out):
-    """Create ``out`` (and parents) and check it is writable, or raise :class:`CLIError`."""
-    out = Path(out).expanduser()
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".skbrainmusic-write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise CLIError(f"cannot write to --out {out}: {exc.strerror or exc}.") from exc
-    return out
+    """Create ``out`` (and parents), new, empty or an earlier output of ours, writable; else
+    raise :class:`CLIError` (see :mod:`skbrainmusic.cli._output`)."""
+    from ._output import prepare_output  # _output imports CLIError from here
+
+    return prepare_output(out)
 
 
 def existing_path(path, option, *, kind="any"):
