@@ -25,7 +25,6 @@ import json
 import os
 import shutil
 import struct
-import tempfile
 import uuid
 import warnings
 import zlib
@@ -79,12 +78,13 @@ def atomic_write(path, writer):
     path : pathlib.Path
     """
     path = Path(path)
+    temporary = path.with_name(f".tmp-{uuid.uuid4().hex[:12]}-{path.name}")
     try:
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-",
-                                             suffix=f"-{path.name}")
+        # O_EXCL: a new file of ours, never an existing one or a link; mode 0o666 lets the
+        # umask decide the permissions, as for any file the user creates.
+        os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     except PermissionError as exc:
         raise _writable_error(path.parent, exc) from exc
-    os.close(handle)
     try:
         writer(Path(temporary))
         with open(temporary, "rb+") as stream:

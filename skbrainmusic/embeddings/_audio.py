@@ -196,7 +196,14 @@ default=None
 
             clips, rates = [], []
             for path in X:
-                clip, rate = librosa.load(os.fspath(path), sr=self.sample_rate, mono=True)
+                try:
+                    clip, rate = librosa.load(os.fspath(path), sr=self.sample_rate, mono=True)
+                except Exception as exc:  # decoders raise many types, some without a message
+                    raise ValueError(
+                        f"Cannot read the audio file {os.fspath(path)!r} "
+                        f"({type(exc).__name__}{': ' if str(exc) else ''}{exc}): it is "
+                        "missing, not audio, or in a format no installed decoder reads."
+                    ) from exc
                 clips.append(clip.astype(np.float32, copy=False))
                 rates.append(int(rate))
             return clips, rates
