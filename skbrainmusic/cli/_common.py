@@ -90,9 +90,12 @@ def parallel_context(n_jobs, scheduler):
             "--scheduler needs dask.distributed: pip install 'skbrainmusic[distributed]'."
         ) from exc
     try:
-        client = Client(scheduler, timeout="10s", set_as_default=False)
-    except (OSError, TimeoutError) as exc:
-        raise CLIError(f"cannot reach the Dask scheduler at {scheduler}: {exc}.") from exc
+        # A short timeout: a wrong address should fail in seconds, not hang the run.
+        client = Client(scheduler, timeout="5s", set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise CLIError(f"cannot reach the Dask scheduler at {scheduler}: "
+                       f"{str(exc).strip().splitlines()[0] if str(exc).strip() else exc!r}."
+                       ) from exc
     try:
         with joblib.parallel_config(backend="dask", client=client, wait_for_workers_timeout=30):
             yield
