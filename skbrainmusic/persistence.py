@@ -82,17 +82,20 @@ def _file_opening_classes():
             sqlite3.Connection)
 
 
-def _opens_files(name):
-    """Whether the type ``name`` (named by the caller in ``trusted``) opens files or more.
-
-    The name is resolved like skops does (module, then attribute); only names the caller
-    chose are imported, never names read from the file alone.
-    """
+def _resolve(name):
+    """The object a skops type name stands for (module, then attribute, as skops resolves
+    it); only for names the caller chose in ``trusted``, never names read from a file."""
     module_name, _, attribute = name.rpartition(".")
     try:
-        obj = getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError, ValueError):
-        return False
+        return getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise UntrustedModelError(f"{name}, named in trusted, cannot be imported ({exc}).") \
+            from exc
+
+
+def _opens_files(name):
+    """Whether the type ``name`` (named by the caller in ``trusted``) opens files or more."""
+    obj = _resolve(name)
     return isinstance(obj, type) and issubclass(obj, _file_opening_classes())
 
 
@@ -123,7 +126,7 @@ def _needed_types(path):
             "with load_model(path, allow_pickle=True), and only when you made it yourself.")
     try:
         return get_untrusted_types(file=path)
-    except (KeyError, ValueError, TypeError, zipfile.BadZipFile) as exc:
+    except (KeyError, ValueError, TypeError, AttributeError, zipfile.BadZipFile) as exc:
         raise ValueError(f"{path} is not a valid .skops file ({exc!r}): its schema.json is "
                          "missing or malformed.") from exc
 
