@@ -109,6 +109,8 @@ def write_output(path, writer):
     -------
     path : pathlib.Path
     """
+    if ".." in Path(path).parts:
+        raise CLIError(f"{path}: output paths never contain '..' (they could leave --out).")
     path = Path(os.path.abspath(Path(path).expanduser()))
     root = _output_root(path)
     # The folders between root and path, outermost first ("." itself is the user's --out).
