@@ -168,3 +168,33 @@ def test_failed_build_leaves_no_entry_and_no_temporary(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == [".entry.lock"]
     arrays, _ = cached(tmp_path / "entry", _build)
     assert arrays["matrix"].shape == (50, 20)
+
+
+def _study_worker(home, barrier):
+    from skbrainmusic.datasets import make_synthetic_study
+
+    barrier.wait()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        study = make_synthetic_study(n_train_runs=1, n_test_runs=1, n_voxels=150, n_corpus=0,
+                                     data_home=home, n_jobs=1)
+    digest = hashlib.sha256(np.asarray(study.responses_train).tobytes()
+                            + np.asarray(study.audio_test).tobytes()).hexdigest()
+    return digest, [str(w.message) for w in caught]
+
+
+@pytest.mark.slow
+def test_concurrent_synthetic_studies(tmp_path):
+    # The case: concurrent make_synthetic_study builds crashed in _DiskStore.commit.
+    context = multiprocessing.get_context(
+        "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    n_processes = 4
+    with context.Manager() as manager:
+        barrier = manager.Barrier(n_processes)
+        with context.Pool(n_processes) as pool:
+            results = pool.starmap(_study_worker, [(str(tmp_path), barrier)] * n_processes)
+    assert len({digest for digest, _ in results}) == 1
+    assert [messages for _, messages in results] == [[]] * n_processes
+    folders = sorted(p.name.split("_")[0] for p in (tmp_path / "synthetic").iterdir()
+                     if not p.name.startswith("."))
+    assert folders == ["stimuli", "subject-1"]
