@@ -51,18 +51,19 @@ def _package_types():
     from .alignment import TemporalWindowAligner
     from .calibration import CalibratedDecoder
     from .embeddings import AudioEmbedder, CaptionEmbedder
-    from .embeddings._librosa import LibrosaBackend
+    from .embeddings._librosa import LibrosaBackend, MelBackend
     from .encoding import VoxelwiseEncoder
     from .generation import ConditionedGenerator
     from .generation._spectrogram import SpectrogramBackend
     from .model_selection import LeaveOneGenreOut
     from .retrieval import EmbeddingRetriever
     from .ridge import ROIEnsembleRidge
+    from .tagging import AudioTagger
 
     objects = (
         TemporalWindowAligner, ROIEnsembleRidge, CalibratedDecoder, VoxelwiseEncoder,
         EmbeddingRetriever, ConditionedGenerator, SpectrogramBackend, AudioEmbedder,
-        LibrosaBackend, CaptionEmbedder, LeaveOneGenreOut,
+        LibrosaBackend, MelBackend, CaptionEmbedder, AudioTagger, LeaveOneGenreOut,
         # pure functions wrapped by identification_scorer / correlation_scorer
         metrics.identification_accuracy, metrics.correlation_score,
     )

@@ -13,6 +13,9 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from skops.io import get_untrusted_types
 
 from skbrainmusic import (
+    AudioEmbedder,
+    AudioTagger,
+    ConditionedGenerator,
     EmbeddingRetriever,
     LeaveOneGenreOut,
     ROIEnsembleRidge,
@@ -90,6 +93,29 @@ def test_typical_models_load_without_extra_trust(data, name, tmp_path):
     assert untrusted == []
     assert set(implicit) <= _trusted_names()
     np.testing.assert_array_equal(load_model(path).predict(X), model.predict(X))
+
+
+@pytest.mark.parametrize("backend", ["librosa", "mel"])
+def test_offline_embedders_and_tagger_load_without_extra_trust(tmp_path, backend):
+    rng = np.random.default_rng(0)
+    audio = (0.1 * rng.standard_normal((6, 3 * 8000))).astype(np.float32)
+    embedder = AudioEmbedder(backend=backend, window=1.5, sample_rate=8000, clip_duration=3.0)
+    tagger = AudioTagger(embedder=embedder).fit(
+        audio, [["Happy music"], ["Sad music"]] * 3, sample_rate=8000)
+    path = save_model(tagger, tmp_path / "tagger.skops")
+    assert trusted_types(path)[1] == []
+    np.testing.assert_array_equal(load_model(path).predict_proba(audio, sample_rate=8000),
+                                  tagger.predict_proba(audio, sample_rate=8000))
+
+
+def test_generator_loads_without_extra_trust(tmp_path):
+    rng = np.random.default_rng(0)
+    audio = (0.1 * rng.standard_normal((6, 2 * 8000))).astype(np.float32)
+    E = rng.standard_normal((6, 5))
+    generator = ConditionedGenerator(random_state=0).fit(E, audio, sample_rate=8000)
+    path = save_model(generator, tmp_path / "generator.skops")
+    assert trusted_types(path)[1] == []
+    np.testing.assert_array_equal(load_model(path).predict(E[:2]), generator.predict(E[:2]))
 
 
 def test_unfitted_splitter_of_the_package_loads(tmp_path):
