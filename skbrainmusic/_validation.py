@@ -23,6 +23,15 @@ def _ndim(X):
     return np.asarray(X).ndim
 
 
+def _check_not_above_3d(X, name):
+    # sklearn's own message ("dim <= 2 is required") hides that 3-D clip arrays are accepted.
+    if _ndim(X) > 3:
+        raise ValueError(
+            f"{name} must be 2-D (n_samples, n_features) or 3-D (n_clips, n_windows, "
+            f"n_features); got an array of shape {np.shape(X)}."
+        )
+
+
 def _check_3d(X, name, dtype, ensure_min_samples):
     X = check_array(
         X,
@@ -64,6 +73,7 @@ def check_clips(X, *, name="X", dtype=FLOAT_DTYPES, ensure_min_clips=1):
     """
     if _ndim(X) == 3:
         return _check_3d(X, name, dtype, ensure_min_clips), False
+    _check_not_above_3d(X, name)
     X2 = check_array(
         X,
         dtype=dtype,
@@ -98,6 +108,7 @@ def validate_clips(estimator, X, *, reset, dtype=FLOAT_DTYPES, ensure_min_clips=
                 f"{estimator.n_features_in_} features as input (last axis)."
             )
         return X3, False
+    _check_not_above_3d(X, "X")
     X2 = validate_data(
         estimator,
         X,

@@ -159,7 +159,9 @@ class TemporalWindowAligner(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
     clip_duration : float or None, default=15.0
         Stimulus length in seconds; sets the number of windows. ``None`` infers it from the
         data as ``n_scans * tr - delay``. Clips may carry more scans than the windows need
-        (the trailing ones are then unused), never fewer.
+        (the trailing ones are then unused), never fewer. :meth:`transform` takes clips of
+        the number of scans seen in :meth:`fit` only: other clips would silently be
+        averaged over fit's windows, whatever they hold.
 
     Attributes
     ----------
@@ -171,6 +173,8 @@ class TemporalWindowAligner(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
         Clip length used in :meth:`fit` (``clip_duration``, or the inferred one).
     n_windows_ : int
         Windows per clip produced for the data seen in :meth:`fit`.
+    n_scans_ : int
+        Scans per clip seen in :meth:`fit` (1 for 2-D input).
     window_scans_ : ndarray of shape (n_windows_, 2)
         ``[first, stop)`` scan indices averaged by each window (see :func:`window_scans`).
 
@@ -258,6 +262,11 @@ class TemporalWindowAligner(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
         time); :meth:`transform` checks each output tile instead, which every non-finite
         value of a scan that a window uses reaches (unused trailing scans cannot matter).
         """
+        if _ndim(X) > 3:
+            raise ValueError(
+                "X must be 3-D (n_clips, n_scans, n_voxels) or 2-D (n_samples, n_voxels); got "
+                f"an array of shape {np.shape(X)}."
+            )
         if _ndim(X) != 3:
             return validate_clips(self, X, reset=reset)
         X3 = check_array(X, dtype=FLOAT_DTYPES, allow_nd=True, ensure_all_finite=False,
@@ -307,6 +316,7 @@ class TemporalWindowAligner(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
         else:
             self.clip_duration_, self.window_scans_ = self._geometry(X3.shape[1])
         self.n_windows_ = self.window_scans_.shape[0]
+        self.n_scans_ = X3.shape[1]
         return self
 
     def transform(self, X):
@@ -324,12 +334,21 @@ class TemporalWindowAligner(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
         """
         check_is_fitted(self)
         X3, was_2d = self._validate_responses(X, reset=False)
+        scans = self.window_scans_
+        if not was_2d:
+            self._check_enough_scans(scans, X3.shape[1])
+        if X3.shape[1] != self.n_scans_:
+            layout = "2-D input (one scan per sample)" if was_2d else (
+                f"clips of {X3.shape[1]} scans")
+            raise ValueError(
+                f"X holds {layout}, but this TemporalWindowAligner was fitted on clips of "
+                f"{self.n_scans_} scan(s): its {self.n_windows_} window(s) cover scans "
+                f"{int(scans[0, 0])}..{int(scans[-1, 1]) - 1} of those clips. Refit it on "
+                "clips of this length, or give clips of the fitted length."
+            )
         if was_2d:
             self._check_2d_delay()
             return X3[:, 0, :].copy()
-        # The windows fixed at fit: clips may carry extra trailing scans, which stay unused.
-        scans = self.window_scans_
-        self._check_enough_scans(scans, X3.shape[1])
         n_needed = int(scans[-1, 1])
         membership = self._membership(scans, n_needed, X3.dtype)
         counts = (scans[:, 1] - scans[:, 0]).astype(X3.dtype)[:, np.newaxis]

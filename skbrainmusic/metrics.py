@@ -16,6 +16,7 @@ from importlib import resources
 import numpy as np
 from sklearn.metrics import make_scorer
 
+from ._numeric import rescaled
 from ._validation import check_positive_int
 
 __all__ = [
@@ -98,7 +99,9 @@ def _check_pair(y_true, y_pred):
 
 def _standardize_rows(A, name):
     """Centre each row and scale it to unit norm (float64), so dot products are Pearson r."""
-    A = np.asarray(A, dtype=np.float64)
+    # Correlations do not depend on a row's scale; rows of 1e200 or 1e-30 are brought near 1
+    # first, where their squares are representable.
+    A = rescaled(np.asarray(A, dtype=np.float64), axis=1)
     scale = np.abs(A).max(axis=1) * np.sqrt(A.shape[1])
     A = A - A.mean(axis=1, keepdims=True)
     norms = np.sqrt(np.einsum("ij,ij->i", A, A))
@@ -264,6 +267,9 @@ def pearson_per_target(y_true, y_pred, *, zero_variance="raise"):
         y_pred = y_pred.reshape(-1, y_pred.shape[-1])
     if y_true.shape[0] < 2:
         raise ValueError(f"Pearson correlation needs at least 2 samples, got {y_true.shape[0]}.")
+    # Correlations do not depend on a column's scale: bring columns of 1e200 or 1e-30 near 1.
+    y_true = rescaled(y_true, axis=0)
+    y_pred = rescaled(y_pred, axis=0)
     t = y_true - y_true.mean(axis=0, dtype=np.float64)
     p = y_pred - y_pred.mean(axis=0, dtype=np.float64)
     t_norm = np.sqrt(np.einsum("ij,ij->j", t, t, dtype=np.float64))

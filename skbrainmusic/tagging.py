@@ -76,6 +76,11 @@ def rank_classes(probabilities, classes, group=None):
     if probabilities.ndim != 2 or probabilities.shape[1] != len(classes):
         raise ValueError(f"probabilities has shape {probabilities.shape} but there are "
                          f"{len(classes)} classes: expected (n_clips, {len(classes)}).")
+    # NaN sorts arbitrarily: all-NaN rows would rank every class alike and agree perfectly.
+    if not np.isfinite(probabilities).all():
+        bad = np.flatnonzero(~np.isfinite(probabilities).all(axis=1))
+        raise ValueError(f"probabilities contain NaN or infinity in {bad.size} clip(s) (e.g. "
+                         f"row {bad[0]}): class rankings are undefined.")
     wanted = _group_classes(group)
     columns = np.arange(len(classes))
     if wanted is not None:
@@ -214,6 +219,9 @@ class AudioTagger:
         if len(labels) != audio.shape[0]:
             raise ValueError(f"labels has {len(labels)} entries but audio has "
                              f"{audio.shape[0]} clips: give one label list per clip.")
+        if not any(labels):
+            raise ValueError("Every label list is empty: the tagger learns classes from the "
+                             "labels, give at least one class name per clip.")
         binarizer = MultiLabelBinarizer()
         targets = binarizer.fit_transform(labels)
         sample_rate = _check_sample_rate(sample_rate)
@@ -378,6 +386,7 @@ def top_n_agreement_score(proba_true, proba_pred, *, classes=None, group="genres
             raise ValueError("Give classes=... (the column names) or DataFrames of "
                              "probabilities.")
         classes = list(proba_true.columns)
+    _group_classes(group)
     if n is None:
         if not isinstance(group, str):
             raise ValueError("Give n=... for a custom list of classes.")

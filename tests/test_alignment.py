@@ -237,13 +237,14 @@ def test_huge_finite_values_are_not_mistaken_for_infinity():
     np.testing.assert_array_equal(TemporalWindowAligner(window=1.5).fit_transform(R), R)
 
 
-def test_transform_keeps_the_windows_fixed_at_fit():
-    # clip_duration=None infers 15 s from the 10 training scans; test clips with trailing
-    # scans must get the same 4 windows, not windows of a longer inferred clip.
+def test_transform_takes_clips_of_the_fitted_length_only():
+    # clip_duration=None infers 15 s from the 10 training scans; clips of another length
+    # would silently be averaged over those windows (a 20-scan clip over its first scans).
     aligner = TemporalWindowAligner(clip_duration=None).fit(np.zeros((2, 10, 3)))
     ramp = np.broadcast_to(np.arange(14.0)[None, :, None], (2, 14, 3))
-    out = aligner.transform(ramp)
-    assert out.shape == (2, aligner.n_windows_, 3) == (2, 4, 3)
-    np.testing.assert_array_equal(out, aligner.transform(ramp[:, :10]))
+    assert aligner.n_scans_ == 10
+    assert aligner.transform(ramp[:, :10]).shape == (2, aligner.n_windows_, 3) == (2, 4, 3)
+    with pytest.raises(ValueError, match=r"clips of 14 scans.*fitted on clips of 10"):
+        aligner.transform(ramp)
     with pytest.raises(ValueError, match="include 4 trailing scan"):
         aligner.transform(ramp[:, :6])

@@ -8,19 +8,11 @@ import sys
 
 import numpy as np
 import pytest
-from sklearn.linear_model import Ridge
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from skbrainmusic.cli import main
 from skbrainmusic.cli._common import Progress, mean_std, to_builtin
 from skbrainmusic.cli._figures import grouped_bars
 from skbrainmusic.cli._report import AudioRow, Section, Table, write_report
-from skbrainmusic.persistence import UntrustedModelError, load_model, save_model
-
-
-def _double(X):
-    return 2 * X
 
 
 def test_version_and_help(capsys):
@@ -82,57 +74,6 @@ def test_argparse_rejects_unknown_scale(capsys):
         main(["demo", "--scale", "huge"])
     assert info.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
-
-
-def test_skops_roundtrip_predicts_identically(tmp_path, rng):
-    X, y = rng.standard_normal((30, 5)), rng.standard_normal(30)
-    model = make_pipeline(StandardScaler(), Ridge(alpha=0.5)).fit(X, y)
-    path = save_model(model, tmp_path / "model.skops")
-    loaded = load_model(path)
-    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
-
-
-def test_untrusted_function_is_refused_until_named(tmp_path, rng):
-    X = rng.standard_normal((10, 3))
-    model = FunctionTransformer(_double).fit(X)
-    path = save_model(model, tmp_path / "func.skops")
-    with pytest.raises(UntrustedModelError, match=r"test_cli\._double"):
-        load_model(path)
-    name = f"{__name__}._double"
-    loaded = load_model(path, trusted=[name])
-    np.testing.assert_array_equal(loaded.transform(X), 2 * X)
-
-
-def test_numpy_functions_are_not_trusted_implicitly(tmp_path, rng):
-    # Classes of trusted packages load; their functions could be called by the model later.
-    path = save_model(FunctionTransformer(np.load), tmp_path / "load.skops")
-    with pytest.raises(UntrustedModelError, match="numpy.load"):
-        load_model(path)
-
-
-def test_memmaps_are_not_trusted_implicitly(tmp_path, rng):
-    # A model that kept a memory-mapped parameter would reopen a file when loaded.
-    data = np.lib.format.open_memmap(tmp_path / "labels.npy", mode="w+", dtype=np.int64,
-                                     shape=(4,))
-    data[:] = [1, 1, 2, 2]
-    model = FunctionTransformer(kw_args={"labels": data})
-    path = save_model(model, tmp_path / "memmap.skops")
-    with pytest.raises(UntrustedModelError, match="memmap"):
-        load_model(path)
-
-
-def test_pickles_only_on_request(tmp_path, rng):
-    X, y = rng.standard_normal((20, 3)), rng.standard_normal(20)
-    model = Ridge().fit(X, y)
-    path = save_model(model, tmp_path / "model.joblib", format="joblib")
-    with pytest.raises(UntrustedModelError, match="allow_pickle"):
-        load_model(path)
-    np.testing.assert_array_equal(load_model(path, allow_pickle=True).predict(X),
-                                  model.predict(X))
-    with pytest.raises(ValueError, match="format must be one of"):
-        save_model(model, tmp_path / "m.bin", format="pickle")
-    with pytest.raises(FileNotFoundError, match="does not exist"):
-        load_model(tmp_path / "missing.skops")
 
 
 def test_report_is_self_contained(tmp_path):

@@ -6,7 +6,10 @@ folder) end with one line on stderr and exit status 2; ``--debug`` shows the tra
 """
 
 import argparse
+import os
+import re
 import sys
+from pathlib import Path
 
 from .._version import __version__
 from ._common import CLIError
@@ -112,6 +115,49 @@ def build_parser():
     return parser
 
 
+# numpy's legacy seeds (RandomState, used by scikit-learn) are 32-bit.
+_MAX_SEED = 2**32 - 1
+# [protocol://]host:port, the address forms a Dask client connects to.
+_SCHEDULER = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):"
+                        r"(\d{1,5})$")
+
+
+def _writable_folder(path, option):
+    """Refuse a folder option that is a file, or in a place that cannot be written."""
+    path = Path(path).expanduser()
+    existing = next(parent for parent in (path, *path.parents) if parent.exists())
+    if not existing.is_dir():
+        raise CLIError(f"{option} {path} cannot be a folder: {existing} is a file.")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise CLIError(f"{option} {path} is not writable ({existing} is read-only): give a "
+                       "writable folder.")
+
+
+def check_args(args):
+    """Validate the options that would otherwise fail after minutes of work.
+
+    Raises
+    ------
+    CLIError
+        Naming the option, the value and what is accepted.
+    """
+    if not 0 <= args.random_state <= _MAX_SEED:
+        raise CLIError(f"--random-state must be an integer in 0..{_MAX_SEED} (numpy's seed "
+                       f"range), got {args.random_state}.")
+    if not args.out.strip():
+        raise CLIError("--out is empty: give the folder to write to, e.g. --out results.")
+    if args.scheduler is not None:
+        match = _SCHEDULER.match(args.scheduler.strip())
+        if match is None or not 0 < int(match.group(1)) < 2**16:
+            raise CLIError(f"--scheduler {args.scheduler!r} is not a Dask scheduler address: "
+                           "give [protocol://]host:port, e.g. tcp://10.0.0.5:8786.")
+    data_home = getattr(args, "data_home", None)
+    if data_home is not None:
+        if not data_home.strip():
+            raise CLIError("--data-home is empty: give a folder, or leave the option out.")
+        _writable_folder(data_home, "--data-home")
+
+
 def _command(name):
     # Imported on demand: `skbrainmusic --help` stays fast.
     if name == "demo":
@@ -138,11 +184,19 @@ def main(argv=None):
     """
     args = build_parser().parse_args(argv)
     try:
+        check_args(args)
         _command(args.run)(args)
     except CLIError as exc:
         if args.debug:
             raise
         print(f"skbrainmusic {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except ImportError as exc:
+        # A missing optional dependency; the library's message says what to install.
+        if args.debug:
+            raise
+        print(f"skbrainmusic {args.command}: error: missing dependency: {exc}",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         if args.debug:

@@ -51,16 +51,11 @@ class Progress:
 
 
 def prepare_out_dir(out):
-    """Create ``out`` (and parents) and check it is writable, or raise :class:`CLIError`."""
-    out = Path(out).expanduser()
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".skbrainmusic-write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise CLIError(f"cannot write to --out {out}: {exc.strerror or exc}.") from exc
-    return out
+    """Create ``out`` (and parents), new, empty or an earlier output of ours, writable; else
+    raise :class:`CLIError` (see :mod:`skbrainmusic.cli._output`)."""
+    from ._output import prepare_output  # _output imports CLIError from here
+
+    return prepare_output(out)
 
 
 def existing_path(path, option, *, kind="any"):
@@ -95,9 +90,12 @@ def parallel_context(n_jobs, scheduler):
             "--scheduler needs dask.distributed: pip install 'skbrainmusic[distributed]'."
         ) from exc
     try:
-        client = Client(scheduler, timeout="10s", set_as_default=False)
-    except (OSError, TimeoutError) as exc:
-        raise CLIError(f"cannot reach the Dask scheduler at {scheduler}: {exc}.") from exc
+        # A short timeout: a wrong address should fail in seconds, not hang the run.
+        client = Client(scheduler, timeout="5s", set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise CLIError(f"cannot reach the Dask scheduler at {scheduler}: "
+                       f"{str(exc).strip().splitlines()[0] if str(exc).strip() else exc!r}."
+                       ) from exc
     try:
         with joblib.parallel_config(backend="dask", client=client, wait_for_workers_timeout=30):
             yield

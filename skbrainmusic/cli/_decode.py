@@ -14,6 +14,7 @@ from ..persistence import save_model
 from . import _figures as figures
 from ._common import CLIError, mean_std, parallel_context
 from ._features import AudioFeatures, Calibration, CaptionFeatures, TaggerFeatures
+from ._output import write_output
 from ._real_data import AUDIO_EMBEDDINGS, audio_embedder, load_corpus, load_subject, start_run
 from ._report import AudioRow, Section, Table, write_report
 
@@ -170,14 +171,17 @@ def run(args):
         files = {}
         for column, wave in versions.items():
             files[column] = out / "audio" / f"{clip_id}_{column}.wav"
-            soundfile.write(files[column], np.asarray(wave, np.float32), rate)
+            write_output(files[column], lambda temporary, wave=wave: soundfile.write(
+                temporary, np.asarray(wave, np.float32), rate))
         audio_rows.append(AudioRow(str(clip_id), files))
         waves.append((str(clip_id), versions))
     figure_paths.append(figures.spectrogram_grid(waves, rate, out / "figures" /
                                                  "spectrograms.png"))
-    model_files = [save_model(model, out / "models" / f"sub-{args.subject:02d}_{key}."
-                              f"{'skops' if args.save_format == 'skops' else 'joblib'}",
-                              format=args.save_format).name for key, model in models.items()]
+    model_files = [write_output(
+        out / "models" / f"sub-{args.subject:02d}_{key}."
+        f"{'skops' if args.save_format == 'skops' else 'joblib'}",
+        lambda temporary, model=model: save_model(model, temporary, format=args.save_format)
+    ).name for key, model in models.items()]
 
     sections = [
         Section("Decoding (Table 1 analog)",

@@ -8,6 +8,7 @@ from .. import __version__
 from ..persistence import load_model, save_model
 from . import _figures as figures
 from ._demo import EMBEDDINGS, EVALUATION_EMBEDDINGS, LOW_LEVEL, MUSIC
+from ._output import write_output
 from ._report import AudioRow, Section, Table, format_mean_std, write_report
 
 _SPECS = {spec.key: spec for spec in EMBEDDINGS}
@@ -19,8 +20,8 @@ _GROUPS = ("genres", "instruments", "moods")
 def _write_wav(path, audio, sample_rate):
     import soundfile
 
-    soundfile.write(path, np.asarray(audio, dtype=np.float32), sample_rate, subtype="PCM_16")
-    return path
+    return write_output(path, lambda temporary: soundfile.write(
+        temporary, np.asarray(audio, dtype=np.float32), sample_rate, subtype="PCM_16"))
 
 
 def _save_models(out, subject_results, save_format):
@@ -31,7 +32,9 @@ def _save_models(out, subject_results, save_format):
     for result in subject_results:
         for key, model in result["models"].items():
             path = folder / f"sub-{result['subject']:02d}_{key}{suffix}"
-            paths[path.name] = save_model(model, path, format=save_format)
+            paths[path.name] = write_output(
+                path, lambda temporary, model=model: save_model(model, temporary,
+                                                                format=save_format))
     return paths
 
 

@@ -13,6 +13,7 @@ from ..persistence import save_model
 from . import _figures as figures
 from ._common import CLIError, parallel_context
 from ._features import AudioFeatures, CaptionFeatures
+from ._output import write_output
 from ._real_data import AUDIO_EMBEDDINGS, audio_embedder, load_subject, start_run
 from ._report import Section, Table, write_report
 
@@ -46,10 +47,12 @@ def _write_maps(out, maps, study, bids, subject):
         full[keep] = values
         image = scores_to_nifti(full, mask_img)
         images[name] = out / "maps" / f"sub-{subject:02d}_{name}.nii.gz"
-        nib.save(image, str(images[name]))
+        write_output(images[name], lambda temporary, image=image: nib.save(image,
+                                                                        str(temporary)))
         figure = plot_brain_map(image, title=name.replace("_", " "))
         pngs.append(out / "figures" / f"map_{name}.png")
-        figure.savefig(pngs[-1], dpi=110)
+        write_output(pngs[-1], lambda temporary, figure=figure: figure.savefig(temporary,
+                                                                              dpi=110))
         figures._pyplot().close(figure)
     return images, pngs
 
@@ -113,9 +116,10 @@ def run(args):
     if study.mask is not None:
         map_files, pngs = _write_maps(out, maps, study, paths["bids"], args.subject)
         figure_paths.extend(pngs)
-    model_file = save_model(encoder, out / "models" / (
+    model_file = write_output(out / "models" / (
         f"sub-{args.subject:02d}_encoder_{args.embedding}."
-        f"{'skops' if args.save_format == 'skops' else 'joblib'}"), format=args.save_format)
+        f"{'skops' if args.save_format == 'skops' else 'joblib'}"),
+        lambda temporary: save_model(encoder, temporary, format=args.save_format))
 
     summary = {
         "n_voxels": int(scores.size),

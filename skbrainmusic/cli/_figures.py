@@ -4,6 +4,8 @@ import textwrap
 
 import numpy as np
 
+from ._output import write_output
+
 
 def _pyplot():
     import matplotlib
@@ -16,7 +18,7 @@ def _pyplot():
 
 def _save(fig, path):
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    write_output(path, lambda temporary: fig.savefig(temporary, dpi=110))
     _pyplot().close(fig)
     return path
 

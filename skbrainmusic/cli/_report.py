@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .._version import __version__
 from ._common import to_builtin
+from ._output import write_output
 
 
 @dataclass
@@ -115,12 +116,12 @@ def render_html(title, sections, out_dir, subtitle=""):
 def write_report(out_dir, title, sections, results, subtitle=""):
     """Write ``report.html`` and ``results.json`` into ``out_dir``; return both paths."""
     out_dir = Path(out_dir)
-    report = out_dir / "report.html"
-    report.write_text(render_html(title, sections, out_dir, subtitle), encoding="utf-8")
-    results_path = out_dir / "results.json"
-    results_path.write_text(
-        json.dumps(to_builtin(results), indent=2, allow_nan=False) + "\n", encoding="utf-8"
-    )
+    page = render_html(title, sections, out_dir, subtitle)
+    report = write_output(out_dir / "report.html",
+                          lambda temporary: temporary.write_text(page, encoding="utf-8"))
+    text = json.dumps(to_builtin(results), indent=2, allow_nan=False) + "\n"
+    results_path = write_output(out_dir / "results.json",
+                                lambda temporary: temporary.write_text(text, encoding="utf-8"))
     return report, results_path
 
 

@@ -1,20 +1,21 @@
-"""Data home and an on-disk cache of generated arrays, checked before every use."""
+"""Data home and an on-disk cache of generated arrays, checked before every use.
+
+The cache entries are :class:`skbrainmusic._store.FolderEntry` folders: built once under a
+lock shared by every process, checksummed, and rebuilt with a warning when corrupt.
+"""
 
 import hashlib
 import json
 import os
 import shutil
-import uuid
-import warnings
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-_META = "meta.json"
+from .._store import FolderEntry, atomic_write
+
 _OBJECTS = "objects.json"
-_CHUNK = 1 << 24
 
 
 def get_data_home(data_home=None):
@@ -42,8 +43,22 @@ def get_data_home(data_home=None):
     """
     if data_home is None:
         data_home = os.environ.get("SKBRAINMUSIC_DATA", Path("~") / "skbrainmusic_data")
+    if not str(data_home).strip():
+        raise ValueError("data_home is an empty path; give a folder (or None for the default).")
     path = Path(data_home).expanduser()
-    path.mkdir(parents=True, exist_ok=True)
+    for parent in (path, *path.parents):
+        if parent.exists():
+            if not parent.is_dir():
+                raise NotADirectoryError(
+                    f"data_home {path} cannot be a folder: {parent} is a file. Give a folder.")
+            break
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except PermissionError as exc:
+        raise PermissionError(
+            f"cannot create the data folder {path} ({exc.strerror or exc}): give a writable "
+            "folder (data_home=... / --data-home, or the SKBRAINMUSIC_DATA variable)."
+        ) from exc
     return path
 
 
@@ -51,14 +66,6 @@ def cache_key(params):
     """Stable short hash of a JSON-serialisable parameter dict."""
     text = json.dumps(params, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _crc32(path):
-    crc = 0
-    with open(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            crc = zlib.crc32(chunk, crc)
-    return crc
 
 
 def _frame_to_json(frame):
@@ -86,19 +93,16 @@ class _Store:
 
 
 class _DiskStore(_Store):
-    """Writes a build's arrays straight to ``.npy`` files in a temporary folder.
+    """Writes a build's arrays straight to ``.npy`` files in the entry's temporary folder.
 
     Large arrays are memory-mapped files from the start, so a paper-scale build never
-    holds every array in memory. :meth:`commit` checksums every file, writes
-    ``meta.json`` last and renames the folder into place: a half-written cache is never
-    mistaken for a complete one.
+    holds every array in memory. :meth:`finish` flushes them and writes the objects;
+    :meth:`FolderEntry.commit` then checksums and renames the folder into place.
     """
 
     def __init__(self, folder):
         super().__init__()
-        self.folder = Path(folder)
-        self.tmp = self.folder.with_name(f".{self.folder.name}.{uuid.uuid4().hex}.tmp")
-        self.tmp.mkdir(parents=True)
+        self.tmp = Path(folder)
 
     def empty(self, name, shape, dtype=np.float32):
         path = self.tmp / f"{name}.npy"
@@ -108,7 +112,7 @@ class _DiskStore(_Store):
     def put(self, name, array):
         np.save(self.tmp / f"{name}.npy", np.ascontiguousarray(array), allow_pickle=False)
 
-    def commit(self):
+    def finish(self):
         for array in self.arrays.values():
             if isinstance(array, np.memmap):
                 array.flush()
@@ -118,15 +122,8 @@ class _DiskStore(_Store):
             else {"value": value}
             for name, value in self.objects.items()
         }
-        (self.tmp / _OBJECTS).write_text(json.dumps(encoded, default=_json_default))
-        files = {
-            path.name: {"size": path.stat().st_size, "crc32": _crc32(path)}
-            for path in self.tmp.iterdir()
-        }
-        (self.tmp / _META).write_text(json.dumps({"files": files}))
-        if self.folder.exists():
-            shutil.rmtree(self.folder)
-        self.tmp.rename(self.folder)
+        text = json.dumps(encoded, default=_json_default)
+        atomic_write(self.tmp / _OBJECTS, lambda temporary: temporary.write_text(text))
 
     def discard(self):
         self.arrays.clear()
@@ -144,38 +141,30 @@ def _json_default(value):
     raise TypeError(f"cannot store {type(value).__name__} in the cache")
 
 
-def load_cache(folder):
-    """Read a cache written by :func:`save_cache`; ``None`` when absent or corrupt.
+def load_cache(folder, *, warn=True):
+    """Read a cache written by :func:`cached`; ``None`` when absent or corrupt.
 
     Arrays come back memory-mapped read-only. A cache whose files are missing, have
-    another size or checksum, or do not parse is reported with a warning and ``None`` is
-    returned, so that the caller rebuilds it.
+    another size or checksum, or do not parse is reported with a warning (when ``warn``)
+    and ``None`` is returned, so that the caller rebuilds it.
     """
-    folder = Path(folder)
-    meta_path = folder / _META
-    if not meta_path.exists():
+    entry = FolderEntry(folder)
+    files = entry.verified_files(warn=warn)
+    if files is None:
         return None
     try:
-        files = json.loads(meta_path.read_text())["files"]
-        for name, info in files.items():
-            path = folder / name
-            if path.stat().st_size != info["size"] or _crc32(path) != info["crc32"]:
-                raise ValueError(f"{name} does not match its recorded size and checksum")
         arrays = {
-            name[: -len(".npy")]: np.load(folder / name, mmap_mode="r", allow_pickle=False)
+            name[: -len(".npy")]: np.load(entry.folder / name, mmap_mode="r", allow_pickle=False)
             for name in files
             if name.endswith(".npy")
         }
-        encoded = json.loads((folder / _OBJECTS).read_text())
+        encoded = json.loads((entry.folder / _OBJECTS).read_text())
         objects = {
             name: _frame_from_json(item["frame"]) if "frame" in item else item["value"]
             for name, item in encoded.items()
         }
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        warnings.warn(
-            f"The cache in {folder} is corrupt ({exc}); rebuilding it.", RuntimeWarning,
-            stacklevel=3,
-        )
+        entry.report_corrupt(exc, warn=warn)
         return None
     return arrays, objects
 
@@ -186,22 +175,31 @@ def cached(folder, build, cache=True):
     ``build`` receives a store with ``empty(name, shape, dtype)`` (a new array to fill),
     ``put(name, array)`` and an ``objects`` dict (JSON-able values or DataFrames). With
     ``cache``, a complete cache in ``folder`` is returned without building (arrays
-    memory-mapped read-only), else the build is written there first.
+    memory-mapped read-only), else the build is written there first. Processes that need
+    the same missing entry take turns: the first builds it, the others then read it.
     """
     if not cache:
         store = _Store()
         build(store)
         return store.arrays, store.objects
-    loaded = load_cache(folder)
+    # A complete entry is never modified in place, so it can be read without the lock; a
+    # failed read is redone under the lock (another process may be replacing the entry).
+    loaded = load_cache(folder, warn=False)
     if loaded is not None:
         return loaded
-    store = _DiskStore(folder)
-    try:
-        build(store)
-        store.commit()
-    finally:
-        store.discard()
-    loaded = load_cache(folder)
+    entry = FolderEntry(folder)
+    with entry.lock():
+        loaded = load_cache(folder)
+        if loaded is not None:
+            return loaded
+        store = _DiskStore(entry.new_folder())
+        try:
+            build(store)
+            store.finish()
+            entry.commit(store.tmp)
+        finally:
+            store.discard()
+        loaded = load_cache(folder)
     if loaded is None:
         raise OSError(f"The cache just written to {folder} cannot be read back.")
     return loaded

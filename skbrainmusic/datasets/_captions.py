@@ -140,6 +140,9 @@ def load_captions(path, clips=None):
     path = Path(path)
     try:
         table = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError as exc:
+        raise ValueError(f"The caption file {path} is empty; expected the Brain2Music "
+                         "'ID,DescEN' CSV.") from exc
     except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise ValueError(f"Cannot read the caption file {path}: {exc}") from exc
     if list(table.columns) != ["ID", "DescEN"]:

@@ -29,6 +29,14 @@ def read_events(path):
         Columns ``onset``, ``duration``, ``start``, ``end`` (float), ``genre`` (str, one
         of the GTZAN ten), ``track`` (int, the GTZAN file number) and ``clip_id``
         (``"<genre>.<track:05d>"``, the GTZAN file name without extension).
+
+    Raises
+    ------
+    ValueError
+        Naming the file and line of a malformed row, including values that would silently
+        select other data: a negative or non-finite onset (negative scan indices wrap
+        around to the end of the run), duration, track number, start or end, or an end
+        before the start.
     """
     path = Path(path)
     try:
@@ -56,19 +64,33 @@ def read_events(path):
                 f"{path}, line {number}: unknown genre {genre!r} (expected one of the GTZAN ten)."
             )
         try:
-            rows.append({
+            row = {
                 "onset": float(record["onset"]),
                 "duration": float(record["duration"]),
                 "genre": genre,
                 "track": int(record["track"]),
                 "start": float(record["start"]),
                 "end": float(record["end"]),
-            })
+            }
+            _check_event(row)
         except ValueError as exc:
             raise ValueError(f"{path}, line {number}: {exc}.") from exc
+        rows.append(row)
     events = pd.DataFrame(rows, columns=list(EVENT_COLUMNS))
     events["clip_id"] = [f"{g}.{t:05d}" for g, t in zip(events.genre, events.track)]
     return events
+
+
+def _check_event(row):
+    """Raise a ValueError naming the first impossible value of one parsed event row."""
+    for name in ("onset", "duration", "start", "end"):
+        if not np.isfinite(row[name]) or row[name] < 0:
+            raise ValueError(f"{name} {row[name]} must be a finite number of seconds >= 0")
+    if row["track"] < 0:
+        raise ValueError(f"track {row['track']} must be a GTZAN file number >= 0")
+    if row["duration"] == 0 or row["end"] <= row["start"]:
+        raise ValueError(f"the clip is empty (duration {row['duration']} s, start "
+                         f"{row['start']} s, end {row['end']} s)")
 
 
 def epoch_run(run, onsets, *, tr=TR, clip_duration=CLIP_DURATION, n_trailing_scans=0):
@@ -95,9 +117,18 @@ def epoch_run(run, onsets, *, tr=TR, clip_duration=CLIP_DURATION, n_trailing_sca
     epochs : ndarray of shape (n_clips, n_scans, n_voxels)
     n_padded : ndarray of int of shape (n_clips,)
     """
+    onsets = np.asarray(onsets, dtype=float)
+    # A negative first scan would index from the end of the run: another clip's scans.
+    bad = np.flatnonzero(~np.isfinite(onsets) | (onsets < 0))
+    if bad.size:
+        raise ValueError(f"Clip onsets must be finite and >= 0 s (seconds from the start of "
+                         f"the run); got {onsets[bad[0]]} for clip {bad[0]}.")
+    if isinstance(n_trailing_scans, bool) or int(n_trailing_scans) != n_trailing_scans \
+            or n_trailing_scans < 0:
+        raise ValueError(f"n_trailing_scans must be an int >= 0, got {n_trailing_scans!r}.")
     n_clip_scans = int(round(clip_duration / tr))
-    n_scans = n_clip_scans + n_trailing_scans
-    firsts = np.rint(np.asarray(onsets, dtype=float) / tr).astype(int)
+    n_scans = n_clip_scans + int(n_trailing_scans)
+    firsts = np.rint(onsets / tr).astype(int)
     epochs = np.zeros((len(firsts), n_scans, run.shape[1]), dtype=np.float32)
     n_padded = np.zeros(len(firsts), dtype=int)
     for k, first in enumerate(firsts):

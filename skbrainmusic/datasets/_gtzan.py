@@ -26,6 +26,23 @@ def _track_path(root, genre, track):
     return None
 
 
+def _check_clip_table(clips):
+    """Tracks must be file numbers >= 0 and starts finite seconds >= 0 (a negative start
+    would read the end of the track); raise a ValueError naming the first bad row."""
+    tracks = np.asarray(clips["track"], dtype=object)
+    starts = np.asarray(clips["start"], dtype=object)
+    for row, (track, start) in enumerate(zip(tracks, starts)):
+        try:
+            track_ok = float(track) == int(track) >= 0
+            start_ok = np.isfinite(float(start)) and float(start) >= 0
+        except (TypeError, ValueError, OverflowError):
+            track_ok = start_ok = False
+        if not (track_ok and start_ok):
+            raise ValueError(
+                f"clips row {row}: track {track!r} and start {start!r} must be a GTZAN file "
+                "number >= 0 and a finite number of seconds >= 0.")
+
+
 def load_gtzan_clips(gtzan_root, clips, *, sample_rate=SAMPLE_RATE, clip_duration=CLIP_DURATION):
     """Cut the stimulus clips out of the GTZAN tracks.
 
@@ -57,8 +74,9 @@ def load_gtzan_clips(gtzan_root, clips, *, sample_rate=SAMPLE_RATE, clip_duratio
     Raises
     ------
     ValueError
-        Listing every missing or unreadable file at once (the Kaggle release's
-        ``jazz.00054.wav`` is a known corrupt file).
+        Listing every missing or unreadable file at once, on one line (the Kaggle
+        release's ``jazz.00054.wav`` is a known corrupt file); or naming a row whose track
+        or start is negative or not a number.
 
     Examples
     --------
@@ -69,6 +87,7 @@ def load_gtzan_clips(gtzan_root, clips, *, sample_rate=SAMPLE_RATE, clip_duratio
     missing_columns = [c for c in ("genre", "track", "start") if c not in clips.columns]
     if missing_columns:
         raise ValueError(f"clips lacks the column(s) {missing_columns}.")
+    _check_clip_table(clips)
     n_samples = int(round(clip_duration * sample_rate))
     audio = np.zeros((len(clips), n_samples), np.float32)
     problems = []
@@ -90,7 +109,8 @@ def load_gtzan_clips(gtzan_root, clips, *, sample_rate=SAMPLE_RATE, clip_duratio
             continue
         audio[i, : segment.size] = segment
     if problems:
+        # One line: command-line tools show the first line of an error.
         raise ValueError(
-            f"{len(problems)} GTZAN file(s) could not be used:\n" + "\n".join(problems)
+            f"{len(problems)} GTZAN file(s) could not be used: " + "; ".join(problems) + "."
         )
     return prepare_clips(audio, sample_rate)

@@ -8,7 +8,7 @@ from sklearn.utils import Bunch
 
 from ..preprocessing import constant_voxels, preprocess_run
 from ._events import CLIP_DURATION, TR, assemble_runs, read_events
-from ._rois import destrieux_names
+from ._rois import destrieux_names, destrieux_voxels
 
 _TASKS = {"train": "Training", "test": "Test"}
 _SCANS_PER_PREPROCESSED_RUN = 400
@@ -139,7 +139,7 @@ def _load_bids(root, sub, runs, mask_img, atlas_img, window):
         _check_grid(mask, mask_name, first, first_name)
         voxel_mask = np.asarray(mask.dataobj) > 0
     elif atlas is not None:
-        voxel_mask = np.isin(np.asarray(atlas.dataobj), list(destrieux_names()))
+        voxel_mask = destrieux_voxels(np.asarray(atlas.dataobj), atlas_name)
     else:
         voxel_mask = np.ones(first.shape[:3], dtype=bool)
     if not voxel_mask.any():

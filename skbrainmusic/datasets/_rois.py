@@ -3,6 +3,8 @@
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+
 _LUT = Path(__file__).resolve().parents[1] / "data" / "destrieux_lut.txt"
 # Auditory Destrieux regions (Heschl's gyrus, planum temporale, lateral superior temporal
 # gyrus, transverse and superior temporal sulci, planum polare), both hemispheres.
@@ -29,6 +31,38 @@ def destrieux_names():
         label, name = line.split()[:2]
         names[int(label)] = name
     return names
+
+
+def destrieux_voxels(atlas_labels, atlas_name):
+    """Mask of the voxels of an atlas that carry a Destrieux cortical label.
+
+    Parameters
+    ----------
+    atlas_labels : ndarray
+        The atlas image's label values (any shape).
+    atlas_name : str
+        How to name the atlas in the error message.
+
+    Returns
+    -------
+    mask : ndarray of bool, same shape as ``atlas_labels``
+
+    Raises
+    ------
+    ValueError
+        When no voxel has a Destrieux label, naming the labels expected and some found (an
+        atlas of another parcellation, e.g. aparc+aseg instead of aparc.a2009s+aseg).
+    """
+    labels = np.asarray(atlas_labels)
+    mask = np.isin(labels, list(destrieux_names()))
+    if not mask.any():
+        found = np.unique(labels[np.isfinite(labels)] if labels.dtype.kind == "f" else labels)
+        raise ValueError(
+            f"{atlas_name} has no voxel with a Destrieux cortical label (11100-11175 left, "
+            f"12100-12175 right, as in FreeSurfer's aparc.a2009s+aseg); its labels are "
+            f"{found[:12].tolist()}{' ...' if found.size > 12 else ''}. Give the "
+            "aparc.a2009s+aseg atlas resampled to the functional grid, or a mask.")
+    return mask
 
 
 def cortical_labels():

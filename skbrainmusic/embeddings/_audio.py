@@ -96,7 +96,8 @@ default=None
     cache : str, path-like or None, default=None
         Directory of an on-disk cache of embeddings, keyed by each clip's samples, its
         sampling rate and every setting that changes the result (backend, geometry, model
-        weights, layer, feature extractor). ``None`` disables caching.
+        weights, layer, feature extractor). ``None`` disables caching. Files are
+        checksummed: a damaged one is reported with a warning naming it and recomputed.
     layer : int or None, default=None
         Hidden layer of w2v-bert, wav2vec2 and hubert (0 = input embeddings, negative
         counts from the end). ``None``: layer 7 for w2v-bert (the layer MusicLM
@@ -196,7 +197,14 @@ default=None
 
             clips, rates = [], []
             for path in X:
-                clip, rate = librosa.load(os.fspath(path), sr=self.sample_rate, mono=True)
+                try:
+                    clip, rate = librosa.load(os.fspath(path), sr=self.sample_rate, mono=True)
+                except Exception as exc:  # decoders raise many types, some without a message
+                    raise ValueError(
+                        f"Cannot read the audio file {os.fspath(path)!r} "
+                        f"({type(exc).__name__}{': ' if str(exc) else ''}{exc}): it is "
+                        "missing, not audio, or in a format no installed decoder reads."
+                    ) from exc
                 clips.append(clip.astype(np.float32, copy=False))
                 rates.append(int(rate))
             return clips, rates

@@ -4,19 +4,22 @@ Embedding a corpus of 100k tracks with a deep model takes hours, and the same co
 embedded again by every analysis. One ``.npy`` file per clip lives under
 ``<directory>/<key[:2]>/<key>.npy``; the key is the SHA-256 of the settings (backend, window
 geometry, model fingerprint, layer ...) and of the clip's samples and sample rate, so any
-change of audio or settings is a miss, never a stale hit.
+change of audio or settings is a miss, never a stale hit. Files are written atomically and
+checked against their CRC-32 when read (:mod:`skbrainmusic._store`): a truncated or edited
+file is reported with a warning naming it and the clip is embedded again.
 """
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-# Bump when the stored embeddings of an unchanged backend would change meaning.
-_CACHE_FORMAT = 1
+from .._store import load_array, save_array
+
+# Bump when the stored embeddings of an unchanged backend would change meaning. Format 2:
+# .npy files with a CRC-32 trailer (format 1 had no checksum; its files are never read).
+_CACHE_FORMAT = 2
 
 
 class EmbeddingCache:
@@ -48,21 +51,15 @@ class EmbeddingCache:
         return self.directory / key[:2] / f"{key}.npy"
 
     def load(self, key):
-        """The cached ``(n_windows, d)`` array of ``key``, or ``None`` on a miss."""
-        path = self._path(key)
-        if not path.exists():
-            return None
-        return np.load(path, allow_pickle=False)
+        """The cached ``(n_windows, d)`` array of ``key``, or ``None`` on a miss.
+
+        A corrupt file is a miss too, reported with a ``RuntimeWarning`` naming it (the
+        embedding computed next replaces it).
+        """
+        return load_array(self._path(key))
 
     def save(self, key, embedding):
         """Store ``embedding`` under ``key`` atomically (concurrent writers never see halves)."""
         path = self._path(key)
         path.parent.mkdir(exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                np.save(stream, np.asarray(embedding, dtype=np.float32), allow_pickle=False)
-            os.replace(temporary, path)
-        except BaseException:
-            os.unlink(temporary)
-            raise
+        save_array(path, np.asarray(embedding, dtype=np.float32))

@@ -1,5 +1,6 @@
 """ROIEnsembleRidge: the paper's decoder (3.3, A.1.3), per-ROI ridge ranked and ensembled."""
 
+import numbers
 import warnings
 
 import numpy as np
@@ -8,6 +9,7 @@ from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .._docs import fill_doc
+from .._numeric import rescaled
 from .._validation import check_positive_int, check_targets, validate_clips
 from ..metrics import pearson_per_target
 from ._backend import BACKENDS, check_dtype
@@ -18,6 +20,7 @@ from ._split import clip_splits
 def _screen(X, Y, n_keep):
     """Indices of the ``n_keep`` columns of ``X`` with the largest mean squared Pearson
     correlation with the columns of ``Y`` (constant columns score 0), in column order."""
+    X, Y = rescaled(X, axis=0), rescaled(Y, axis=0)  # r is scale-free; 1e200 would overflow
     Xc = X - X.mean(0, dtype=np.float64)
     Yc = Y - Y.mean(0, dtype=np.float64)
     x_norm = np.sqrt((Xc * Xc).sum(0))
@@ -182,6 +185,15 @@ class ROIEnsembleRidge(TransformerMixin, RegressorMixin, BaseEstimator):
                     f"roi_labels has {labels.size} entries (shape {labels.shape}) but X has "
                     f"{n_voxels} voxels (last axis); give one label per voxel."
                 )
+            kinds = sorted({"number" if isinstance(label, numbers.Number) else
+                            type(label).__name__ for label in labels.tolist()}
+                           ) if labels.dtype == object else []
+            if len(kinds) > 1:
+                raise TypeError(f"roi_labels mixes label types ({', '.join(kinds)}): give "
+                                "labels of one type, e.g. all int or all str.")
+            if labels.dtype.kind == "f" and not np.isfinite(labels).all():
+                raise ValueError("roi_labels contains NaN or infinity: give every voxel a "
+                                 "finite label (e.g. -1 for unassigned voxels).")
         rois, voxel_roi = np.unique(labels, return_inverse=True)
         n_rois = check_positive_int(self.n_rois, "n_rois")
         if n_rois > rois.size:

@@ -54,12 +54,23 @@ eigendecomposition otherwise.
 Eigenvalues below zero (float32 round-off of a positive semi-definite Gram matrix) are set to
 zero. Predictions that are constant across validation rows, and held-out targets that are
 constant, score 0 (correlation) instead of NaN.
+
+Scale: inputs whose magnitude is beyond 2^40 (about 1e12) or below 2^-40 are first divided by
+a power of two (exact: only exponents change; the alphas are divided by its square, so the
+problem is the same) and targets likewise per column, so that float32 Gram matrices neither
+overflow nor underflow (values of 1e19 used to give NaN scores). When the alphas are too
+small for the data's scale to be represented in ``dtype`` (e.g. alpha=0.1 for inputs of 1e19
+in float32) a ValueError says so. In the dual with an intercept, the centred kernel has the
+constant vector as null vector; it is given the kernel's mean eigenvalue (which leaves the
+solution unchanged, the centred targets being orthogonal to it) so that round-off along it is
+never divided by a tiny alpha.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 
+from .._numeric import power_of_two_scale
 from ._backend import check_dtype, get_backend
 
 SCORES = ("correlation", "r2")
@@ -126,6 +137,53 @@ def _check_xy(X, Y):
         if not np.all(np.isfinite(array)):
             raise ValueError(f"{name} contains NaN or infinite values; remove or impute them.")
     return X, Y
+
+
+def _rescaled(X, Y, alphas, dtype, standardize):
+    """``(X, Y, alphas, x_scale, y_scale)`` of the same ridge problem with data of safe
+    magnitude (see "Scale" in the module docstring); ``alphas`` float64 of ``dtype``'s range."""
+    x_scale = float(power_of_two_scale(X))
+    y_scale = power_of_two_scale(Y, axis=0)
+    if x_scale != 1.0:
+        X = X / x_scale
+        # standardised columns, and so the penalty, do not depend on X's scale
+        if not standardize:
+            alphas = alphas / x_scale**2
+    if np.any(y_scale != 1.0):
+        Y = Y / y_scale
+    limits = np.finfo(dtype)
+    if alphas.min() < limits.tiny:
+        peak = float(x_scale * np.abs(X).max())
+        raise ValueError(
+            f"X holds values up to {peak:.3g}: at that scale alpha={alphas.min() * x_scale**2:g}"
+            f" is below what {dtype} resolves (alpha / X's squared scale < {limits.tiny:.2g}). "
+            f"Rescale X (e.g. divide it by {x_scale:.3g}), give alphas at X's squared scale, "
+            "or use dtype='float64'."
+        )
+    # a penalty beyond dtype's range is as good as infinite: the coefficients are zero
+    return X, Y, np.minimum(alphas, limits.max / 4), x_scale, y_scale
+
+
+def _unscaled(coef, intercept, x_scale, y_scale, dtype):
+    """Coefficients and intercepts of the rescaled problem mapped back to the data's scale."""
+    if x_scale == 1.0 and np.all(y_scale == 1.0):
+        return coef, intercept
+    with np.errstate(over="ignore"):
+        coef = (coef * (y_scale / x_scale)).astype(dtype)
+        intercept = (intercept * y_scale).astype(dtype)
+    if not (np.isfinite(coef).all() and np.isfinite(intercept).all()):
+        raise ValueError(f"The ridge coefficients overflow {dtype} at the scale of the data "
+                         "(targets / inputs too large); rescale Y or X, or use "
+                         "dtype='float64'.")
+    return coef, intercept
+
+
+def _lift_constant_direction(kernel):
+    """``kernel + mean(diag) * 11^T / n`` for a centred (dual) kernel: the constant vector, a
+    null vector of it, gets about its mean eigenvalue. The centred right-hand sides are
+    orthogonal to it, so the solution is the same, but round-off along it is no longer
+    divided by alpha (garbage when alpha is tiny against the kernel's scale)."""
+    return kernel + kernel.diagonal().mean() / kernel.shape[0]
 
 
 def _check_alphas(alphas):
@@ -206,6 +264,7 @@ class _FoldDecomposition:
                 grand_mean = row_means.mean()
                 kernel = kernel - row_means - row_means.T + grand_mean
                 cross = cross - cross.mean(1, keepdims=True) - row_means + grand_mean
+                kernel = _lift_constant_direction(kernel)
             self._diagonalise(be, kernel, cross)
         else:
             Xt = X[rows_t]
@@ -215,7 +274,9 @@ class _FoldDecomposition:
                 Xv = Xv - x_mean
             Xt, scale = _standardized(Xt, varying)
             Xv = Xv * varying / scale
-            self._diagonalise(be, Xt @ Xt.T, Xv @ Xt.T)
+            kernel = Xt @ Xt.T
+            self._diagonalise(be, _lift_constant_direction(kernel) if fit_intercept else kernel,
+                              Xv @ Xt.T)
         self.A_centered = self.A - self.A.mean(0, keepdims=True)
         rank, n_val = self.A.shape[1], self.A.shape[0]
         # ||Ac Z||^2 either through the small Gram matrix Ac^T Ac or directly.
@@ -389,10 +450,11 @@ def ridge_cv(X, Y, alphas, splits, *, backend="numpy", dtype="float32",
     ((8, 3), (3,))
     """
     X, Y = _check_xy(X, Y)
-    alphas = _check_alphas(alphas)
+    grid = _check_alphas(alphas)
     dtype = check_dtype(dtype)
     if score not in SCORES:
         raise ValueError(f"score must be one of {SCORES}, got {score!r}.")
+    X, Y, alphas, x_scale, y_scale = _rescaled(X, Y, grid, dtype, standardize)
     n_samples, n_features = X.shape
     n_targets = Y.shape[1]
     splits = _check_splits(splits, n_samples)
@@ -425,15 +487,16 @@ def ridge_cv(X, Y, alphas, splits, *, backend="numpy", dtype="float32",
     mean_scores = score_sums / len(splits)
     best = _select_alphas(mean_scores, alphas)
     result = RidgeCVResult(
-        best_alphas=alphas[best],
+        best_alphas=grid[best],
         best_alpha_indices=best,
         best_scores=mean_scores[best, np.arange(n_targets)],
         cv_scores=mean_scores if return_cv_scores else None,
     )
     if refit:
-        result.coef, result.intercept = ridge_fit(
+        coef, intercept = ridge_fit(
             X, Y, alphas[best], backend=backend, dtype=dtype, fit_intercept=fit_intercept,
             standardize=standardize, n_targets_batch=n_targets_batch)
+        result.coef, result.intercept = _unscaled(coef, intercept, x_scale, y_scale, dtype)
     return result
 
 
@@ -492,6 +555,7 @@ def ridge_fit(X, Y, alphas, *, backend="numpy", dtype="float32", fit_intercept=T
             f"alphas must be a scalar or have one value per target ({n_targets}), got "
             f"shape {alphas.shape}."
         )
+    X, Y, alphas, x_scale, y_scale = _rescaled(X, Y, alphas, dtype, standardize)
     be = get_backend(backend)
     Xb = be.asarray(X, dtype)
     x_mean = X.mean(0, dtype=np.float64) if fit_intercept else np.zeros(n_features)
@@ -502,6 +566,8 @@ def ridge_fit(X, Y, alphas, *, backend="numpy", dtype="float32", fit_intercept=T
         Xb, scale = _standardized(Xb, _varying_columns(be, X, slice(None), dtype))
     primal = n_features <= n_samples
     gram = Xb.T @ Xb if primal else Xb @ Xb.T
+    if fit_intercept and not primal:
+        gram = _lift_constant_direction(gram)
     distinct, inverse = np.unique(alphas, return_inverse=True)
     coef = np.empty((n_features, n_targets), dtype=dtype)
 
@@ -545,4 +611,4 @@ def ridge_fit(X, Y, alphas, *, backend="numpy", dtype="float32", fit_intercept=T
         coef /= be.to_numpy(scale).reshape(-1, 1)
     intercept = (y_mean - x_mean @ coef.astype(np.float64)).astype(dtype) if fit_intercept \
         else np.zeros(n_targets, dtype=dtype)
-    return coef, intercept
+    return _unscaled(coef, intercept, x_scale, y_scale, dtype)

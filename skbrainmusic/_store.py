@@ -1,0 +1,244 @@
+"""On-disk stores: atomic writes, a lock between processes, checksums, rebuild of bad entries.
+
+Every file skbrainmusic writes to disk goes through :func:`atomic_write` (a temporary file in
+the same folder, renamed over the destination once complete: a reader never sees half a
+file, and a symbolic link at the destination is replaced, never written through). Two kinds
+of cache entries sit on top of it:
+
+- :class:`FolderEntry`: a folder of files written together (the synthetic study). The files
+  are written into a private temporary folder; :meth:`FolderEntry.commit` records their sizes
+  and CRC-32 in ``meta.json`` and renames the folder into place. Builders of the same entry
+  in several processes take turns through a file lock (:mod:`filelock`), so the entry is
+  built once and every process ends with the same, complete entry.
+- :func:`save_array` / :func:`load_array`: single arrays (the embedding cache) in ``.npy``
+  files followed by a CRC-32 of their bytes (``np.load`` still reads them; the trailer is
+  checked on every read by :func:`load_array`).
+
+A missing entry is a miss; an entry that does not match its checksums (truncated, edited,
+half-deleted) is reported with a :class:`RuntimeWarning` naming its path, and the caller
+rebuilds it.
+"""
+
+import contextlib
+import io
+import json
+import os
+import shutil
+import struct
+import uuid
+import warnings
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["FolderEntry", "atomic_write", "file_crc32", "load_array", "save_array"]
+
+_META = "meta.json"
+_CHUNK = 1 << 24
+# save_array's trailer: this tag, then the CRC-32 of every byte before the tag (uint32 LE).
+_TRAILER_TAG = b"\x00skbrainmusic-crc32"
+_TRAILER = struct.Struct("<I")
+
+
+def file_crc32(path):
+    """CRC-32 of the bytes of ``path`` (read in 16 MiB chunks)."""
+    crc = 0
+    with open(path, "rb") as stream:
+        while chunk := stream.read(_CHUNK):
+            crc = zlib.crc32(chunk, crc)
+    return crc
+
+
+def _writable_error(folder, exc):
+    return PermissionError(
+        f"cannot write to {folder} ({exc.strerror or exc}): give a writable folder "
+        "(data_home=... / --data-home, or the SKBRAINMUSIC_DATA variable)."
+    )
+
+
+def atomic_write(path, writer):
+    """Write ``path`` through ``writer(temporary_path)``, then rename it into place.
+
+    The temporary file lies in the destination's folder (the rename is atomic there) and its
+    name ends with the destination's name, so writers that choose a format from the
+    extension (``soundfile``, ``matplotlib``, ``nibabel``) see the right one. The complete
+    file is flushed to disk before the rename; on error it is removed and the destination
+    is untouched. A symbolic link at ``path`` is replaced by the file, never followed.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Destination; its folder must exist.
+    writer : callable
+        ``writer(temporary_path)`` writes the whole content to the given path.
+
+    Returns
+    -------
+    path : pathlib.Path
+    """
+    path = Path(path)
+    temporary = path.with_name(f".tmp-{uuid.uuid4().hex[:12]}-{path.name}")
+    try:
+        # O_EXCL: a new file of ours, never an existing one or a link; mode 0o666 lets the
+        # umask decide the permissions, as for any file the user creates.
+        os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    except PermissionError as exc:
+        raise _writable_error(path.parent, exc) from exc
+    try:
+        writer(Path(temporary))
+        with open(temporary, "rb+") as stream:
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+    return path
+
+
+def save_array(path, array):
+    """Store ``array`` in the ``.npy`` file ``path`` atomically, followed by its CRC-32.
+
+    ``np.load`` reads the file as usual (it stops after the array's bytes);
+    :func:`load_array` also checks the trailer.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Destination, ending with ``.npy``.
+    array : array-like
+        The array (no object dtype).
+    """
+    buffer = io.BytesIO()
+    np.save(buffer, np.asarray(array), allow_pickle=False)
+    body = buffer.getvalue()
+    content = body + _TRAILER_TAG + _TRAILER.pack(zlib.crc32(body))
+    return atomic_write(path, lambda temporary: temporary.write_bytes(content))
+
+
+def load_array(path):
+    """The array stored by :func:`save_array` in ``path``; ``None`` when absent or bad.
+
+    A file whose bytes do not match its CRC-32 trailer (truncated, edited, or written by
+    something else than :func:`save_array`) is reported with a ``RuntimeWarning`` naming
+    it, and ``None`` is returned so that the caller rebuilds it.
+    """
+    path = Path(path)
+    try:
+        content = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    end = len(content) - _TRAILER.size
+    body = content[: end - len(_TRAILER_TAG)]
+    try:
+        if end < len(_TRAILER_TAG) or content[len(body): end] != _TRAILER_TAG:
+            raise ValueError("no checksum trailer: truncated, or not written by skbrainmusic")
+        (recorded,) = _TRAILER.unpack(content[end:])
+        if zlib.crc32(body) != recorded:
+            raise ValueError("its bytes do not match their CRC-32")
+        return np.load(io.BytesIO(body), allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        warnings.warn(f"The cache file {path} is corrupt ({exc}); rebuilding it.",
+                      RuntimeWarning, stacklevel=2)
+        return None
+
+
+class FolderEntry:
+    """A cache entry made of the files of one folder, written together and checksummed.
+
+    Parameters
+    ----------
+    folder : str or path-like
+        Where the complete entry lives. Its parent holds the lock file
+        (``.<name>.lock``) and the temporary folders of builds in progress.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> from pathlib import Path
+    >>> from skbrainmusic._store import FolderEntry
+    >>> entry = FolderEntry(Path(tempfile.mkdtemp()) / "entry")
+    >>> with entry.lock():
+    ...     building = entry.new_folder()
+    ...     np.save(building / "x.npy", np.arange(3))
+    ...     entry.commit(building)
+    >>> sorted(entry.verified_files())
+    ['x.npy']
+    """
+
+    def __init__(self, folder):
+        self.folder = Path(folder)
+
+    @contextlib.contextmanager
+    def lock(self):
+        """Hold the entry's inter-process lock (waits while another process holds it)."""
+        from filelock import FileLock
+
+        parent = self.folder.parent
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+            lock = FileLock(parent / f".{self.folder.name}.lock")
+            lock.acquire()
+        except PermissionError as exc:
+            raise _writable_error(parent, exc) from exc
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def new_folder(self):
+        """A new, empty temporary folder beside the entry, for a build to fill."""
+        temporary = self.folder.with_name(f".{self.folder.name}.{uuid.uuid4().hex}.tmp")
+        try:
+            temporary.mkdir(parents=True)
+        except PermissionError as exc:
+            raise _writable_error(self.folder.parent, exc) from exc
+        return temporary
+
+    def commit(self, building):
+        """Checksum the files of ``building`` and make it the entry (hold :meth:`lock`).
+
+        ``meta.json`` (every file's size and CRC-32) is written last and the folder renamed
+        into place; a previous, bad entry is moved aside first and then deleted.
+        """
+        building = Path(building)
+        files = {
+            path.name: {"size": path.stat().st_size, "crc32": file_crc32(path)}
+            for path in sorted(building.iterdir())
+        }
+        atomic_write(building / _META,
+                     lambda temporary: temporary.write_text(json.dumps({"files": files})))
+        replaced = None
+        if self.folder.exists():
+            replaced = self.folder.with_name(f".{self.folder.name}.{uuid.uuid4().hex}.old")
+            self.folder.rename(replaced)
+        building.rename(self.folder)
+        if replaced is not None:
+            shutil.rmtree(replaced, ignore_errors=True)
+
+    def verified_files(self, *, warn=True):
+        """Names of the entry's files if they all match ``meta.json``, else ``None``.
+
+        ``None`` without a warning when there is no entry; with a ``RuntimeWarning`` naming
+        the folder (when ``warn``) when it is incomplete or does not match its checksums.
+        """
+        meta = self.folder / _META
+        if not meta.exists():
+            return None
+        try:
+            files = json.loads(meta.read_text())["files"]
+            for name, info in files.items():
+                path = self.folder / name
+                if path.stat().st_size != info["size"] or file_crc32(path) != info["crc32"]:
+                    raise ValueError(f"{name} does not match its recorded size and checksum")
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            self.report_corrupt(exc, warn=warn)
+            return None
+        return list(files)
+
+    def report_corrupt(self, reason, *, warn=True):
+        """Warn that the entry is corrupt and will be rebuilt (nothing when not ``warn``)."""
+        if warn:
+            warnings.warn(f"The cache in {self.folder} is corrupt ({reason}); rebuilding it.",
+                          RuntimeWarning, stacklevel=3)
