@@ -53,16 +53,16 @@ def _package_types():
     from .embeddings import AudioEmbedder, CaptionEmbedder
     from .embeddings._librosa import LibrosaBackend, MelBackend
     from .encoding import VoxelwiseEncoder
-    from .generation import ConditionedGenerator
-    from .generation._spectrogram import SpectrogramBackend
+    from .generation import ConditionedGenerator, DiffusionBackend, SpectrogramBackend
     from .model_selection import LeaveOneGenreOut
-    from .retrieval import EmbeddingRetriever
+    from .retrieval import Corpus, EmbeddingRetriever
     from .ridge import ROIEnsembleRidge
     from .tagging import AudioTagger
 
     objects = (
         TemporalWindowAligner, ROIEnsembleRidge, CalibratedDecoder, VoxelwiseEncoder,
-        EmbeddingRetriever, ConditionedGenerator, SpectrogramBackend, AudioEmbedder,
+        EmbeddingRetriever, Corpus, ConditionedGenerator, SpectrogramBackend,
+        DiffusionBackend, AudioEmbedder,
         LibrosaBackend, MelBackend, CaptionEmbedder, AudioTagger, LeaveOneGenreOut,
         # pure functions wrapped by identification_scorer / correlation_scorer
         metrics.identification_accuracy, metrics.correlation_score,

@@ -1,18 +1,14 @@
 """Hostile scales for EmbeddingRetriever (issue 13): the float64-reference answer.
 
 Unit-norm rows in float32 overflow for vectors of 1e20 (every query then returned row 0)
-and underflow for vectors of 1e-30 (called "zero norm"). The scale-robust norms come with
-the Corpus work of issue 11 (branch h1): until it is merged these cases are expected to
-fail, strictly, so that the merge shows up here (remove the mark then).
+and underflow for vectors of 1e-30 (called "zero norm"). The norms are now computed
+scale-robustly (float64 inverse norms applied per block of similarities).
 """
 
 import numpy as np
 import pytest
 
 from skbrainmusic import EmbeddingRetriever
-
-pytestmark = pytest.mark.xfail(
-    strict=True, reason="needs the scale-robust retrieval norms of issue 11 (branch h1)")
 
 
 @pytest.mark.parametrize("corpus_scale, query_scale", [

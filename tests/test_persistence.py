@@ -16,6 +16,7 @@ from skbrainmusic import (
     AudioEmbedder,
     AudioTagger,
     ConditionedGenerator,
+    Corpus,
     EmbeddingRetriever,
     LeaveOneGenreOut,
     ROIEnsembleRidge,
@@ -23,6 +24,7 @@ from skbrainmusic import (
     VoxelwiseEncoder,
 )
 from skbrainmusic.calibration import CalibratedDecoder
+from skbrainmusic.generation import SpectrogramBackend
 from skbrainmusic.metrics import correlation_scorer, identification_scorer
 from skbrainmusic.persistence import (
     UntrustedModelError,
@@ -112,7 +114,9 @@ def test_generator_loads_without_extra_trust(tmp_path):
     rng = np.random.default_rng(0)
     audio = (0.1 * rng.standard_normal((6, 2 * 8000))).astype(np.float32)
     E = rng.standard_normal((6, 5))
-    generator = ConditionedGenerator(random_state=0).fit(E, audio, sample_rate=8000)
+    corpus = Corpus(E, audio=audio, sample_rate=8000)
+    generator = ConditionedGenerator(SpectrogramBackend(n_iter=4), corpus=corpus,
+                                     random_state=0).fit()
     path = save_model(generator, tmp_path / "generator.skops")
     assert trusted_types(path)[1] == []
     np.testing.assert_array_equal(load_model(path).predict(E[:2]), generator.predict(E[:2]))
