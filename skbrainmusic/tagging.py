@@ -270,12 +270,12 @@ class AudioTagger(BaseEstimator):
         return embed_clips(self.embedder_, audio, sample_rate)
 
     def _load_ast(self):
-        from transformers import ASTFeatureExtractor, ASTForAudioClassification
-
         model = self.model
         if model is None:
             raise ValueError("backend='ast' needs model=: a local directory, a hub id (e.g. "
                              "'MIT/ast-finetuned-audioset-10-10-0.4593') or a model object.")
+        from transformers import ASTFeatureExtractor, ASTForAudioClassification
+
         feature_extractor = self.feature_extractor
         if isinstance(model, (str, bytes)) or hasattr(model, "__fspath__"):
             try:

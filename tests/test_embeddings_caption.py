@@ -107,8 +107,9 @@ def tokenizer(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def text_models():
-    import torch
-    import transformers
+    # The deep extra is optional: without it these tests skip, like the tokenizer's.
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
 
     torch.manual_seed(0)
     bert = transformers.BertModel(transformers.BertConfig(
