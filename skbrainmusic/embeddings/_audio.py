@@ -51,11 +51,12 @@ class AudioEmbedder(TransformerMixin, BaseEstimator):
     window's edges carry a trace of its neighbours).
 
     Raw features have very different scales: among the 210 librosa dimensions, tempo
-    (about 120 beats per minute) and log-mel energies (tens of dB) sit next to spectral
-    flatness and chroma in [0, 1], a 500-fold spread of standard deviations. The
-    identification accuracy correlates whole embedding vectors, so on raw features a few
-    large dimensions decide it (a decoder scoring 0.76 on standardised librosa features
-    scores 0.61 on the raw ones). With ``standardize=True`` (default), :meth:`fit` learns
+    (beats per minute) and log-mel energies (dB) sit next to spectral flatness and chroma
+    in [0, 1]; on the synthetic study's corpus their standard deviations span a factor of
+    600. The identification accuracy correlates whole embedding vectors, so on raw
+    features a few large dimensions decide it (the README's decoder identifies held-out
+    clips with 0.74-0.81 on standardised librosa features, 0.60-0.71 on the raw ones).
+    With ``standardize=True`` (default), :meth:`fit` learns
     the mean and standard deviation of every dimension over all windows of the clips it
     is given and :meth:`transform` applies them, like
     :class:`~sklearn.preprocessing.StandardScaler`: fit on the training clips, or on
