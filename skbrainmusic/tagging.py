@@ -18,6 +18,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MultiLabelBinarizer, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
+from ._docs import fill_doc
 from .metrics import AUDIOSET_GROUPS, AUDIOSET_TOP_N, top_n_agreement_batch
 
 _BACKENDS = ("embedding", "ast")
@@ -300,15 +301,13 @@ class AudioTagger(BaseEstimator):
         id2label = model.config.id2label
         self.classes_ = np.array([id2label[i] for i in range(len(id2label))], dtype=object)
 
+    @fill_doc
     def predict_proba(self, X, *, sample_rate):
         """Class probabilities of every clip.
 
         Parameters
         ----------
-        X : array-like of shape (n_clips, n_samples)
-            Waveforms.
-        sample_rate : int
-            Their sample rate.
+        %(waveforms)s
 
         Returns
         -------
@@ -339,15 +338,13 @@ class AudioTagger(BaseEstimator):
                 batches.append(torch.sigmoid(logits).float().numpy())
         return np.concatenate(batches)
 
+    @fill_doc
     def tag(self, X, *, sample_rate):
         """Class probabilities as a DataFrame (one row per clip, one column per class).
 
         Parameters
         ----------
-        X : array-like of shape (n_clips, n_samples)
-            Waveforms.
-        sample_rate : int
-            Their sample rate.
+        %(waveforms)s
 
         Returns
         -------
@@ -356,15 +353,13 @@ class AudioTagger(BaseEstimator):
         return pd.DataFrame(self.predict_proba(X, sample_rate=sample_rate),
                             columns=list(self.classes_))
 
+    @fill_doc
     def top_classes(self, X, *, sample_rate, group=None, n=None):
         """Class names of every clip, most probable first, within a group.
 
         Parameters
         ----------
-        X : array-like of shape (n_clips, n_samples)
-            Waveforms.
-        sample_rate : int
-            Their sample rate.
+        %(waveforms)s
         group : {"genres", "instruments", "moods"}, list of str or None
             Classes to rank (the paper's A.1.6 groups by name); ``None``: all.
         n : int, default=None

@@ -27,3 +27,19 @@ def shared_data():
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+@pytest.fixture
+def embedded_batches(monkeypatch):
+    """A list that records the size of every batch of clips AudioEmbedder embeds."""
+    from skbrainmusic import AudioEmbedder
+
+    sizes = []
+    original = AudioEmbedder._embed_batch
+
+    def counting(backend, clips, rates, onsets, window):
+        sizes.append(len(clips))
+        return original(backend, clips, rates, onsets, window)
+
+    monkeypatch.setattr(AudioEmbedder, "_embed_batch", staticmethod(counting))
+    return sizes

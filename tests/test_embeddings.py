@@ -268,18 +268,10 @@ def test_standardisation_needs_fit_and_says_how_to_avoid_it(clips):
         AudioEmbedder(sample_rate=SR, standardize="yes").fit(clips[:1])
 
 
-def test_fit_transform_embeds_each_clip_once(clips, monkeypatch):
-    embedded = []
-    original = AudioEmbedder._embed_batch
-
-    def counting(backend, batch_clips, rates, onsets, window):
-        embedded.append(len(batch_clips))
-        return original(backend, batch_clips, rates, onsets, window)
-
-    monkeypatch.setattr(AudioEmbedder, "_embed_batch", staticmethod(counting))
+def test_fit_transform_embeds_each_clip_once(clips, embedded_batches):
     embedder = AudioEmbedder(backend="mel", window=5.0, sample_rate=SR)
     out = embedder.fit_transform(clips)
-    assert sum(embedded) == len(clips)
+    assert sum(embedded_batches) == len(clips)
     np.testing.assert_allclose(out, embedder.transform(clips), rtol=1e-6, atol=1e-6)
 
 

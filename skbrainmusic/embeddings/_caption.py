@@ -4,6 +4,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from .._docs import fill_doc
 from .._validation import check_positive_int
 from ._hf import _import_transformers, load_pretrained
 from ._standardize import (
@@ -118,14 +119,14 @@ class CaptionEmbedder(TransformerMixin, BaseEstimator):
         self.random_state = random_state
         self.standardize = standardize
 
+    @fill_doc
     def fit(self, X, y=None):
         """Fit the TF-IDF + SVD on ``X`` (``"tfidf"``) or load the model, then learn the
         per-dimension statistics of the embedded ``X`` (``standardize=True``).
 
         Parameters
         ----------
-        X : list of str or array-like of shape (n_texts,)
-            Captions.
+        %(texts)s
         y : None
             Ignored.
 
@@ -136,13 +137,13 @@ class CaptionEmbedder(TransformerMixin, BaseEstimator):
         self._fit(X)
         return self
 
+    @fill_doc
     def fit_transform(self, X, y=None):
         """Fit on ``X`` and return its embedding, embedding every text once.
 
         Parameters
         ----------
-        X : list of str or array-like of shape (n_texts,)
-            Captions.
+        %(texts)s
         y : None
             Ignored.
 
@@ -204,13 +205,13 @@ class CaptionEmbedder(TransformerMixin, BaseEstimator):
         self.svd_ = TruncatedSVD(n_components=n_components, algorithm="randomized",
                                  random_state=self.random_state).fit(tfidf)
 
+    @fill_doc
     def transform(self, X):
         """Embed texts.
 
         Parameters
         ----------
-        X : list of str or array-like of shape (n_texts,)
-            Captions.
+        %(texts)s
 
         Returns
         -------
