@@ -3,7 +3,8 @@
 pyproject.toml is the single source of truth: every third-party module the package imports
 is declared there (or is an optional extra / named below), every core dependency has a
 lower bound with a comment saying why, and ``.ci/run`` installs exactly those minimums
-through ``.ci/min_dependencies.py`` to run the quick tests on them.
+through ``.ci/min_dependencies.py`` to run the quick tests on them. Only optional
+third-party packages may be skipped when missing, never a module of skbrainmusic.
 """
 
 import ast
@@ -103,3 +104,16 @@ def test_ci_installs_the_minimums_from_the_script():
     low, high = re.search(r'"ruff>=(\S+),<(\S+)"', ci).groups()
     major, minor, _ = rev.split(".")
     assert (low, high) == (rev, f"{major}.{int(minor) + 1}")
+
+
+def test_tests_never_skip_our_own_modules():
+    # A module of ours that fails to import is a bug to see, not a test to skip: every
+    # importorskip names a third-party module, literally.
+    offending = []
+    for path in (REPO / "tests").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "importorskip"
+                    and not (isinstance(node.args[0], ast.Constant)
+                             and not node.args[0].value.startswith("skbrainmusic"))):
+                offending.append(f"{path.name}:{node.lineno}")
+    assert offending == []
