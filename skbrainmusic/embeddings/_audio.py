@@ -56,15 +56,15 @@ class AudioEmbedder(TransformerMixin, BaseEstimator):
     600. The identification accuracy correlates whole embedding vectors, so on raw
     features a few large dimensions decide it (the README's decoder identifies held-out
     clips with 0.74-0.81 on standardised librosa features, 0.60-0.71 on the raw ones).
-    With ``standardize=True`` (default), :meth:`fit` learns
-    the mean and standard deviation of every dimension over all windows of the clips it
-    is given and :meth:`transform` applies them, like
-    :class:`~sklearn.preprocessing.StandardScaler`: fit on the training clips, or on
-    independent clips such as the retrieval corpus, and embed everything else (test clips,
-    corpus, reconstructions) with the same statistics, so that all live in one space.
-    An unfitted embedder then raises ``NotFittedError``. ``standardize=False`` gives the
-    raw features; the transform is then stateless and also works unfitted (:meth:`fit`
-    only validates the parameters and loads the model).
+    With ``standardize=True`` (default), :meth:`fit` learns the mean and standard
+    deviation of every dimension over all windows of the clips it is given and
+    :meth:`transform` applies them, like :class:`~sklearn.preprocessing.StandardScaler`:
+    fit on the training clips, or on independent clips such as the retrieval corpus, and
+    embed everything else (test clips, corpus, reconstructions) with the same statistics,
+    so that all live in one space. An unfitted embedder then raises ``NotFittedError``.
+    ``standardize=False`` gives the raw features; the transform is then stateless and also
+    works unfitted (:meth:`fit` only validates the parameters and loads the model). See
+    :ref:`embeddings`.
 
     The embedding ``cache`` stores raw features, so fitted statistics never invalidate it.
 
