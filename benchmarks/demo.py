@@ -1,29 +1,29 @@
 """Wall time and peak memory of ``skbrainmusic demo`` (first run: the study is built).
 
-Usage: ``python benchmarks/demo.py [--scale small|paper|tiny] [--n-jobs N]``. The demo runs
-in a child process with a fresh data home, so the synthetic study's construction is
-included; a second run reuses the cache and measures the analysis alone.
+Usage: ``PYTHONPATH=. python benchmarks/demo.py [--scale small|paper|tiny] [--n-jobs N]``.
+The demo runs in a child process with a fresh data home, so the synthetic study's
+construction is included; a second run reuses the cache and measures the analysis alone.
+Peak memory is that of the child and its workers (summed PSS).
 """
 
 import argparse
 import json
 import os
-import resource
+import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from _measure import PeakMemory, timed
 
 
 def _run(command, env):
-    start = time.perf_counter()
-    subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
-    wall = time.perf_counter() - start
-    # The largest peak among the children so far (KiB on Linux): meaningful for the first
-    # run only.
-    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return wall, peak_mib
+    """(wall seconds, peak MiB of the demo's process tree)."""
+    with PeakMemory() as memory:
+        wall = timed(subprocess.run, command, check=True, env=env,
+                     stdout=subprocess.DEVNULL).wall
+    return wall, memory.extra / 2**20
 
 
 def main():
@@ -36,13 +36,15 @@ def main():
     env = {**os.environ, "SKBRAINMUSIC_DATA": str(work / "data")}
     command = [sys.executable, "-m", "skbrainmusic", "demo", "--scale", options.scale,
                "--n-jobs", options.n_jobs, "--quiet"]
-    first = _run([*command, "--out", str(work / "first")], env)
-    cached = _run([*command, "--out", str(work / "cached")], env)
-    results = json.loads((work / "cached" / "results.json").read_text())
+    try:
+        first = _run([*command, "--out", str(work / "first")], env)
+        cached = _run([*command, "--out", str(work / "cached")], env)
+        results = json.loads((work / "cached" / "results.json").read_text())
+    finally:
+        shutil.rmtree(work)
     print(f"scale {options.scale}, n_jobs {options.n_jobs}")
-    print(f"first run (builds the study): {first[0]:7.1f} s, peak RSS {first[1]:7.0f} MiB "
-          "(largest process)")
-    print(f"cached study:                 {cached[0]:7.1f} s")
+    print(f"first run (builds the study): {first[0]:7.1f} s, peak PSS {first[1]:7.0f} MiB")
+    print(f"cached study:                 {cached[0]:7.1f} s, peak PSS {cached[1]:7.0f} MiB")
     music = results["table1"]["librosa-10s"]["identification_test"]
     print(f"MuLan-music analog, test identification {music['mean']:.3f} +- {music['std']:.3f}")
 

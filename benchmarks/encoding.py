@@ -24,25 +24,15 @@ the encoder fit on a GPU.
 
 import argparse
 import multiprocessing as mp
-import resource
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
+from _measure import PeakMemory, timed
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 ALPHAS = np.logspace(-2, 6, 9)
-
-
-def _rss_mib():
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * resource.getpagesize() / 2**20
-
-
-def _peak_mib():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _make_train(n_clips, n_windows, n_features, n_voxels, seed=0):
@@ -80,30 +70,34 @@ def _case(name, args, queue):
         n_voxels = args.n_voxels if name == "fit_ours_full" else args.baseline_voxels
         X, Y = _make_train(*rng_args, n_voxels)
         input_bytes = X.nbytes + Y.nbytes
-    before = _rss_mib()
-    start = time.perf_counter()
-    if name.startswith("fit_ours"):
-        VoxelwiseEncoder(alphas=ALPHAS, cv=5, backend=args.backend).fit(X, Y)
-    elif name == "fit_himalaya":
-        splits = clip_splits(5, args.n_clips, args.n_windows)
-        HimalayaRidgeCV(alphas=ALPHAS, cv=splits, fit_intercept=True).fit(
-            X.reshape(-1, args.n_features), Y.reshape(-1, n_voxels))
-    elif name == "fit_sklearn":
-        SklearnRidgeCV(alphas=ALPHAS, alpha_per_target=True).fit(
-            X.reshape(-1, args.n_features), Y.reshape(-1, n_voxels))
-    elif name in ("perm_ours", "perm_ours_subset"):
-        permutation_test(Y_true, Y_pred, n_permutations=args.n_permutations, random_state=0)
-    elif name == "perm_loop":
-        generator = np.random.default_rng(0)
-        flat_true = Y_true.reshape(-1, n_voxels)
-        observed = pearson_per_target(flat_true, Y_pred.reshape(-1, n_voxels))
-        exceed = np.zeros(n_voxels)
-        for _ in range(args.n_permutations):
-            permuted = Y_pred[generator.permutation(args.n_test_clips)].reshape(-1, n_voxels)
-            exceed += pearson_per_target(flat_true, permuted) >= observed
-    seconds = time.perf_counter() - start
+
+    def measured():
+        if name.startswith("fit_ours"):
+            VoxelwiseEncoder(alphas=ALPHAS, cv=5, backend=args.backend).fit(X, Y)
+        elif name == "fit_himalaya":
+            splits = clip_splits(5, args.n_clips, args.n_windows)
+            HimalayaRidgeCV(alphas=ALPHAS, cv=splits, fit_intercept=True).fit(
+                X.reshape(-1, args.n_features), Y.reshape(-1, n_voxels))
+        elif name == "fit_sklearn":
+            SklearnRidgeCV(alphas=ALPHAS, alpha_per_target=True).fit(
+                X.reshape(-1, args.n_features), Y.reshape(-1, n_voxels))
+        elif name in ("perm_ours", "perm_ours_subset"):
+            permutation_test(Y_true, Y_pred, n_permutations=args.n_permutations,
+                             random_state=0)
+        elif name == "perm_loop":
+            generator = np.random.default_rng(0)
+            flat_true = Y_true.reshape(-1, n_voxels)
+            observed = pearson_per_target(flat_true, Y_pred.reshape(-1, n_voxels))
+            exceed = np.zeros(n_voxels)
+            for _ in range(args.n_permutations):
+                permuted = Y_pred[generator.permutation(args.n_test_clips)].reshape(
+                    -1, n_voxels)
+                exceed += pearson_per_target(flat_true, permuted) >= observed
+
+    with PeakMemory() as memory:
+        seconds = timed(measured).wall
     queue.put(dict(name=name, n_voxels=n_voxels, seconds=seconds,
-                   extra_mib=_peak_mib() - before, input_mib=input_bytes / 2**20))
+                   extra_mib=memory.extra / 2**20, input_mib=input_bytes / 2**20))
 
 
 def run_case(name, args):

@@ -12,17 +12,10 @@ Prints wall times, the speed-up of the GPU, and whether the GPU chose the same R
 alphas as numpy (float32 both).
 """
 
-import time
-
 import numpy as np
+from _measure import timed
 from encoding import _make_train
 from roi_ridge import destrieux_like_sizes, make_problem, run_ours
-
-
-def timed(function, *args, **kwargs):
-    start = time.perf_counter()
-    result = function(*args, **kwargs)
-    return time.perf_counter() - start, result
 
 
 def main():
@@ -36,8 +29,8 @@ def main():
 
     X, Y, labels = make_problem(destrieux_like_sizes())
     run_ours(X[:40], Y[:40], labels, "float32", 1, "torch_cuda")  # CUDA context, kernels
-    t_cpu, cpu = timed(run_ours, X, Y, labels, "float32", 1, "numpy")
-    t_gpu, gpu = timed(run_ours, X, Y, labels, "float32", 1, "torch_cuda")
+    t_cpu, _, cpu = timed(run_ours, X, Y, labels, "float32", 1, "numpy")
+    t_gpu, _, gpu = timed(run_ours, X, Y, labels, "float32", 1, "torch_cuda")
     same_alphas = np.mean(np.concatenate(cpu.alphas_) == np.concatenate(gpu.alphas_))
     print(f"ROIEnsembleRidge paper scale: numpy {t_cpu:.1f} s, torch_cuda {t_gpu:.1f} s "
           f"({t_cpu / t_gpu:.1f}x); same selected ROIs: "
@@ -47,8 +40,9 @@ def main():
 
     Xe, Ye = _make_train(480, 10, 128, 60_000)
     alphas = np.logspace(-1, 7, 20)
-    t_cpu, enc_cpu = timed(VoxelwiseEncoder(alphas=alphas, backend="numpy").fit, Xe, Ye)
-    t_gpu, enc_gpu = timed(VoxelwiseEncoder(alphas=alphas, backend="torch_cuda").fit, Xe, Ye)
+    t_cpu, _, enc_cpu = timed(VoxelwiseEncoder(alphas=alphas, backend="numpy").fit, Xe, Ye)
+    t_gpu, _, enc_gpu = timed(VoxelwiseEncoder(alphas=alphas, backend="torch_cuda").fit,
+                              Xe, Ye)
     same = np.mean(enc_cpu.alphas_ == enc_gpu.alphas_)
     print(f"VoxelwiseEncoder paper scale: numpy {t_cpu:.1f} s, torch_cuda {t_gpu:.1f} s "
           f"({t_cpu / t_gpu:.1f}x); chosen alphas identical for {same * 100:.2f}% of voxels")

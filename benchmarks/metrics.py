@@ -6,7 +6,7 @@ the ratio to a bare float32 GEMM of the same size shows the overhead of everythi
 """
 
 import numpy as np
-from embedders import best_time
+from _measure import best_time
 
 from skbrainmusic.metrics import identification_accuracy, top_n_agreement_batch
 

@@ -10,7 +10,8 @@ and top-10 cosine similarity. Reported:
   checked to return the same neighbours;
 - the ratio to the float32 GEMM floor: the time of computing all query-item products
   with BLAS into a reused buffer, nothing else;
-- peak memory (RSS, in a fresh process per corpus size) against the corpus size;
+- peak memory (summed PSS of the process and its workers, in a fresh process per corpus
+  size) against the corpus size;
 - first, the copies of the corpus (issue 11): time and extra memory (peak of the memory
   numpy allocates, traced by ``tracemalloc``) of ``sklearn.clone`` and ``fit`` on a
   ``--copies-items`` x ``--copies-d`` float32 corpus, against the old behaviour measured in
@@ -34,10 +35,10 @@ import json
 import os
 import subprocess
 import sys
-import time
 import tracemalloc
 
 import numpy as np
+from _measure import PeakMemory, best_time, timed
 from sklearn.base import clone
 
 from skbrainmusic._validation import check_clips
@@ -67,43 +68,27 @@ def gemm_floor(queries, items, n_threads, query_block=256, item_block=16384):
                 chunk = items[i:i + item_block]
                 np.matmul(block, chunk.T, out=buffer[:len(block), :len(chunk)])
 
-    start = time.perf_counter()
-    products(0, len(queries), 2048, np.empty((2048, item_block), np.float32))
-    blas_threads = time.perf_counter() - start
+    blas_threads = timed(products, 0, len(queries), 2048,
+                         np.empty((2048, item_block), np.float32)).wall
     per_thread = -(-len(queries) // n_threads)
-    start = time.perf_counter()
-    with threadpool_limits(limits=1, user_api="blas"):
-        Parallel(n_jobs=n_threads, require="sharedmem")(
-            delayed(products)(t, min(t + per_thread, len(queries)), query_block,
-                              np.empty((query_block, item_block), np.float32))
-            for t in range(0, len(queries), per_thread))
-    own_threads = time.perf_counter() - start
-    return min(blas_threads, own_threads)
 
+    def own_threads():
+        with threadpool_limits(limits=1, user_api="blas"):
+            Parallel(n_jobs=n_threads, require="sharedmem")(
+                delayed(products)(t, min(t + per_thread, len(queries)), query_block,
+                                  np.empty((query_block, item_block), np.float32))
+                for t in range(0, len(queries), per_thread))
 
-def time_call(function):
-    start = time.perf_counter()
-    result = function()
-    return time.perf_counter() - start, result
-
-
-def peak_rss_bytes():
-    """Peak resident memory of this process (VmHWM; ru_maxrss keeps the parent's)."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError("/proc/self/status has no VmHWM (Linux only).")
+    return min(blas_threads, timed(own_threads).wall)
 
 
 def memory_child(n_items, n_queries, d, k):
-    """Run in a fresh process: peak RSS of building the index and searching."""
+    """Run in a fresh process: peak PSS of building the index and searching."""
     items, queries = make_data(n_items, n_queries, d)
-    before = peak_rss_bytes()
-    retriever = EmbeddingRetriever(items, n_neighbors=k).fit()
-    retriever.kneighbors(queries)
+    with PeakMemory() as memory:
+        EmbeddingRetriever(items, n_neighbors=k).fit().kneighbors(queries)
     print(json.dumps({"n_items": n_items, "corpus_bytes": items.nbytes,
-                      "rss_with_corpus": before, "peak_rss": peak_rss_bytes()}))
+                      "with_corpus": memory.baseline, "peak": memory.peak}))
 
 
 def time_and_memory(function, repeats=3):
@@ -112,16 +97,12 @@ def time_and_memory(function, repeats=3):
     numpy reports its allocations to ``tracemalloc``, so the peak counts array copies
     exactly (and nothing the process held before the call).
     """
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
+    seconds = best_time(function, repeats)
     tracemalloc.start()
     function()
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return min(times), peak
+    return seconds, peak
 
 
 def old_fit(embeddings):
@@ -209,15 +190,14 @@ def main():
     for k in (1, 10):
         sk = NearestNeighbors(n_neighbors=k, metric="cosine", algorithm="brute", n_jobs=-1)
         sk.fit(items)
-        sk_seconds, (_, sk_indices) = time_call(lambda: sk.kneighbors(queries[:n_sub]))  # noqa: B023
+        sk_seconds, _, (_, sk_indices) = timed(sk.kneighbors, queries[:n_sub])
         rows.append((k, "sklearn NearestNeighbors(cosine, brute, n_jobs=-1)", n_sub,
                      sk_seconds, None, 1.0))
         n_serial = min(args.serial_queries, args.n_queries)
         for n_jobs, n_timed in ((1, n_serial), (None, args.n_queries)):
             retriever = EmbeddingRetriever(items, n_neighbors=k, n_jobs=n_jobs)
-            fit_seconds, _ = time_call(retriever.fit)
-            seconds, (_, indices) = time_call(
-                lambda: retriever.kneighbors(queries[:n_timed]))  # noqa: B023
+            fit_seconds = timed(retriever.fit).wall
+            seconds, _, (_, indices) = timed(retriever.kneighbors, queries[:n_timed])
             agree = (indices[:n_sub] == sk_indices).all(axis=1).mean()
             rows.append((k, f"EmbeddingRetriever(n_jobs={n_jobs})", n_timed, seconds,
                          fit_seconds, agree))
@@ -250,9 +230,9 @@ def main():
             [sys.executable, __file__, "--memory-child", str(n_items), "--d", str(args.d)],
             capture_output=True, text=True, check=True)
         row = json.loads(out.stdout.strip().splitlines()[-1])
-        extra = row["peak_rss"] - row["rss_with_corpus"]
+        extra = row["peak"] - row["with_corpus"]
         print(f"  {n_items:>9,} items: corpus {row['corpus_bytes'] / 2**20:7.0f} MiB, "
-              f"peak RSS {row['peak_rss'] / 2**20:7.0f} MiB, above the process holding "
+              f"peak PSS {row['peak'] / 2**20:7.0f} MiB, above the process holding "
               f"its corpus: {extra / 2**20:6.0f} MiB (target < 1024 MiB)")
 
 

@@ -25,10 +25,10 @@ Usage::
 """
 
 import argparse
-import threading
 import time
 
 import numpy as np
+from _measure import PeakMemory, best_time, timed
 from scipy.stats import norm
 from threadpoolctl import threadpool_limits
 
@@ -71,13 +71,7 @@ def make_problem(sizes, seed=0):
 def gemm_rate(clock=time.perf_counter, dtype=np.float32, n=2048):
     """FLOP/s of a float32 GEMM, by wall clock or (one thread) by CPU time."""
     a = np.random.default_rng(0).standard_normal((n, n)).astype(dtype)
-    a @ a
-    best = np.inf
-    for _ in range(3):
-        start = clock()
-        a @ a
-        best = min(best, clock() - start)
-    return 2 * n**3 / best
+    return 2 * n**3 / best_time(lambda: a @ a, 3, clock)
 
 
 def flop_count(sizes, n_samples, n_targets, n_alphas, n_folds):
@@ -114,47 +108,6 @@ def refit_flop_count(sizes, n_samples, n_targets, distinct_alphas):
         total += 2 * n_samples * p * r
         total += k * (r**3 / 3 + 2 * r * r * n_targets) if k <= 8 else 9 * r**3
     return total
-
-
-class PeakMemory:
-    """Peak resident memory of this process and its (loky) workers, sampled every 20 ms."""
-
-    def __enter__(self):
-        import psutil
-
-        self._process = psutil.Process()
-        self.baseline = self._total()
-        self.peak = self.baseline
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def _total(self):
-        import psutil
-
-        total = self._process.memory_info().rss
-        for child in self._process.children(recursive=True):
-            try:
-                total += child.memory_info().rss
-            except psutil.Error:
-                pass
-        return total
-
-    def _sample(self):
-        while not self._stop.wait(0.02):
-            self.peak = max(self.peak, self._total())
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-
-
-def timed(function, *args):
-    """(wall seconds, CPU seconds of this process, result)."""
-    wall, cpu = time.perf_counter(), time.process_time()
-    result = function(*args)
-    return time.perf_counter() - wall, time.process_time() - cpu, result
 
 
 def run_ours(X, Y, labels, dtype, n_jobs, backend="numpy"):
@@ -250,10 +203,10 @@ def main():
         f"{k} {v / 1e12:.3f} T" for k, v in flops.items()) + f"; total {total_flops / 1e12:.2f}"
           f" TFLOP -> floor at the GEMM rate {total_flops / rate:.1f} s (all cores), "
           f"{total_flops / rate_one_core:.1f} s (one core)")
-    above = (memory.peak - memory.baseline) / input_bytes
+    above = memory.extra / input_bytes
     print(f"ours float32 numpy, n_jobs={args.n_jobs}: {wall32:.1f} s wall "
           f"({total_flops / wall32 / 1e9:.0f} GFLOP/s effective, "
-          f"{wall32 / (total_flops / rate):.2f}x the floor); peak RSS of the process and its "
+          f"{wall32 / (total_flops / rate):.2f}x the floor); peak PSS of the process and its "
           f"workers {memory.peak / 2**20:.0f} MiB = {above:.2f}x the input above the "
           f"{memory.baseline / 2**20:.0f} MiB held before the fit")
     # single-core CPU time: independent of what else runs on the machine
@@ -303,8 +256,8 @@ def main():
 
     def one_core_cpu(run, *extra):
         with threadpool_limits(1):
-            exact = timed(run, X2, Y2, labels, largest, splits, *extra)[1]
-            part = timed(run, X2, Y2, labels, sampled, splits, *extra)[1] if sampled.size \
+            exact = timed(run, X2, Y2, labels, largest, splits, *extra).cpu
+            part = timed(run, X2, Y2, labels, sampled, splits, *extra).cpu if sampled.size \
                 else 0.0
         return exact + factor * part
 

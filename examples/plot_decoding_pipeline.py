@@ -32,18 +32,15 @@ print("informative ROIs:", [study.roi_names[r] for r in study.informative_rois])
 # :class:`~skbrainmusic.AudioEmbedder` with the offline ``"librosa"`` backend stands in for
 # MuLan: 10 s windows advanced by 1.5 s give 4 windows per 15 s clip (Table A.2). Its 210
 # dimensions (spectral statistics, tempo ...) have very different scales, and the
-# identification accuracy correlates whole embedding vectors, so each dimension is
-# standardised -- with statistics of independent clips (the study's retrieval corpus), so
-# that nothing about the training folds leaks into the targets.
-from sklearn.preprocessing import StandardScaler
-
+# identification accuracy correlates whole embedding vectors, so the embedder standardises
+# each dimension with statistics learned in ``fit`` -- here on independent clips (the
+# study's retrieval corpus), so that nothing about the training folds leaks into the
+# targets.
 from skbrainmusic import AudioEmbedder
 
 embedder = AudioEmbedder(backend="librosa", window=10.0, sample_rate=study.sample_rate)
-reference = embedder.fit_transform(study.corpus.audio)
-scaler = StandardScaler().fit(reference.reshape(-1, reference.shape[-1]))
-raw = embedder.transform(study.audio_train)
-embeddings = scaler.transform(raw.reshape(-1, raw.shape[-1])).reshape(raw.shape)
+embedder.fit(study.corpus.audio)
+embeddings = embedder.transform(study.audio_train)
 print(embeddings.shape, "embeddings: clips x windows x dimensions")
 
 # %%

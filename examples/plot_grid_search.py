@@ -12,7 +12,6 @@ the end of each clip: the study keeps two trailing scans per clip.
 import numpy as np
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
 
 from skbrainmusic import AudioEmbedder, ROIEnsembleRidge, TemporalWindowAligner
 from skbrainmusic.datasets import make_synthetic_study
@@ -21,11 +20,8 @@ from skbrainmusic.metrics import identification_scorer
 study = make_synthetic_study(n_train_runs=2, n_test_runs=1, n_voxels=600, n_corpus=40,
                              n_trailing_scans=2, random_state=0)
 # The embedding, standardised with independent clips (see the decoding example).
-embedder = AudioEmbedder(window=10.0, sample_rate=study.sample_rate)
-reference = embedder.fit_transform(study.corpus.audio)
-scaler = StandardScaler().fit(reference.reshape(-1, reference.shape[-1]))
-raw = embedder.transform(study.audio_train)
-embeddings = scaler.transform(raw.reshape(-1, raw.shape[-1])).reshape(raw.shape)
+embedder = AudioEmbedder(window=10.0, sample_rate=study.sample_rate).fit(study.corpus.audio)
+embeddings = embedder.transform(study.audio_train)
 print(study.responses_train.shape, "12 scans per clip: 10 + 2 trailing")
 
 # %%

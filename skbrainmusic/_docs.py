@@ -37,6 +37,13 @@ docdict = {
         Input. 2-D input means one window per sample.""",
     "random_state": """random_state : int, RandomState instance or None, default=None
         Seed of the random number generator; pass an int for reproducible output.""",
+    # Method docstrings (deeper indentation).
+    "waveforms": """X : array-like of shape (n_clips, n_samples)
+            Waveforms.
+        sample_rate : int
+            Their sample rate.""",
+    "texts": """X : list of str or array-like of shape (n_texts,)
+            Captions.""",
 }
 
 

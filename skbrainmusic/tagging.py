@@ -11,13 +11,14 @@ probabilities into the paper's metric.
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
-from sklearn.exceptions import NotFittedError
+from sklearn.base import BaseEstimator, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MultiLabelBinarizer, StandardScaler
+from sklearn.utils.validation import check_is_fitted
 
+from ._docs import fill_doc
 from .metrics import AUDIOSET_GROUPS, AUDIOSET_TOP_N, top_n_agreement_batch
 
 _BACKENDS = ("embedding", "ast")
@@ -25,6 +26,9 @@ _BACKENDS = ("embedding", "ast")
 
 def check_audio(audio, name="audio"):
     """Waveforms as a float32 array ``(n_clips, n_samples)`` (1-D means one clip)."""
+    if np.iscomplexobj(audio):
+        raise ValueError(f"{name} is complex; give real waveforms (e.g. np.real or np.abs "
+                         "of an analytic signal).")
     audio = np.asarray(audio, dtype=np.float32)
     if audio.ndim == 1:
         audio = audio[np.newaxis]
@@ -113,20 +117,28 @@ def embed_clips(embedder, audio, sample_rate):
     else:
         raise TypeError(f"embedder must be a transformer or a callable (audio, sample_rate) "
                         f"-> features, got {type(embedder).__name__}.")
+    return _clip_features(features, len(audio))
+
+
+def _clip_features(features, n_clips):
+    """Embedder output as ``(n_clips, d)`` float64, windows averaged."""
     features = np.asarray(features, dtype=np.float64)
     if features.ndim == 3:
         features = features.mean(axis=1)
-    if features.ndim != 2 or features.shape[0] != len(audio):
-        raise ValueError(f"embedder returned shape {features.shape} for {len(audio)} clips: "
+    if features.ndim != 2 or features.shape[0] != n_clips:
+        raise ValueError(f"embedder returned shape {features.shape} for {n_clips} clips: "
                          "expected (n_clips, d) or (n_clips, n_windows, d).")
     return features
 
 
-class AudioTagger:
+class AudioTagger(BaseEstimator):
     """Probabilities of sound classes (AudioSet names) for audio clips.
 
-    Not a scikit-learn estimator (its input is raw audio with a sample rate), but fitted
-    the same way: ``fit`` then ``predict_proba`` / ``tag`` / ``top_classes``.
+    A scikit-learn estimator (``clone``, ``get_params`` / ``set_params``, pickling) whose
+    input is raw audio with its sample rate: ``fit`` then ``predict_proba`` / ``tag`` /
+    ``top_classes``. Before ``fit`` they raise ``NotFittedError``. The parameters are
+    never modified: ``fit`` works on clones of ``embedder`` and ``classifier`` (a model
+    object given as ``model`` is only put in evaluation mode, as loading would).
 
     Parameters
     ----------
@@ -165,7 +177,16 @@ class AudioTagger:
     embedder_ : transformer or callable
         ``"embedding"`` backend: the fitted embedder.
     classifier_ : estimator
-        ``"embedding"`` backend: the fitted classifier.
+        ``"embedding"`` backend: the fitted clone of ``classifier``.
+    model_ : ``ASTForAudioClassification``
+        ``"ast"`` backend: the loaded model, in evaluation mode.
+    feature_extractor_ : ``ASTFeatureExtractor``
+        ``"ast"`` backend: its feature extractor.
+
+    Notes
+    -----
+    The input is waveforms of any length, not a feature matrix, so there is no
+    ``n_features_in_``.
 
     Examples
     --------
@@ -190,17 +211,17 @@ class AudioTagger:
         self.local_files_only = local_files_only
         self.batch_size = batch_size
 
-    def fit(self, audio=None, labels=None, *, sample_rate=None):
+    def fit(self, X=None, y=None, *, sample_rate=None):
         """Fit the classifier (``"embedding"``) or load the model (``"ast"``).
 
         Parameters
         ----------
-        audio : array-like of shape (n_clips, n_samples)
-            Labelled clips (``"embedding"`` backend; ignored by ``"ast"``).
-        labels : sequence of length n_clips of lists of str
+        X : array-like of shape (n_clips, n_samples)
+            Labelled clips, waveforms (``"embedding"`` backend; ignored by ``"ast"``).
+        y : sequence of length n_clips of lists of str
             Class names of every clip (one string means one class).
         sample_rate : int
-            Sample rate of ``audio``.
+            Sample rate of ``X``.
 
         Returns
         -------
@@ -211,13 +232,13 @@ class AudioTagger:
         if self.backend == "ast":
             self._load_ast()
             return self
-        if audio is None or labels is None:
+        if X is None or y is None:
             raise ValueError("backend='embedding' learns from labelled clips: call "
                              "fit(audio, labels, sample_rate=...).")
-        audio = check_audio(audio)
-        labels = [[item] if isinstance(item, str) else list(item) for item in labels]
+        audio = check_audio(X)
+        labels = [[item] if isinstance(item, str) else list(item) for item in y]
         if len(labels) != audio.shape[0]:
-            raise ValueError(f"labels has {len(labels)} entries but audio has "
+            raise ValueError(f"y has {len(labels)} label lists but X has "
                              f"{audio.shape[0]} clips: give one label list per clip.")
         if not any(labels):
             raise ValueError("Every label list is empty: the tagger learns classes from the "
@@ -231,19 +252,25 @@ class AudioTagger:
 
             embedder = AudioEmbedder(backend="librosa")
         if hasattr(embedder, "get_params"):
-            # Fitted once (e.g. to load model weights); its sample_rate follows each call.
-            embedder = clone(embedder).set_params(
-                **({"sample_rate": sample_rate} if "sample_rate" in embedder.get_params()
-                   else {})).fit(audio)
-        elif not callable(embedder):
+            # A clone, fitted once (e.g. to load model weights or learn the embedding's
+            # standardisation); its sample_rate follows each call.
+            embedder = clone(embedder)
+            if "sample_rate" in embedder.get_params():
+                embedder.set_params(sample_rate=sample_rate)
+                features = _clip_features(embedder.fit_transform(audio), audio.shape[0])
+            else:
+                features = embed_clips(embedder.fit(audio), audio, sample_rate)
+        elif callable(embedder):
+            features = embed_clips(embedder, audio, sample_rate)
+        else:
             raise TypeError(f"embedder must be a transformer or a callable "
                             f"(audio, sample_rate) -> features, got {type(embedder).__name__}.")
         self.embedder_ = embedder
-        features = self._embed(audio, sample_rate)
-        classifier = self.classifier
-        if classifier is None:
+        if self.classifier is None:
             classifier = make_pipeline(StandardScaler(), OneVsRestClassifier(
                 LogisticRegression(C=1.0, max_iter=2000)))
+        else:
+            classifier = clone(self.classifier)
         self.classifier_ = classifier.fit(features, targets)
         self.classes_ = binarizer.classes_.astype(object)
         return self
@@ -252,12 +279,12 @@ class AudioTagger:
         return embed_clips(self.embedder_, audio, sample_rate)
 
     def _load_ast(self):
-        from transformers import ASTFeatureExtractor, ASTForAudioClassification
-
         model = self.model
         if model is None:
             raise ValueError("backend='ast' needs model=: a local directory, a hub id (e.g. "
                              "'MIT/ast-finetuned-audioset-10-10-0.4593') or a model object.")
+        from transformers import ASTFeatureExtractor, ASTForAudioClassification
+
         feature_extractor = self.feature_extractor
         if isinstance(model, (str, bytes)) or hasattr(model, "__fspath__"):
             try:
@@ -282,22 +309,21 @@ class AudioTagger:
         id2label = model.config.id2label
         self.classes_ = np.array([id2label[i] for i in range(len(id2label))], dtype=object)
 
-    def predict_proba(self, audio, *, sample_rate):
+    @fill_doc
+    def predict_proba(self, X, *, sample_rate):
         """Class probabilities of every clip.
 
         Parameters
         ----------
-        audio : array-like of shape (n_clips, n_samples)
-        sample_rate : int
+        %(waveforms)s
 
         Returns
         -------
         probabilities : ndarray of shape (n_clips, n_classes)
             Columns follow ``classes_``; classes are not exclusive (multi-label).
         """
-        if not hasattr(self, "classes_"):
-            raise NotFittedError("This AudioTagger is not fitted yet: call fit first.")
-        audio = check_audio(audio)
+        check_is_fitted(self, "classes_")
+        audio = check_audio(X)
         sample_rate = _check_sample_rate(sample_rate)
         if self.backend == "ast":
             return self._ast_proba(audio, sample_rate)
@@ -320,18 +346,28 @@ class AudioTagger:
                 batches.append(torch.sigmoid(logits).float().numpy())
         return np.concatenate(batches)
 
-    def tag(self, audio, *, sample_rate):
-        """Class probabilities as a DataFrame (one row per clip, one column per class)."""
-        return pd.DataFrame(self.predict_proba(audio, sample_rate=sample_rate),
+    @fill_doc
+    def tag(self, X, *, sample_rate):
+        """Class probabilities as a DataFrame (one row per clip, one column per class).
+
+        Parameters
+        ----------
+        %(waveforms)s
+
+        Returns
+        -------
+        probabilities : pandas.DataFrame of shape (n_clips, n_classes)
+        """
+        return pd.DataFrame(self.predict_proba(X, sample_rate=sample_rate),
                             columns=list(self.classes_))
 
-    def top_classes(self, audio, *, sample_rate, group=None, n=None):
+    @fill_doc
+    def top_classes(self, X, *, sample_rate, group=None, n=None):
         """Class names of every clip, most probable first, within a group.
 
         Parameters
         ----------
-        audio : array-like of shape (n_clips, n_samples)
-        sample_rate : int
+        %(waveforms)s
         group : {"genres", "instruments", "moods"}, list of str or None
             Classes to rank (the paper's A.1.6 groups by name); ``None``: all.
         n : int, default=None
@@ -341,9 +377,17 @@ class AudioTagger:
         -------
         ranked : list of lists of str
         """
-        ranked = rank_classes(self.predict_proba(audio, sample_rate=sample_rate),
+        ranked = rank_classes(self.predict_proba(X, sample_rate=sample_rate),
                               self.classes_, group)
         return ranked if n is None else [names[:n] for names in ranked]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Waveforms with a sample rate in, not a feature matrix: scikit-learn's generic
+        # checks do not apply; tests/_audio_estimator_checks.py replaces them.
+        tags.input_tags.two_d_array = False
+        tags.target_tags.required = self.backend != "ast"
+        return tags
 
 
 def top_n_agreement_score(proba_true, proba_pred, *, classes=None, group="genres", n=None,

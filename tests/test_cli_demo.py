@@ -10,11 +10,6 @@ from skbrainmusic.persistence import load_model
 
 pytestmark = pytest.mark.slow
 
-# The demo composes every part of the package; until each has landed, say which is missing.
-for _module in ("skbrainmusic.ridge", "skbrainmusic.retrieval", "skbrainmusic.generation",
-                "skbrainmusic.tagging", "skbrainmusic.encoding"):
-    pytest.importorskip(_module, reason=f"{_module} (needed by the demo) is not merged yet")
-
 # Numbers that legitimately differ between two runs.
 _RUN_SPECIFIC = {"wall_time_s", "settings"}
 

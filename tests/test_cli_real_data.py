@@ -20,10 +20,6 @@ from skbrainmusic.persistence import load_model
 
 pytestmark = pytest.mark.slow
 
-for _module in ("skbrainmusic.ridge", "skbrainmusic.retrieval", "skbrainmusic.generation",
-                "skbrainmusic.tagging", "skbrainmusic.encoding"):
-    pytest.importorskip(_module, reason=f"{_module} (needed by decode/encode) is not merged yet")
-
 GRID = (4, 4, 2)
 AFFINE = np.diag([3.0, 3.0, 3.0, 1.0])
 N_VOLUMES = 410

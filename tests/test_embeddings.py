@@ -1,21 +1,25 @@
-"""AudioEmbedder: window geometry, offline backends, input handling, cache, sklearn API."""
+"""AudioEmbedder: window geometry, offline backends, input handling, cache, standardisation.
 
-import pickle
+The scikit-learn API contract (clone, pickle, parameters, NotFittedError) is checked by the
+replacement suite of tests/test_common.py.
+"""
 
 import numpy as np
 import pytest
+import soundfile
 from sklearn.base import clone
-from sklearn.utils.estimator_checks import (
-    check_get_params_invariance,
-    check_no_attributes_set_in_init,
-    check_parameters_default_constructible,
-    check_set_params,
-)
+from sklearn.exceptions import NotFittedError
 
 from skbrainmusic import AudioEmbedder, TemporalWindowAligner, n_windows
+from skbrainmusic.datasets import make_synthetic_study
 from skbrainmusic.embeddings import _librosa
 
 SR = 22050
+
+
+def raw_embedder(**params):
+    """The raw features (the tests of what each feature measures need their units)."""
+    return AudioEmbedder(standardize=False, **params)
 
 
 def _tone(frequency, seconds=15.0, sample_rate=SR):
@@ -43,7 +47,7 @@ def clips():
 @pytest.mark.parametrize(("window", "expected"), [(None, 4), (10.0, 4), (5.0, 7), (1.5, 10),
                                                   (15.0, 1)])
 def test_window_counts_match_table_a2_and_aligner(clips, backend, window, expected):
-    out = AudioEmbedder(backend=backend, window=window, sample_rate=SR).transform(clips[:2])
+    out = raw_embedder(backend=backend, window=window, sample_rate=SR).transform(clips[:2])
     d = 210 if backend == "librosa" else 128
     assert out.shape == (2, expected, d) and out.dtype == np.float32
     assert np.isfinite(out).all()
@@ -54,7 +58,7 @@ def test_window_counts_match_table_a2_and_aligner(clips, backend, window, expect
 
 @pytest.mark.parametrize("backend", ["librosa", "mel"])
 def test_each_window_depends_only_on_its_samples(clips, backend):
-    embedder = AudioEmbedder(backend=backend, window=5.0, sample_rate=SR)
+    embedder = raw_embedder(backend=backend, window=5.0, sample_rate=SR)
     full = embedder.transform(clips)
     for k in (0, 3, 6):
         start = int(round(k * 1.5 * SR))
@@ -64,7 +68,7 @@ def test_each_window_depends_only_on_its_samples(clips, backend):
 
 
 def test_librosa_features_measure_what_they_claim(clips):
-    out = AudioEmbedder(sample_rate=SR).transform(clips)
+    out = raw_embedder(sample_rate=SR).transform(clips)
     chroma_mean = out[:, :, 168:180]
     assert (chroma_mean[0].argmax(axis=1) == 9).all()  # 440 Hz is an A
     assert (chroma_mean[2].argmax(axis=1) == 0).all()  # 261.63 Hz is a C
@@ -77,7 +81,7 @@ def test_librosa_features_measure_what_they_claim(clips):
 
 
 def test_silence_is_finite_without_a_pulse():
-    out = AudioEmbedder(sample_rate=SR).transform(np.zeros((1, 15 * SR), np.float32))
+    out = raw_embedder(sample_rate=SR).transform(np.zeros((1, 15 * SR), np.float32))
     assert np.isfinite(out).all()
     np.testing.assert_array_equal(out[0, :, 208:], 0.0)
 
@@ -85,14 +89,14 @@ def test_silence_is_finite_without_a_pulse():
 def test_resampling_to_the_backend_rate():
     tone_44k = _tone(440.0, sample_rate=44100)[np.newaxis]
     tone_22k = _tone(440.0)[np.newaxis]
-    from_44k = AudioEmbedder(backend="mel", sample_rate=44100).transform(tone_44k)
-    from_22k = AudioEmbedder(backend="mel", sample_rate=SR).transform(tone_22k)
+    from_44k = raw_embedder(backend="mel", sample_rate=44100).transform(tone_44k)
+    from_22k = raw_embedder(backend="mel", sample_rate=SR).transform(tone_22k)
     loud = from_22k > from_22k.max() - 40  # bands within 40 dB of the peak
     np.testing.assert_allclose(from_44k[loud], from_22k[loud], atol=0.5)
 
 
 def test_batching_and_determinism(clips):
-    embedder = AudioEmbedder(window=5.0, sample_rate=SR, batch_size=4)
+    embedder = raw_embedder(window=5.0, sample_rate=SR, batch_size=4)
     batched = embedder.transform(clips)
     singles = np.concatenate([embedder.transform(clips[i : i + 1]) for i in range(4)])
     np.testing.assert_allclose(batched, singles, rtol=1e-5, atol=1e-5)
@@ -102,31 +106,30 @@ def test_batching_and_determinism(clips):
 
 
 def test_paths_and_clip_duration(tmp_path, clips):
-    soundfile = pytest.importorskip("soundfile")
     paths = []
     for i, seconds in enumerate((15.0, 14.99)):
         paths.append(tmp_path / f"clip{i}.wav")
         soundfile.write(paths[-1], clips[i, : int(seconds * 16000)], 16000, subtype="FLOAT")
     # The 14.99 s excerpt alone has 9 windows of 1.5 s; clip_duration pads it to 10.
-    assert AudioEmbedder(window=1.5).transform([paths[1]]).shape[1] == 9
+    assert raw_embedder(window=1.5).transform([paths[1]]).shape[1] == 9
     with pytest.raises(ValueError, match="clip_duration"):
-        AudioEmbedder(window=1.5).transform(paths)
-    from_paths = AudioEmbedder(window=1.5, clip_duration=15.0).transform(paths)
+        raw_embedder(window=1.5).transform(paths)
+    from_paths = raw_embedder(window=1.5, clip_duration=15.0).transform(paths)
     assert from_paths.shape == (2, 10, 210)
     arrays = np.zeros((2, 15 * 16000), np.float32)
     arrays[0] = clips[0, : 15 * 16000]
     arrays[1, : int(14.99 * 16000)] = clips[1, : int(14.99 * 16000)]
-    from_arrays = AudioEmbedder(window=1.5, sample_rate=16000).transform(arrays)
+    from_arrays = raw_embedder(window=1.5, sample_rate=16000).transform(arrays)
     np.testing.assert_allclose(from_paths, from_arrays, rtol=1e-5, atol=1e-4)
-    cut = AudioEmbedder(window=1.5, sample_rate=SR, clip_duration=6.0).transform(clips[:1])
+    cut = raw_embedder(window=1.5, sample_rate=SR, clip_duration=6.0).transform(clips[:1])
     assert cut.shape[1] == 4
     ragged = [arrays[0], arrays[1, : int(14.99 * 16000)]]
-    from_list = AudioEmbedder(window=1.5, sample_rate=16000, clip_duration=15.0)
+    from_list = raw_embedder(window=1.5, sample_rate=16000, clip_duration=15.0)
     np.testing.assert_array_equal(from_list.transform(ragged), from_arrays)
 
 
 def test_cache_hits_misses_and_keys(tmp_path, clips, monkeypatch):
-    embedder = AudioEmbedder(window=5.0, sample_rate=SR, cache=tmp_path / "cache").fit()
+    embedder = raw_embedder(window=5.0, sample_rate=SR, cache=tmp_path / "cache").fit()
     first = embedder.transform(clips[:3])
     files = sorted((tmp_path / "cache").rglob("*.npy"))
     assert len(files) == 3
@@ -140,16 +143,16 @@ def test_cache_hits_misses_and_keys(tmp_path, clips, monkeypatch):
     # New audio and new settings are misses, never stale hits.
     embedder.transform(clips[1:4])
     assert len(list((tmp_path / "cache").rglob("*.npy"))) == 4
-    other = AudioEmbedder(window=1.5, sample_rate=SR, cache=tmp_path / "cache")
+    other = raw_embedder(window=1.5, sample_rate=SR, cache=tmp_path / "cache")
     assert other.transform(clips[:1]).shape == (1, 10, 210)
     assert len(list((tmp_path / "cache").rglob("*.npy"))) == 5
-    mel = AudioEmbedder(backend="mel", window=5.0, sample_rate=SR, cache=tmp_path / "cache")
+    mel = raw_embedder(backend="mel", window=5.0, sample_rate=SR, cache=tmp_path / "cache")
     assert mel.transform(clips[:1]).shape[2] == 128
 
 
 def test_progress_bar(clips, capsys):
-    pytest.importorskip("tqdm")
-    AudioEmbedder(sample_rate=SR, progress=True, batch_size=1).transform(clips[:2])
+    pytest.importorskip("tqdm")  # optional: only progress=True needs it
+    raw_embedder(sample_rate=SR, progress=True, batch_size=1).transform(clips[:2])
     assert "2/2" in capsys.readouterr().err
 
 
@@ -172,22 +175,15 @@ def test_progress_bar(clips, capsys):
         ({}, [np.zeros(SR)], ValueError, "sample_rate"),
     ],
 )
-def test_errors_name_the_problem(params, audio, error, match):
+@pytest.mark.parametrize("standardize", [True, False])
+def test_errors_name_the_problem(params, audio, error, match, standardize):
+    # fit embeds its clips when standardising, so it reports what transform reports.
+    embedder = AudioEmbedder(standardize=standardize, **params)
     with pytest.raises(error, match=match):
-        AudioEmbedder(**params).transform(audio)
-
-
-def test_sklearn_api_contract(clips):
-    embedder = AudioEmbedder(window=5.0, sample_rate=SR)
-    check_parameters_default_constructible("AudioEmbedder", AudioEmbedder())
-    check_no_attributes_set_in_init("AudioEmbedder", AudioEmbedder())
-    check_get_params_invariance("AudioEmbedder", embedder)
-    check_set_params("AudioEmbedder", embedder)
-    assert embedder.fit(clips) is embedder
-    restored = pickle.loads(pickle.dumps(embedder))
-    np.testing.assert_array_equal(restored.transform(clips[:1]), embedder.transform(clips[:1]))
-    np.testing.assert_array_equal(embedder.fit_transform(clips[:1]),
-                                  clone(embedder).transform(clips[:1]))
+        if standardize:
+            embedder.fit(audio)
+        else:
+            embedder.transform(audio)
 
 
 def test_librosa_dimension_is_documented():
@@ -196,11 +192,9 @@ def test_librosa_dimension_is_documented():
 
 
 def test_default_backend_on_the_synthetic_study(tmp_path_factory):
-    datasets = pytest.importorskip("skbrainmusic.datasets")
-    study = datasets.make_synthetic_study(n_train_runs=1, n_test_runs=1, n_voxels=300,
-                                          n_corpus=0,
-                                          data_home=tmp_path_factory.mktemp("study"))
-    embedded = AudioEmbedder(sample_rate=study.sample_rate).transform(study.audio_train)
+    study = make_synthetic_study(n_train_runs=1, n_test_runs=1, n_voxels=300, n_corpus=0,
+                                 data_home=tmp_path_factory.mktemp("study"))
+    embedded = raw_embedder(sample_rate=study.sample_rate).transform(study.audio_train)
     aligned = TemporalWindowAligner().fit_transform(study.responses_train)
     assert embedded.shape == (40, 4, 210) and aligned.shape[:2] == (40, 4)
     assert np.isfinite(embedded).all()
@@ -228,3 +222,79 @@ def test_default_backend_on_the_synthetic_study(tmp_path_factory):
     assert np.mean(np.abs(tempo / rendered - 1) < 0.08) > 0.6
     shuffled = np.random.default_rng(0).permutation(rendered)
     assert np.mean(np.abs(tempo / shuffled - 1) < 0.08) < 0.3
+
+
+# --- standardisation ----------------------------------------------------------------------
+
+def test_fit_learns_the_statistics_of_every_window_and_transform_applies_them(clips):
+    raw = raw_embedder(window=5.0, sample_rate=SR).transform(clips)
+    embedder = AudioEmbedder(window=5.0, sample_rate=SR).fit(clips[:3])
+    flat = raw[:3].reshape(-1, raw.shape[-1]).astype(np.float64)
+    np.testing.assert_allclose(embedder.mean_, flat.mean(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(embedder.scale_, np.where(np.ptp(flat, axis=0) == 0, 1.0,
+                                                         flat.std(axis=0)), rtol=1e-5)
+    out = embedder.transform(clips)
+    assert out.dtype == np.float32 and out.shape == raw.shape
+    # The held-out clip is scaled with the training statistics, not its own.
+    np.testing.assert_allclose(out * embedder.scale_ + embedder.mean_, raw, rtol=1e-4,
+                               atol=1e-3)
+    standardised = out[:3].reshape(-1, raw.shape[-1])
+    varying = np.ptp(flat, axis=0) > 0
+    np.testing.assert_allclose(standardised.mean(axis=0), 0.0, atol=1e-4)
+    np.testing.assert_allclose(standardised.std(axis=0)[varying], 1.0, rtol=1e-3)
+    # The raw scales differ by orders of magnitude; the standardised ones do not.
+    assert flat.std(axis=0)[varying].max() > 100 * flat.std(axis=0)[varying].min()
+
+
+def test_a_constant_dimension_keeps_scale_one_and_maps_to_zero():
+    silence = np.zeros((2, 15 * SR), np.float32)
+    embedder = AudioEmbedder(sample_rate=SR).fit(silence)
+    np.testing.assert_array_equal(embedder.scale_, 1.0)
+    out = embedder.transform(silence)
+    assert np.isfinite(out).all()
+    np.testing.assert_allclose(out, 0.0, atol=1e-6)
+
+
+def test_standardisation_needs_fit_and_says_how_to_avoid_it(clips):
+    with pytest.raises(NotFittedError, match="standardize=False"):
+        AudioEmbedder(sample_rate=SR).transform(clips[:1])
+    with pytest.raises(ValueError, match=r"call fit\(audio\)"):
+        AudioEmbedder(sample_rate=SR).fit()
+    # Refitting without standardisation drops the statistics of the earlier fit.
+    embedder = AudioEmbedder(window=5.0, sample_rate=SR).fit(clips[:2])
+    embedder.set_params(standardize=False).fit()
+    assert not hasattr(embedder, "mean_")
+    with pytest.raises(TypeError, match="standardize must be True or False"):
+        AudioEmbedder(sample_rate=SR, standardize="yes").fit(clips[:1])
+
+
+def test_fit_transform_embeds_each_clip_once(clips, embedded_batches):
+    embedder = AudioEmbedder(backend="mel", window=5.0, sample_rate=SR)
+    out = embedder.fit_transform(clips)
+    assert sum(embedded_batches) == len(clips)
+    np.testing.assert_allclose(out, embedder.transform(clips), rtol=1e-6, atol=1e-6)
+
+
+def test_the_cache_holds_raw_features_whatever_the_statistics(tmp_path, clips, monkeypatch):
+    cache = tmp_path / "cache"
+    raw = raw_embedder(window=5.0, sample_rate=SR).transform(clips)
+    on_first = AudioEmbedder(window=5.0, sample_rate=SR, cache=cache).fit(clips[:2])
+    stored = {path.stem: np.load(path) for path in cache.rglob("*.npy")}
+    assert len(stored) == 2
+    for vector in stored.values():
+        assert min(np.abs(vector - raw[i]).max() for i in range(2)) < 1e-4
+    # Other statistics, same cache: every clip is a hit, standardised with its own fit.
+    on_last = AudioEmbedder(window=5.0, sample_rate=SR, cache=cache).fit(clips[2:])
+    on_last.transform(clips[:2])
+    monkeypatch.setattr(on_last.backend_, "embed", lambda *args: pytest.fail("cache miss"))
+    out = on_last.transform(clips[:2])
+    np.testing.assert_allclose(out, (raw[:2] - on_last.mean_) / on_last.scale_, rtol=1e-4,
+                               atol=1e-3)
+    assert not np.allclose(out, on_first.transform(clips[:2]), atol=1e-2)
+
+
+def test_requires_fit_tag_follows_standardize():
+    from sklearn.utils import get_tags
+
+    assert get_tags(AudioEmbedder()).requires_fit
+    assert not get_tags(AudioEmbedder(standardize=False)).requires_fit

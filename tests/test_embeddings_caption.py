@@ -23,11 +23,12 @@ def captions(shared_data):
 
 def test_tfidf_on_the_real_captions(captions):
     texts, genres = captions
-    embedder = CaptionEmbedder(random_state=0)
+    embedder = CaptionEmbedder(random_state=0, standardize=False)
     embedded = embedder.fit_transform(texts)
     assert embedded.shape == (540, 128) and embedded.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(embedded, axis=1), 1.0, rtol=1e-5)
-    np.testing.assert_array_equal(embedded, CaptionEmbedder(random_state=0).fit_transform(texts))
+    np.testing.assert_array_equal(
+        embedded, CaptionEmbedder(random_state=0, standardize=False).fit_transform(texts))
     similarity = embedded @ embedded.T
     np.fill_diagonal(similarity, np.nan)
     same = genres[:, None] == genres[None, :]
@@ -61,6 +62,27 @@ def test_errors_name_the_problem(params, texts, error, match):
         CaptionEmbedder(**params).fit(texts)
 
 
+def test_tfidf_standardised_by_default(captions):
+    texts, _ = captions
+    raw_embedder = CaptionEmbedder(random_state=0, standardize=False).fit(texts[:400])
+    embedder = CaptionEmbedder(random_state=0).fit(texts[:400])
+    raw = raw_embedder.transform(texts[:400]).astype(np.float64)
+    # Raw dimensions differ in spread, and the first is an offset every caption shares.
+    spread = raw.std(axis=0)
+    assert spread.max() > 2 * spread.min()
+    assert raw[:, 0].mean() > 2 * spread[0]
+    np.testing.assert_allclose(embedder.mean_, raw.mean(axis=0), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(embedder.scale_, spread, rtol=1e-5)
+    # Held-out captions: the statistics of the fitted ones.
+    held_out = embedder.transform(texts[400:])
+    np.testing.assert_allclose(
+        held_out, (raw_embedder.transform(texts[400:]) - embedder.mean_) / embedder.scale_,
+        rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(embedder.transform(texts[:400]).std(axis=0), 1.0, rtol=1e-3)
+    with pytest.raises(TypeError, match="standardize must be True or False"):
+        CaptionEmbedder(standardize=None).fit(texts[:10])
+
+
 def test_transform_before_fit_raises():
     from sklearn.exceptions import NotFittedError
 
@@ -85,8 +107,9 @@ def tokenizer(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def text_models():
-    import torch
-    import transformers
+    # The deep extra is optional: without it these tests skip, like the tokenizer's.
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
 
     torch.manual_seed(0)
     bert = transformers.BertModel(transformers.BertConfig(
@@ -119,8 +142,12 @@ def test_text_towers(tokenizer, text_models, backend, width):
     embedded = embedder.fit_transform(TEXTS)
     assert embedded.shape == (4, width) and embedded.dtype == np.float32
     assert np.isfinite(embedded).all()
+    np.testing.assert_allclose(embedded.std(axis=0), 1.0, rtol=1e-3)
+    raw = clone(embedder).set_params(standardize=False).fit_transform(TEXTS)
+    np.testing.assert_allclose(embedded, (raw - embedder.mean_) / embedder.scale_, rtol=1e-4,
+                               atol=1e-4)
     if backend == "clap":
-        np.testing.assert_allclose(np.linalg.norm(embedded, axis=1), 1.0, rtol=1e-5)
+        np.testing.assert_allclose(np.linalg.norm(raw, axis=1), 1.0, rtol=1e-5)
     # Padding to the longest text of a batch must not change a short text's embedding.
     singles = np.concatenate([embedder.transform([text]) for text in TEXTS])
     np.testing.assert_allclose(embedded, singles, rtol=1e-4, atol=1e-5)

@@ -92,8 +92,9 @@ def audio():
 
 
 def _embedder(models, backend, **params):
+    # Raw features by default: these tests compare them with the models' own outputs.
     _, extra, _ = BACKENDS[backend]
-    defaults = {"window": 1.0, "step": 0.5, "sample_rate": 11025}
+    defaults = {"window": 1.0, "step": 0.5, "sample_rate": 11025, "standardize": False}
     return AudioEmbedder(backend=backend, model=_model_param(models, backend),
                          **{**defaults, **extra, **params})
 
@@ -106,6 +107,10 @@ def test_shapes_windows_and_resampling(tiny_models, audio, backend):
     assert out.shape == (2, 3, BACKENDS[backend][2]) and out.dtype == np.float32
     assert np.isfinite(out).all()
     assert not np.allclose(out[:, 0], out[:, 1])
+    standardised = _embedder(tiny_models, backend, standardize=True).fit(audio[:2])
+    np.testing.assert_allclose(standardised.transform(audio[:2]),
+                               (out - standardised.mean_) / standardised.scale_,
+                               rtol=1e-3, atol=1e-3)
 
 
 @pytest.mark.parametrize("backend", sorted(BACKENDS))
@@ -177,7 +182,7 @@ def test_cache_keys_on_model_weights(tiny_models, audio, tmp_path, monkeypatch):
     torch.manual_seed(1)
     other_weights, _ = _tiny_encodec()
     other = AudioEmbedder(backend="encodec", model=other_weights, window=1.0, step=0.5,
-                          sample_rate=11025, cache=tmp_path)
+                          sample_rate=11025, cache=tmp_path, standardize=False)
     assert not np.allclose(other.transform(audio[:2]), first)
     assert len(list(tmp_path.rglob("*.npy"))) == 4
 
@@ -186,7 +191,7 @@ def test_stereo_encodec_gets_mono_on_both_channels(audio):
     torch.manual_seed(0)
     stereo, _ = _tiny_encodec(audio_channels=2)
     out = AudioEmbedder(backend="encodec", model=stereo, window=1.0, step=0.5,
-                        sample_rate=11025).transform(audio[:2])
+                        sample_rate=11025, standardize=False).transform(audio[:2])
     assert out.shape == (2, 3, 16) and np.isfinite(out).all()
 
 
@@ -197,11 +202,11 @@ def test_local_path_and_offline_hub_id(tiny_models, audio, tmp_path):
                                           return_attention_mask=True).save_pretrained(
         tmp_path / "hubert")
     from_path = AudioEmbedder(backend="hubert", model=str(tmp_path / "hubert"), window=1.0,
-                              step=0.5, sample_rate=11025).transform(audio[:1])
+                              step=0.5, sample_rate=11025, standardize=False).transform(audio[:1])
     from_object = _embedder(tiny_models, "hubert").transform(audio[:1])
     np.testing.assert_allclose(from_path, from_object, rtol=1e-5, atol=1e-6)
     with pytest.raises(OSError, match="local_files_only=False"):
-        AudioEmbedder(backend="hubert", model="nobody/no-such-model").fit()
+        AudioEmbedder(backend="hubert", model="nobody/no-such-model", standardize=False).fit()
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

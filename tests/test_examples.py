@@ -8,9 +8,6 @@ import pytest
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 # The others take up to a minute each; doc/build.sh runs every example.
 FAST = ["plot_window_leakage.py", "plot_decoding_pipeline.py", "plot_encoding_permutation.py"]
-# The modules each fast example needs beyond the core.
-NEEDS = {"plot_decoding_pipeline.py": "skbrainmusic.ridge",
-         "plot_encoding_permutation.py": "skbrainmusic.encoding"}
 
 
 def test_every_example_is_in_the_gallery_or_a_recipe():
@@ -22,8 +19,6 @@ def test_every_example_is_in_the_gallery_or_a_recipe():
 @pytest.mark.slow
 @pytest.mark.parametrize("name", FAST)
 def test_example_runs(name, tmp_path_factory, monkeypatch):
-    if name in NEEDS:
-        pytest.importorskip(NEEDS[name], reason=f"{NEEDS[name]} is not merged yet")
     import matplotlib
 
     matplotlib.use("Agg")

@@ -163,13 +163,13 @@ def test_ast_tagger_tiny_model_object_and_local_path(tmp_path, monkeypatch):
         (AudioTagger("ast"), {}, "needs model="),
         (AudioTagger(embedder=band_energies), {}, "learns from labelled clips"),
         (AudioTagger(embedder=band_energies),
-         {"audio": np.zeros((2, 100)), "labels": [["Jazz"]], "sample_rate": 4000},
-         "labels has 1 entries"),
+         {"X": np.zeros((2, 100)), "y": [["Jazz"]], "sample_rate": 4000},
+         "y has 1 label lists but X has 2 clips"),
         (AudioTagger(embedder=band_energies),
-         {"audio": np.zeros((2, 100)), "labels": ["Jazz", "Blues"], "sample_rate": None},
+         {"X": np.zeros((2, 100)), "y": ["Jazz", "Blues"], "sample_rate": None},
          "sample_rate must be"),
         (AudioTagger(embedder=band_energies),
-         {"audio": np.zeros((2, 0)), "labels": ["Jazz", "Blues"], "sample_rate": 4000},
+         {"X": np.zeros((2, 0)), "y": ["Jazz", "Blues"], "sample_rate": 4000},
          r"\(n_clips, n_samples\)"),
     ],
 )
@@ -191,3 +191,46 @@ def test_default_embedder_is_librosa_audio_embedder():
     assert tagger.embedder_.backend == "librosa"
     ranked = tagger.top_classes(audio[6:], sample_rate=rate, n=1)
     assert ranked == [["Tender music"], ["Exciting music"]]
+
+
+def test_tagger_is_a_scikit_learn_estimator(fitted_tagger):
+    from sklearn.base import clone
+    from sklearn.exceptions import NotFittedError
+
+    audio, labels, _, _ = make_labelled_clips(60, seed=0)
+    classifier = default_classifier()
+    tagger = AudioTagger(embedder=band_energies, classifier=classifier)
+    assert tagger.get_params()["classifier"] is classifier
+    assert clone(tagger).get_params()["embedder"] is band_energies
+    with pytest.raises(NotFittedError, match="AudioTagger"):
+        tagger.predict_proba(audio, sample_rate=SAMPLE_RATE)
+    tagger.fit(audio, labels, sample_rate=SAMPLE_RATE)
+    # fit trains a clone: the classifier given as a parameter stays unfitted.
+    assert tagger.classifier_ is not classifier and not hasattr(classifier, "estimators_")
+    np.testing.assert_allclose(tagger.predict_proba(audio, sample_rate=SAMPLE_RATE),
+                               fitted_tagger.predict_proba(audio, sample_rate=SAMPLE_RATE),
+                               rtol=1e-6, atol=1e-9)
+    assert tagger.set_params(batch_size=2).batch_size == 2
+
+
+def default_classifier():
+    """The default classifier, given explicitly."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.multiclass import OneVsRestClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(StandardScaler(),
+                         OneVsRestClassifier(LogisticRegression(C=1.0, max_iter=2000)))
+
+
+def test_an_embedder_estimator_embeds_the_training_clips_once(embedded_batches):
+    from skbrainmusic import AudioEmbedder
+
+    audio, labels, _, _ = make_labelled_clips(12, seed=0)
+    embedder = AudioEmbedder(backend="mel", window=0.5, step=0.5)
+    tagger = AudioTagger(embedder=embedder).fit(audio, labels, sample_rate=SAMPLE_RATE)
+    assert sum(embedded_batches) == 12
+    # The standardisation was learned on the training clips by a clone of the parameter.
+    assert tagger.embedder_ is not embedder and not hasattr(embedder, "mean_")
+    assert tagger.embedder_.mean_.shape == (128,)
