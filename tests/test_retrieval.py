@@ -288,7 +288,7 @@ def test_corpus_of_unequal_waveforms_and_pickle():
 
 
 @pytest.mark.parametrize("embeddings, kwargs, error, match", [
-    (np.ones((2, 2, 2, 2)), {}, ValueError, "dim 4"),
+    (np.ones((2, 2, 2, 2)), {}, ValueError, r"2-D .* or 3-D .*shape \(2, 2, 2, 2\)"),
     ([[1.0, np.nan]], {}, ValueError, "NaN"),
     (np.eye(2), {"ids": [1, 2, 3]}, ValueError, "one id per item"),
     (np.eye(2), {"audio": np.zeros((3, 4))}, ValueError, "one waveform per"),
