@@ -5,7 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from skbrainmusic.cli import load_model, main
+from skbrainmusic.cli import main
+from skbrainmusic.persistence import load_model
 
 pytestmark = pytest.mark.slow
 

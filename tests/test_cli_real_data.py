@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 import soundfile
 
-from skbrainmusic.cli import load_model, main
+from skbrainmusic.cli import main
+from skbrainmusic.persistence import load_model
 
 pytestmark = pytest.mark.slow
 

@@ -118,9 +118,3 @@ def to_builtin(value):
     if isinstance(value, Path):
         return str(value)
     return value
-
-
-def mean_std(values):
-    """``{"mean", "std", "values"}`` of per-subject numbers (population std, as the paper)."""
-    values = np.asarray(values, dtype=float)
-    return {"mean": float(values.mean()), "std": float(values.std()), "values": values.tolist()}
