@@ -372,3 +372,66 @@ def test_run_demo_reproduces_the_saved_demo(seed, demo_data_home, tmp_path, monk
     written = json.loads((out / "results.json").read_text())
     assert _all_paths(expected) <= set(_numbers_agree(written, expected))
     _numbers_agree(written, json.loads(json.dumps(content)), tolerance=1e-12)
+
+
+# The paper's open path --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", ["musicldm", "audioldm"])
+def test_clap_diffusion_ast_path_end_to_end(backend, monkeypatch):
+    """CLAP -> MusicLDM / AudioLDM -> AST, on tiny random models: the experiment runs the
+    paper's path, conditions the generator on decoded CLAP embeddings in CLAP's own space,
+    and judges reconstructions with the AudioSet groups of AST."""
+    pytest.importorskip("diffusers")
+    pytest.importorskip("transformers")
+    from _tiny_models import (
+        DIFFUSION_EMBEDDING_DIM,
+        tiny_ast,
+        tiny_clap,
+        tiny_diffusion_components,
+        tiny_diffusion_pipeline,
+    )
+
+    from skbrainmusic import AudioTagger
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    clap = AudioEmbedder(backend="clap", model=tiny_clap(DIFFUSION_EMBEDDING_DIM), window=1.0,
+                         step=1.5, sample_rate=RATE, clip_duration=CLIP)
+    pipeline = tiny_diffusion_pipeline(backend, tiny_diffusion_components())
+    generator = ConditionedGenerator(backend, model=pipeline, num_inference_steps=2,
+                                     batch_size=6, random_state=0)
+    results = run_experiment(
+        make_mini_study(n_train=24, n_test=8), [EmbeddingSpec("clap", clap, 1.0,
+                                                              standardize=False)],
+        music="clap", generator=generator, tagger=AudioTagger("ast", model=tiny_ast()),
+        encoding=False, **{**FAST, "n_permutations": 50, "n_bootstraps": 50})
+    subject = results.subjects[0]
+    assert results.embeddings["clap"]["dimension"] == DIFFUSION_EMBEDDING_DIM
+    assert subject.decoding["clap"]["identification_test"] > 0.6
+    assert set(subject.reconstruction) == {"retrieval", "generation"}
+    for method in ("retrieval", "generation"):
+        assert set(subject.reconstruction[method]["agreement"]) == {"genres", "instruments",
+                                                                    "moods"}
+    assert set(results.references) == {"oracle retrieval", "oracle generation", "chance"}
+    # The diffusion output (16 kHz) is resampled to the stimuli's rate for judging and
+    # listening.
+    generated = results.example_audio["generated"]
+    assert generated.shape[0] == 2 and generated.dtype == np.float32
+    assert np.isfinite(generated).all()
+    json.dumps(results.to_dict(), allow_nan=False)
+    assert set(results.tests.score) >= {"identification_test", "identification clap",
+                                        "agreement genres"}
+
+
+def test_clap_decoding_of_a_deaf_brain_stays_at_chance(monkeypatch):
+    pytest.importorskip("transformers")
+    from _tiny_models import tiny_clap
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    clap = AudioEmbedder(backend="clap", model=tiny_clap(), window=1.0, step=1.5,
+                         sample_rate=RATE, clip_duration=CLIP)
+    results = run_experiment(make_mini_study(n_train=24, n_test=8, deaf=True),
+                             [EmbeddingSpec("clap", clap, 1.0, standardize=False)],
+                             music="clap", tagger=None, encoding=False, **FAST)
+    assert abs(results.subjects[0].decoding["clap"]["identification_test"] - 0.5) < 0.2
+    assert (results.tests["p_value"] > 0.05).all()

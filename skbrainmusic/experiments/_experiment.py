@@ -10,7 +10,7 @@ from sklearn.pipeline import Pipeline
 
 from ..calibration import CalibratedDecoder
 from ..evaluation import ClipDescription, chance_rows, describe_clips, score_reconstructions
-from ..metrics import AUDIOSET_TOP_N, correlation_score, identification_accuracy
+from ..metrics import AUDIOSET_TOP_N, identification_accuracy, pearson_per_target
 from . import _statistics as stats
 from ._encoding import fit_encoder, roi_name
 from ._features import StimulusFeatures, TaggerFeatures
@@ -354,13 +354,15 @@ def _decode(study, spec, train, test, config, genres, resampling, statistics):
         model = decoder.fit(study.responses_train, train)
     pred_train = model.predict(study.responses_train)
     pred_test = model.predict(study.responses_test)
+    # A dimension the decoder predicts as a constant (e.g. from a brain region that carries
+    # nothing) correlates with nothing: r = 0 rather than undefined.
     scores = {
         "identification_train": identification_accuracy(train, pred_train),
         "identification_test": identification_accuracy(test, pred_test),
-        "correlation_train": correlation_score(train.reshape(-1, train.shape[-1]),
-                                               pred_train.reshape(-1, train.shape[-1])),
-        "correlation_test": correlation_score(test.reshape(-1, test.shape[-1]),
-                                              pred_test.reshape(-1, test.shape[-1])),
+        "correlation_train": float(pearson_per_target(train, pred_train,
+                                                      zero_variance="zero").mean()),
+        "correlation_test": float(pearson_per_target(test, pred_test,
+                                                     zero_variance="zero").mean()),
     }
     paths = [("table1", spec.key, name)
              for name in ("identification_test", "within_genre_identification_test")]

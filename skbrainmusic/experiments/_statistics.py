@@ -46,7 +46,8 @@ def mean_replicates(per_clip, indices):
 
 
 def correlation_replicates(y_true, y_pred, indices):
-    """Mean Pearson r over dimensions (all windows of the resampled clips pooled)."""
+    """Mean Pearson r over dimensions (all windows of the resampled clips pooled) of every
+    resample ``(n_bootstraps,)``."""
     true = np.asarray(y_true, dtype=np.float64)
     pred = np.asarray(y_pred, dtype=np.float64)
     if true.ndim == 2:
@@ -61,11 +62,11 @@ def correlation_replicates(y_true, y_pred, indices):
     covariance = n * s_tp - s_t * s_p
     variance = (n * s_tt - s_t**2) * (n * s_pp - s_p**2)
     with np.errstate(invalid="ignore", divide="ignore"):
-        r = covariance / np.sqrt(variance)
-    r[~(variance > 0)] = np.nan
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmean(r, axis=1)
+        r = np.clip(covariance / np.sqrt(variance), -1.0, 1.0)
+    # A dimension constant over the resampled clips correlates with nothing (as
+    # pearson_per_target(zero_variance="zero")).
+    r[~(variance > 0)] = 0.0
+    return r.mean(axis=1)
 
 
 def interval(replicates, confidence):
