@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.utils import Bunch
+from _mini_study import CLIP, GENRES, RATE, make_mini_study
 
 from skbrainmusic import AudioEmbedder, ConditionedGenerator
 from skbrainmusic.experiments import (
@@ -23,45 +23,6 @@ from skbrainmusic.metrics import correlation_score, identification_accuracy
 from skbrainmusic.tagging import top_n_agreement_score
 
 FIXTURES = Path(__file__).resolve().parent / "data"
-RATE = 8000
-CLIP = 3.0
-GENRES = ("blues", "classical", "metal")
-
-
-def make_mini_study(seed=0, *, n_train=30, n_test=12, subject=1, deaf=False):
-    """A study Bunch of 3 s clips: band-noise music whose band weights (one pattern per
-    genre, varied per clip) drive one ROI of 10 voxels; two more ROIs are noise.
-
-    ``deaf``: no voxel responds to the music (a control that must decode at chance).
-    """
-    rng = np.random.default_rng(seed)
-    n_clips = n_train + n_test
-    n_samples = int(CLIP * RATE)
-    genre = np.resize(np.arange(len(GENRES)), n_clips)
-    rng.shuffle(genre)
-    weights = np.eye(4)[[0, 2, 3]][genre] + 0.6 * rng.uniform(size=(n_clips, 4))
-    spectrum = np.fft.rfft(rng.standard_normal((n_clips, 4, n_samples)), axis=2)
-    edges = [0, 400, 1500, 4000, spectrum.shape[2]]
-    for band in range(4):
-        spectrum[:, band, :edges[band]] = 0
-        spectrum[:, band, edges[band + 1]:] = 0
-    audio = np.einsum("ib,ibt->it", weights, np.fft.irfft(spectrum, n=n_samples, axis=2))
-    audio = (audio / audio.std(axis=1, keepdims=True) * 0.1).astype(np.float32)
-    brain = np.random.default_rng(100 + subject)
-    signal = weights @ brain.standard_normal((4, 10))
-    responses = 0.5 * brain.standard_normal((n_clips, 2, 30))
-    if not deaf:
-        responses[:, :, :10] += signal[:, np.newaxis, :]
-    clips = pd.DataFrame({"clip_id": [f"{GENRES[g]}.{i:05d}" for i, g in enumerate(genre)],
-                          "genre": [GENRES[g] for g in genre]})
-    return Bunch(
-        responses_train=responses[:n_train].astype(np.float32),
-        responses_test=responses[n_train:].astype(np.float32),
-        clips_train=clips.iloc[:n_train].reset_index(drop=True),
-        clips_test=clips.iloc[n_train:].reset_index(drop=True),
-        audio_train=audio[:n_train], audio_test=audio[n_train:], sample_rate=RATE,
-        roi_labels=np.repeat([1, 2, 3], 10), roi_names={1: "auditory", 2: "other", 3: "more"},
-        informative_rois=np.array([1]), tr=1.5, clip_duration=CLIP, subject=subject)
 
 
 def mel_spec(key="mel", window=1.5):

@@ -24,15 +24,16 @@ from ._report import Section, Table, write_report
 N_EXAMPLES = 4
 
 
-def _generator(args, paths, study):
+def _generator(args, paths):
     from ..generation import ConditionedGenerator
 
     if args.generator == "spectrogram":
         return ConditionedGenerator(random_state=args.random_state)
+    # At the pipeline's own length (MusicLDM's 10.24 s): the evaluation embeddings pad
+    # shorter music with silence to the clips' length.
     # TODO(merge): ConditionedGenerator(DiffusionBackend(pipeline=..., model=...)).
     return ConditionedGenerator(args.generator, model=str(paths["generator_model"]),
-                                audio_length_in_s=study.clip_duration, device=args.device,
-                                random_state=args.random_state)
+                                device=args.device, random_state=args.random_state)
 
 
 def _tagger(args, paths):
@@ -77,7 +78,7 @@ def run(args):
         try:
             results = run_experiment(
                 study, specs, music=name, corpus=corpus,
-                generator=_generator(args, paths, study), tagger=_tagger(args, paths),
+                generator=_generator(args, paths), tagger=_tagger(args, paths),
                 n_reconstructions=args.n_reconstructions, encoding=False,
                 n_examples=N_EXAMPLES, random_state=args.random_state,
                 settings={"embedding": name, "generator": args.generator,

@@ -719,6 +719,7 @@ def run_experiment(studies, embeddings, *, music, evaluation=None, corpus=None,
                "n_corpus": len(corpus.ids), "corpus": corpus.name},
         embeddings={spec.key: {"label": spec.label, "analog": spec.analog,
                                "window": spec.window, "source": spec.source,
+                               "standardize": spec.standardize,
                                "dimension": stimuli.embeddings[spec.key][0].shape[-1],
                                "n_windows": stimuli.embeddings[spec.key][0].shape[1]}
                     for spec in specs},

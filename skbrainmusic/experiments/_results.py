@@ -95,8 +95,8 @@ class ExperimentResults:
     study : dict
         Sizes: ``n_train``, ``n_test``, ``n_voxels``, ``n_rois``, ``n_corpus``, ``corpus``.
     embeddings : dict
-        Per embedding: ``label``, ``analog``, ``window``, ``source``, ``dimension``,
-        ``n_windows``.
+        Per embedding: ``label``, ``analog``, ``window``, ``source``, ``standardize``,
+        ``dimension``, ``n_windows``.
     subjects : list of SubjectResult
         Per subject: ``decoding`` (Table 1 numbers), ``reconstruction`` (Figure 1
         numbers), ``per_genre``, ``encoding``, ``models`` (the fitted decoders),
