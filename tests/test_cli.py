@@ -13,10 +13,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from skbrainmusic.cli import main
-from skbrainmusic.cli._common import Progress, to_builtin
+from skbrainmusic.cli._common import Progress
 from skbrainmusic.cli._figures import grouped_bars
 from skbrainmusic.cli._report import AudioRow, Section, Table, write_report
-from skbrainmusic.experiments import mean_std
+from skbrainmusic.experiments import mean_std, to_builtin
 from skbrainmusic.persistence import UntrustedModelError, load_model, save_model
 
 

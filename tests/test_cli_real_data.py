@@ -14,6 +14,14 @@ import nibabel as nib
 import numpy as np
 import pytest
 import soundfile
+from _mini_study import make_mini_study
+from _tiny_models import (
+    DIFFUSION_EMBEDDING_DIM,
+    tiny_ast,
+    tiny_clap,
+    tiny_diffusion_components,
+    tiny_diffusion_pipeline,
+)
 
 from skbrainmusic.cli import main
 from skbrainmusic.persistence import load_model
@@ -177,14 +185,6 @@ def test_decode_the_papers_path_clap_musicldm_ast(tmp_path, monkeypatch, capsys)
     a small study of 15 s clips."""
     pytest.importorskip("diffusers")
     transformers = pytest.importorskip("transformers")
-    from _mini_study import make_mini_study
-    from _tiny_models import (
-        DIFFUSION_EMBEDDING_DIM,
-        tiny_ast,
-        tiny_clap,
-        tiny_diffusion_components,
-        tiny_diffusion_pipeline,
-    )
 
     from skbrainmusic.cli import _decode
 

@@ -9,6 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from _mini_study import CLIP, GENRES, RATE, make_mini_study
+from _tiny_models import (
+    DIFFUSION_EMBEDDING_DIM,
+    tiny_ast,
+    tiny_clap,
+    tiny_diffusion_components,
+    tiny_diffusion_pipeline,
+)
 
 from skbrainmusic import AudioEmbedder, ConditionedGenerator
 from skbrainmusic.experiments import (
@@ -345,13 +352,6 @@ def test_clap_diffusion_ast_path_end_to_end(backend, monkeypatch):
     and judges reconstructions with the AudioSet groups of AST."""
     pytest.importorskip("diffusers")
     pytest.importorskip("transformers")
-    from _tiny_models import (
-        DIFFUSION_EMBEDDING_DIM,
-        tiny_ast,
-        tiny_clap,
-        tiny_diffusion_components,
-        tiny_diffusion_pipeline,
-    )
 
     from skbrainmusic import AudioTagger
 
@@ -386,7 +386,6 @@ def test_clap_diffusion_ast_path_end_to_end(backend, monkeypatch):
 
 def test_clap_decoding_of_a_deaf_brain_stays_at_chance(monkeypatch):
     pytest.importorskip("transformers")
-    from _tiny_models import tiny_clap
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     clap = AudioEmbedder(backend="clap", model=tiny_clap(), window=1.0, step=1.5,

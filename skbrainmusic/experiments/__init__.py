@@ -56,7 +56,7 @@ from ._features import (
     audio_embedder,
     caption_embedder,
 )
-from ._results import ExperimentResults, SubjectResult, mean_std
+from ._results import ExperimentResults, SubjectResult, mean_std, to_builtin
 
 __all__ = [
     "DEMO_EVALUATION",
@@ -78,4 +78,5 @@ __all__ = [
     "run_demo",
     "run_encoding",
     "run_experiment",
+    "to_builtin",
 ]

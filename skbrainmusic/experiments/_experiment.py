@@ -655,9 +655,16 @@ def run_experiment(studies, embeddings, *, music, evaluation=None, corpus=None,
 
     Examples
     --------
-    >>> from skbrainmusic.experiments import run_demo
-    >>> results = run_demo(scale="tiny", random_state=0)  # doctest: +SKIP
-    >>> results.table1["identification_test"]  # doctest: +SKIP
+    The paper's open path on one subject of ds003720 (``study`` with its stimulus audio):
+
+    >>> from skbrainmusic import AudioEmbedder, AudioTagger, ConditionedGenerator
+    >>> from skbrainmusic.experiments import EmbeddingSpec, run_experiment
+    >>> clap = AudioEmbedder(backend="clap", model="larger_clap_music", window=10.0,
+    ...                      sample_rate=22050, clip_duration=15.0)
+    >>> results = run_experiment(  # doctest: +SKIP
+    ...     study, [EmbeddingSpec("clap", clap, 10.0, standardize=False)], music="clap",
+    ...     generator=ConditionedGenerator("musicldm", model="musicldm"),
+    ...     tagger=AudioTagger("ast", model="ast-finetuned-audioset"))
     """
     from joblib import Parallel, delayed
 

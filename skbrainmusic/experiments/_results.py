@@ -2,6 +2,7 @@
 
 import math
 from dataclasses import dataclass
+from pathlib import PurePath
 
 import numpy as np
 import pandas as pd
@@ -28,17 +29,41 @@ def _column_path(column):
     return ("identification", column[len("identification_"):])
 
 
-def _jsonable(value):
-    """NumPy values as Python ones, NaN as None (JSON has no NaN)."""
+def to_builtin(value, *, nan_as_none=False):
+    """NumPy scalars and arrays, and paths, nested in dicts and lists, as JSON-able Python
+    values.
+
+    Parameters
+    ----------
+    value : object
+        E.g. a dict of results.
+    nan_as_none : bool, default=False
+        Write NaN (an undefined number) as None; otherwise NaN stays, which a strict JSON
+        writer refuses.
+
+    Returns
+    -------
+    value : object
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbrainmusic.experiments import to_builtin
+    >>> to_builtin({"a": (np.int64(2), np.array([0.5, np.nan]))}, nan_as_none=True)
+    {'a': [2, [0.5, None]]}
+    """
     if isinstance(value, dict):
-        return {str(key): _jsonable(item) for key, item in value.items()}
+        return {str(key): to_builtin(item, nan_as_none=nan_as_none)
+                for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(item) for item in value]
+        return [to_builtin(item, nan_as_none=nan_as_none) for item in value]
     if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
+        return to_builtin(value.tolist(), nan_as_none=nan_as_none)
     if isinstance(value, np.generic):
         value = value.item()
-    if isinstance(value, float) and math.isnan(value):
+    if isinstance(value, PurePath):
+        return str(value)
+    if nan_as_none and isinstance(value, float) and math.isnan(value):
         return None
     return value
 
@@ -356,10 +381,10 @@ class ExperimentResults:
             "decoding_per_genre": result.decoding_per_genre, "encoding": result.encoding,
             "informative_rois": result.informative_rois,
             "roi_scores": result.roi_scores[music]} for result in self.subjects]
-        return _jsonable({
+        return to_builtin({
             "skbrainmusic_version": __version__, "settings": self.settings,
             "study": self.study, "embeddings": self.embeddings, **self.summary(),
             "subjects": subjects, "statistics": self.statistics(),
             "oracle_retrieved_corpus_rows": self.oracle_rows,
-        })
+        }, nan_as_none=True)
 
