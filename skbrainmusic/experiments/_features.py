@@ -150,9 +150,9 @@ class StimulusFeatures(TransformerMixin, BaseEstimator):
     spectral statistics have scales 500 times apart; unstandardised, the few largest
     dimensions dominate the correlations of the identification accuracy.
 
-    The raw embedding of the training stimuli is kept (keyed by the audio's content) so
-    that a tagger or a retriever embedding them again reuses it; :meth:`forget_training`
-    drops it.
+    The training stimuli and their raw embedding are kept, so that a tagger or a retriever
+    embedding them again (the same array, or one with the same content) reuses it;
+    :meth:`forget_training` drops them.
 
     Parameters
     ----------
@@ -226,7 +226,7 @@ class StimulusFeatures(TransformerMixin, BaseEstimator):
         if self.standardize:
             self.scaler_ = make_pipeline(VarianceThreshold(), StandardScaler()).fit(
                 raw.reshape(-1, raw.shape[-1]))
-        self._training = (np.shape(X), _digest(X), raw)
+        self._training = {"audio": X, "digest": None, "raw": raw}
         features = self._scale(raw)
         self.n_features_out_ = features.shape[-1]
         return features
@@ -248,11 +248,21 @@ class StimulusFeatures(TransformerMixin, BaseEstimator):
         raw : ndarray of shape (n_clips, n_windows, d)
         """
         check_is_fitted(self, "embedder_")
-        shape, digest, raw = getattr(self, "_training", (None, None, None))
-        # Hashing costs a pass over the audio: only for arrays shaped like the training set.
-        if digest is not None and np.shape(X) == shape and _digest(X) == digest:
-            return raw
+        training = getattr(self, "_training", None)
+        if training is not None and self._is_training(X, training):
+            return training["raw"]
         return self._embed(X)
+
+    @staticmethod
+    def _is_training(X, training):
+        if X is training["audio"]:
+            return True
+        # Hashing costs a pass over the audio: only for other arrays shaped like it.
+        if _digest(X) is None or np.shape(X) != np.shape(training["audio"]):
+            return False
+        if training["digest"] is None:
+            training["digest"] = _digest(training["audio"])
+        return _digest(X) == training["digest"]
 
     def transform(self, X):
         """Features of any stimuli in the training stimuli's standardised space.
@@ -271,7 +281,7 @@ class StimulusFeatures(TransformerMixin, BaseEstimator):
     def forget_training(self):
         """Drop the kept raw embedding of the training stimuli (e.g. before shipping this
         object to parallel workers); returns ``self``."""
-        self._training = (None, None, None)
+        self._training = None
         return self
 
     def _scale(self, raw):
