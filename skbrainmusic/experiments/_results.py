@@ -87,7 +87,53 @@ def mean_std(values):
 
 @dataclass
 class SubjectResult:
-    """One subject's numbers and fitted models (see :class:`ExperimentResults`)."""
+    """One subject's numbers and fitted models (see :class:`ExperimentResults`).
+
+    Attributes
+    ----------
+    subject : int
+        Subject number.
+    decoding : dict
+        Table 1 per embedding: ``identification_test``, ``identification_train``,
+        ``correlation_test``, ``correlation_train``, ``within_genre_identification_test``
+        (when a genre has two test clips), ``selected_rois`` and ``selected_informative``
+        (when the informative ROIs are known).
+    roi_scores : dict
+        Per embedding, the cross-validated score of every ROI.
+    informative_rois : list of str or None
+        Names of the ROIs that carry the stimulus (synthetic studies only).
+    reconstruction : dict
+        Figure 1 per method (``"retrieval"``, ``"generation"``): ``identification`` and
+        ``within_genre_identification`` per evaluation embedding, ``agreement`` per
+        AudioSet group.
+    per_genre : dict
+        Identification of the generated (else retrieved) music per genre.
+    decoding_per_genre : dict
+        Identification of the decoded music embedding per genre (mean, std, values over
+        clips).
+    encoding : dict or None
+        Encoding summary.
+    models : dict
+        The fitted Table-1 decoders by embedding.
+    calibrated_decoder : CalibratedDecoder
+        The music decoder whose calibrated predictions are reconstructed.
+    predicted_music : ndarray of shape (n_test, d)
+        Predicted music embeddings (windows averaged).
+    retrieved_rows : ndarray of shape (n_reconstructions,)
+        Corpus rows retrieved.
+    example_generated : ndarray of shape (n_examples, n_samples) or None
+        Generated audio of the example clips.
+    voxel_scores, significant : ndarray of shape (n_voxels,) or None
+        Held-out r of the music encoding model and its FDR-significant voxels.
+    roi_labels : ndarray of shape (n_voxels,) or None
+        ROI of every voxel.
+    per_clip : dict of str to DataFrame
+        Per method, the per-clip scores of
+        :func:`~skbrainmusic.evaluation.score_reconstructions`.
+    statistics : dict
+        Per number (keyed by its path), its ``value``, bootstrap ``replicates`` and
+        ``p_value`` (tests against chance).
+    """
 
     subject: int
     decoding: dict

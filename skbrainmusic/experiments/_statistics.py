@@ -1,22 +1,6 @@
-"""Uncertainty of the experiment's numbers: bootstrap intervals over clips, permutation tests
-against chance, paired comparisons.
-
-Every headline number is a mean over the test clips (of one subject, then over subjects).
-
-- *Interval*: the test clips are resampled with replacement ``n_bootstraps`` times (the same
-  resamples for every number, so intervals of differences are paired); a number is
-  recomputed on every resample (per-clip scores are averaged over the resampled clips, each
-  clip keeping the score it has against all test clips; correlations are recomputed from
-  the resampled clips' windows) and the interval is the central ``confidence`` percentile
-  range. A mean over subjects is recomputed on the same resamples for every subject.
-- *Test against chance*: one-sided permutation test of the pairing of predictions (or
-  reconstructions) with stimuli. The reconstructions are shuffled across test clips
-  ``n_permutations`` times (within genre for the within-genre scores), the score is
-  recomputed, and ``p = (1 + #{permuted >= observed}) / (1 + n_permutations)``. The null
-  hypothesis is that the reconstructions carry no information on which clip they stand
-  for; under it identification accuracy is 0.5 on average and the top-n agreement is that
-  of unrelated clips of the same set.
-"""
+"""Uncertainty of the experiment's numbers: bootstrap resamples of the test clips,
+permutation nulls of identification and top-n agreement, and their summaries (the methods
+are described in :mod:`skbrainmusic.experiments`)."""
 
 import warnings
 
