@@ -156,6 +156,12 @@ def test_n_reconstructions_and_corpus():
     assert results.study["corpus"] == "twenty clips" and results.study["n_corpus"] == 20
     assert results.subjects[0].per_clip["retrieval"].shape[0] == 5
     assert results.oracle_rows.shape == (5,)
+    # A corpus without labels: the tagger learns the training stimuli's genres.
+    corpus = {"audio": study.audio_train[:20], "clips": study.clips_train[["clip_id"]][:20]}
+    results = run_experiment(study, [mel_spec()], music="mel", corpus=corpus,
+                             encoding=False, n_reconstructions=5, **FAST)
+    assert results.study["corpus"] == "the corpus"
+    assert set(results.subjects[0].reconstruction["retrieval"]["agreement"]) == {"genres"}
 
 
 @pytest.mark.parametrize("kwargs, match", [
@@ -395,3 +401,27 @@ def test_clap_decoding_of_a_deaf_brain_stays_at_chance(monkeypatch):
                              music="clap", tagger=None, encoding=False, **FAST)
     assert abs(results.subjects[0].decoding["clap"]["identification_test"] - 0.5) < 0.2
     assert (results.tests["p_value"] > 0.05).all()
+
+
+def test_run_encoding_finds_the_informative_roi_and_partitions_variance():
+    from skbrainmusic.experiments import caption_embedder, run_encoding
+
+    study = make_mini_study()
+    words = {"blues": "slow low blues", "classical": "bright strings classical",
+             "metal": "loud high metal guitars"}
+    for role in ("train", "test"):
+        study[f"captions_{role}"] = [f"a {words[genre]} piece, clip {clip}" for genre, clip
+                                     in zip(study[f"clips_{role}"].genre,
+                                            study[f"clips_{role}"].clip_id)]
+    captions = EmbeddingSpec("text", caption_embedder(30), CLIP, source="captions")
+    results = run_encoding(study, mel_spec(), captions=captions, n_permutations=200)
+    assert [row["roi"] for row in results.per_roi][0] == "auditory"
+    auditory = results.per_roi[0]
+    assert auditory["mean_r"] > 0.3 and auditory["fraction_significant"] > 0.5
+    assert results.summary["n_voxels"] == 30
+    assert set(results.maps) == {"r", "significant_r", "unique_audio", "unique_captions",
+                                 "shared"}
+    assert set(results.variance) == {"joint", "unique_audio", "unique_captions", "shared"}
+    deaf = run_encoding(make_mini_study(deaf=True), mel_spec(), n_permutations=200)
+    assert deaf.summary["fraction_significant"] < 0.1
+    assert deaf.partition is None and deaf.variance is None

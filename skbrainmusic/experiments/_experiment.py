@@ -81,6 +81,9 @@ def decoding_pipeline(roi_labels, window, *, tr=1.5, clip_duration=15.0, step=ST
     ])
 
 
+_FULL_LABELS = {"genres", "instruments", "moods"}
+
+
 def clip_labels(clips):
     """AudioSet class names of every clip of a clip table (the tagger's training labels).
 
@@ -101,7 +104,7 @@ def clip_labels(clips):
     >>> clip_labels(pd.DataFrame({"genre": ["jazz"]}))
     [['Jazz', 'Blues']]
     """
-    if {"genres", "instruments", "moods"} <= set(clips.columns):
+    if _FULL_LABELS <= set(clips.columns):
         return [list(g) + list(i) + list(m)
                 for g, i, m in zip(clips["genres"], clips["instruments"], clips["moods"])]
     if "genre" not in clips.columns:
@@ -144,7 +147,9 @@ def _check_corpus(corpus, study):
     clips, ids, labels = (_field(corpus, name) for name in ("clips", "ids", "labels"))
     if ids is None:
         ids = list(clips.clip_id) if clips is not None else list(range(len(audio)))
-    if labels is None and clips is not None:
+    # A corpus without labels (e.g. a folder of music) leaves the tagger to the stimuli's.
+    if labels is None and clips is not None and (
+            _FULL_LABELS <= set(clips.columns) or "genre" in clips.columns):
         labels = clip_labels(clips)
     return _Corpus(list(ids), audio, labels, _field(corpus, "name") or "the corpus")
 
@@ -310,12 +315,11 @@ def _has_pairs(groups):
     return bool(np.any(np.unique(groups, return_counts=True)[1] > 1))
 
 
-def _estimate(per_clip, resampling, null=None, **extra):
+def _estimate(per_clip, resampling, null=None):
     """A clip-mean number with its bootstrap replicates (and permutation p-value)."""
     value = float(np.nanmean(per_clip))
     estimate = {"value": value,
-                "replicates": stats.mean_replicates(per_clip, resampling["bootstrap"]),
-                **extra}
+                "replicates": stats.mean_replicates(per_clip, resampling["bootstrap"])}
     if null is not None:
         estimate["p_value"] = stats.p_value(value, null)
     return estimate
@@ -456,7 +460,8 @@ def _subject_task(index, studies, stimuli, config):
         train, test = stimuli.embeddings[spec.key]
         model, calibrated_music, pred_test, per_clip, scores, rois = _decode(
             study, spec, train, test, config, genres, resampling, statistics)
-        calibrated = calibrated_music or calibrated
+        if calibrated_music is not None:
+            calibrated = calibrated_music
         decoding[spec.key], models[spec.key], roi_scores[spec.key] = scores, model, rois
         predictions[spec.key], per_clip_decoding[spec.key] = pred_test, per_clip
 
