@@ -7,17 +7,21 @@ generation (:class:`~skbrainmusic.ConditionedGenerator`); two bounds frame them:
   :func:`oracle_retrieval`;
 - *chance* draws random corpus items, :func:`chance_retrieval`.
 
-:func:`evaluate_reconstructions` scores any set of reconstructions against the originals
-with identification accuracy of evaluation embeddings (Figure 1a) and the top-n class
-agreement of the three AudioSet groups (Figure 1b); :func:`identification_by_genre` splits
-identification accuracy by genre (Figure 1c).
+:func:`score_reconstructions` is the one place where the Figure-1 scores are computed:
+the identification accuracy of evaluation embeddings (Figure 1a, also within genre) and the
+top-n class agreement of the three AudioSet groups (Figure 1b), from the
+:class:`ClipDescription` of the originals and of the reconstructions.
+:func:`evaluate_reconstructions` describes waveforms and scores them in one call (so does
+:mod:`skbrainmusic.experiments`, with the experiment's own features);
+:func:`identification_by_genre` splits identification accuracy by genre (Figure 1c).
 """
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
 from sklearn.metrics import make_scorer
-from sklearn.utils import check_random_state
 
 from ._validation import check_positive_int
 from .metrics import AUDIOSET_GROUPS, identification_accuracy
@@ -85,17 +89,15 @@ def chance_retrieval(retriever, n_clips, random_state=None):
         With corpus audio.
     n_clips : int
         Number of clips to draw (the number of stimuli).
-    random_state : int, RandomState instance or None, default=None
+    random_state : int, numpy Generator or None, default=None
+        Seed of the draw (see :func:`chance_rows`).
 
     Returns
     -------
     audio : ndarray of shape (n_clips, n_samples)
         At ``retriever.sample_rate_``.
     """
-    n_clips = check_positive_int(n_clips, "n_clips")
-    rng = check_random_state(random_state)
-    rows = rng.choice(retriever.n_items_, size=n_clips, replace=n_clips > retriever.n_items_)
-    return retriever.audio_of_rows(rows)
+    return retriever.audio_of_rows(chance_rows(retriever.n_items_, n_clips, random_state))
 
 
 def identification_by_genre(y_true, y_pred, genres):
@@ -135,6 +137,163 @@ def identification_by_genre(y_true, y_pred, genres):
         raise ValueError(f"genres has shape {genres.shape} but there are {per_clip.shape[0]} "
                          "clips: give one genre per clip.")
     return pd.Series(per_clip, name="identification_accuracy").groupby(genres).mean()
+
+
+@dataclass(frozen=True)
+class ClipDescription:
+    """What Figure 1 compares of a set of clips: evaluation embeddings and tag probabilities.
+
+    Parameters
+    ----------
+    embeddings : dict of str to ndarray of shape (n_clips, d) or (n_clips, n_windows, d)
+        Evaluation embeddings by name (e.g. ``"clap"``, ``"w2v-bert"``). 3-D embeddings are
+        compared window by window (:func:`~skbrainmusic.metrics.identification_accuracy`).
+    proba : ndarray of shape (n_clips, n_classes), default=None
+        Tag probabilities of an audio tagger.
+    classes : sequence of str of length n_classes, default=None
+        Class names of the columns of ``proba``.
+    """
+
+    embeddings: dict
+    proba: np.ndarray = None
+    classes: tuple = None
+
+    def take(self, rows):
+        """The description of the clips at ``rows`` (e.g. corpus items retrieved).
+
+        Parameters
+        ----------
+        rows : array-like of int of shape (n,)
+
+        Returns
+        -------
+        description : ClipDescription
+        """
+        rows = np.asarray(rows, dtype=np.intp)
+        return ClipDescription({name: value[rows] for name, value in self.embeddings.items()},
+                               None if self.proba is None else self.proba[rows], self.classes)
+
+
+def describe_clips(audio, *, sample_rate, embedders=None, tagger=None):
+    """Evaluation embeddings and tag probabilities of waveforms.
+
+    Parameters
+    ----------
+    audio : array-like of shape (n_clips, n_samples)
+        Waveforms at ``sample_rate``.
+    sample_rate : int
+        Their sample rate.
+    embedders : dict of str to transformer or callable, default=None
+        *Fitted* transformers of audio at ``sample_rate`` (their ``transform(audio)`` may
+        return windows, ``(n_clips, n_windows, d)``) or callables ``(audio, sample_rate) ->
+        features``.
+    tagger : AudioTagger, default=None
+        Fitted tagger.
+
+    Returns
+    -------
+    description : ClipDescription
+    """
+    embeddings = {}
+    for name, embedder in (embedders or {}).items():
+        features = (embedder.transform(audio) if hasattr(embedder, "transform")
+                    else embedder(audio, sample_rate))
+        embeddings[name] = np.asarray(features)
+    if tagger is None:
+        return ClipDescription(embeddings)
+    return ClipDescription(embeddings, tagger.predict_proba(audio, sample_rate=sample_rate),
+                           tuple(tagger.classes_))
+
+
+def score_reconstructions(originals, reconstructions, *, groups=None, average=True):
+    """Figure 1a and 1b scores of reconstructions against their originals.
+
+    The one place where the paper's reconstruction scores are computed: the identification
+    accuracy of every evaluation embedding (Figure 1a; among all clips and, with
+    ``groups``, among the clips of the same group, e.g. genre), and the top-n class
+    agreement of the three AudioSet groups (Figure 1b: genres top-2, instruments top-2,
+    moods top-1; groups the tagger has no class of are left out).
+
+    Parameters
+    ----------
+    originals, reconstructions : ClipDescription
+        The same embeddings (and tag probabilities) of the originals and of their
+        reconstructions, clip by clip.
+    groups : array-like of shape (n_clips,), default=None
+        Group of every clip (e.g. its genre) for the within-group identification columns.
+    average : bool, default=True
+        The mean over clips (a Series), else one row per clip (a DataFrame).
+
+    Returns
+    -------
+    scores : pandas.Series or pandas.DataFrame
+        Columns ``identification_<name>``, ``identification_<name>_within_group`` (with
+        ``groups``; NaN for clips alone in their group, left out of the mean) and
+        ``top_n_<group>``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbrainmusic.evaluation import ClipDescription, score_reconstructions
+    >>> rng = np.random.default_rng(0)
+    >>> stimuli = ClipDescription({"spectrum": rng.standard_normal((6, 20))})
+    >>> shuffled = stimuli.take([1, 0, 2, 3, 4, 5])
+    >>> score_reconstructions(stimuli, shuffled).round(3).to_dict()
+    {'identification_spectrum': 0.8}
+    """
+    missing = set(originals.embeddings) - set(reconstructions.embeddings)
+    if missing:
+        raise ValueError(f"reconstructions lack the evaluation embeddings {sorted(missing)}: "
+                         "describe both sets of clips with the same embedders.")
+    columns = {}
+    for name, reference in originals.embeddings.items():
+        columns[f"identification_{name}"] = identification_accuracy(
+            reference, reconstructions.embeddings[name], average=False)
+        if groups is not None:
+            columns[f"identification_{name}_within_group"] = identification_accuracy(
+                reference, reconstructions.embeddings[name], average=False, groups=groups)
+    if originals.proba is not None:
+        if reconstructions.proba is None:
+            raise ValueError("originals have tag probabilities but reconstructions do not: "
+                             "describe both with the same tagger.")
+        classes = list(originals.classes)
+        for group in _GROUPS:
+            if set(AUDIOSET_GROUPS[group]) & set(classes):
+                columns[f"top_n_{group}"] = top_n_agreement_score(
+                    originals.proba, reconstructions.proba, classes=classes, group=group,
+                    average=False)
+    per_clip = pd.DataFrame(columns)
+    return per_clip.mean() if average else per_clip
+
+
+def chance_rows(n_items, n_clips, random_state=None):
+    """Corpus rows drawn at random for ``n_clips`` clips (the chance level of Figure 1).
+
+    Without replacement when the corpus is large enough.
+
+    Parameters
+    ----------
+    n_items : int
+        Corpus size.
+    n_clips : int
+        Number of rows to draw (the number of stimuli).
+    random_state : int, numpy Generator or None, default=None
+        Seed of :func:`numpy.random.default_rng`.
+
+    Returns
+    -------
+    rows : ndarray of shape (n_clips,)
+
+    Examples
+    --------
+    >>> from skbrainmusic.evaluation import chance_rows
+    >>> sorted(chance_rows(5, 5, random_state=0).tolist())
+    [0, 1, 2, 3, 4]
+    """
+    n_items = check_positive_int(n_items, "n_items")
+    n_clips = check_positive_int(n_clips, "n_clips")
+    rng = np.random.default_rng(random_state)
+    return rng.choice(n_items, size=n_clips, replace=n_items < n_clips)
 
 
 def _check_reconstruction(name, value, n_clips, default_rate):
@@ -199,36 +358,27 @@ def evaluate_reconstructions(originals, reconstructions, *, sample_rate, embedde
     n_clips = originals.shape[0]
     checked = {name: _check_reconstruction(name, value, n_clips, sample_rate)
                for name, value in reconstructions.items()}
-    columns = {}
+    fitted = {}
     for emb_name, embedder in (embedders or {}).items():
         if hasattr(embedder, "get_params"):
             embedder = clone(embedder)
             if "sample_rate" in embedder.get_params():
                 embedder.set_params(sample_rate=sample_rate)
             embedder.fit(originals)
-        reference = embed_clips(embedder, originals, sample_rate)
-        columns[f"identification_{emb_name}"] = {
-            name: identification_accuracy(reference, embed_clips(embedder, audio, rate),
-                                          average=False)
-            for name, (audio, rate) in checked.items()
-        }
-    if tagger is not None:
-        proba_true = tagger.predict_proba(originals, sample_rate=sample_rate)
-        proba_rec = {name: tagger.predict_proba(audio, sample_rate=rate)
-                     for name, (audio, rate) in checked.items()}
-        for group in _GROUPS:
-            if not set(AUDIOSET_GROUPS[group]) & set(tagger.classes_):
-                continue
-            columns[f"top_n_{group}"] = {
-                name: top_n_agreement_score(proba_true, proba, classes=tagger.classes_,
-                                            group=group, average=False)
-                for name, proba in proba_rec.items()
-            }
-    per_clip = pd.DataFrame({
-        column: np.concatenate([values[name] for name in checked])
-        for column, values in columns.items()
-    }, index=pd.MultiIndex.from_product([list(checked), range(n_clips)],
-                                        names=["method", "clip"]))
+        fitted[emb_name] = embedder
+
+    def describe(audio, rate):
+        # Clip embeddings (windows averaged), each at its own sample rate.
+        return ClipDescription(
+            {name: embed_clips(embedder, audio, rate) for name, embedder in fitted.items()},
+            None if tagger is None else tagger.predict_proba(audio, sample_rate=rate),
+            None if tagger is None else tuple(tagger.classes_))
+
+    reference = describe(originals, sample_rate)
+    per_clip = pd.concat(
+        [score_reconstructions(reference, describe(audio, rate), average=False)
+         for audio, rate in checked.values()],
+        keys=list(checked), names=["method", "clip"])
     if average:
         return per_clip.groupby(level="method", sort=False).mean()
     return per_clip

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from skbrainmusic.cli import main
-from skbrainmusic.cli._common import Progress, mean_std, to_builtin
+from skbrainmusic.cli._common import Progress
 from skbrainmusic.cli._figures import grouped_bars
 from skbrainmusic.cli._report import AudioRow, Section, Table, write_report
+from skbrainmusic.experiments import mean_std, to_builtin
 
 
 def test_version_and_help(capsys):
@@ -114,3 +115,36 @@ def test_progress_is_silent_when_quiet(capsys):
     loud = Progress()
     list(loud.track([1, 2], "step"))
     assert "step [####################] 2/2" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--generator", "musicldm"], "--generator musicldm needs --generator-model PATH"),
+    (["--generator-model", "{models}"], "--generator-model is for --generator musicldm or "
+                                        "audioldm, not --generator spectrogram"),
+    (["--tagger", "ast"], "--tagger ast needs --tagger-model PATH"),
+    (["--tagger-model", "{models}"], "--tagger-model is for --tagger ast"),
+    (["--tagger", "ast", "--tagger-model", "{missing}"], "--tagger-model {missing} does not "
+                                                          "exist"),
+    (["--generator", "audioldm", "--generator-model", "{models}"],
+     "--generator audioldm is conditioned on CLAP embeddings: use --embedding clap"),
+])
+def test_decode_generator_and_tagger_options(tmp_path, capsys, options, message):
+    (tmp_path / "bids").mkdir()
+    (tmp_path / "gtzan").mkdir()
+    (tmp_path / "models").mkdir()
+    paths = {"models": tmp_path / "models", "missing": tmp_path / "missing"}
+    options = [option.format(**paths) for option in options]
+    status = main(["decode", "--bids", str(tmp_path / "bids"), "--subject", "1", "--gtzan",
+                   str(tmp_path / "gtzan"), "--out", str(tmp_path / "out"), "--quiet",
+                   *options])
+    assert status == 2
+    assert message.format(**paths) in _one_error_line(capsys)
+
+
+def test_decode_help_names_the_papers_path(capsys):
+    with pytest.raises(SystemExit):
+        main(["decode", "--help"])
+    text = capsys.readouterr().out
+    for option in ("--generator {spectrogram,musicldm,audioldm}", "--generator-model PATH",
+                   "--tagger {embedding,ast}", "--tagger-model PATH"):
+        assert option in text

@@ -47,6 +47,11 @@ def test_demo_writes_every_output(demo):
     assert html.count("data:image/png;base64,") == len(files["figures"])
     assert "<script" not in html
     assert results["model_roundtrip_identical"] is True
+    # Every subject's numbers with their interval and test against chance.
+    assert "Uncertainty" in html and "p (chance)" in html
+    entry = results["statistics"]["table1"]["librosa-10s"]["identification_test"]
+    assert [subject["subject"] for subject in entry["subjects"]] == [1, 2]
+    assert entry["ci"][0] < entry["mean"] < entry["ci"][1]
 
 
 def test_demo_numbers_come_from_the_computation(demo):

@@ -14,6 +14,14 @@ import nibabel as nib
 import numpy as np
 import pytest
 import soundfile
+from _mini_study import make_mini_study
+from _tiny_models import (
+    DIFFUSION_EMBEDDING_DIM,
+    tiny_ast,
+    tiny_clap,
+    tiny_diffusion_components,
+    tiny_diffusion_pipeline,
+)
 
 from skbrainmusic.cli import main
 from skbrainmusic.persistence import load_model
@@ -165,3 +173,57 @@ def test_user_errors_are_one_line(real_tree, tmp_path, capsys, change, message):
     assert main(["decode", *args]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0], err
+
+
+def test_decode_the_papers_path_clap_musicldm_ast(tmp_path, monkeypatch, capsys):
+    """decode --embedding clap --generator musicldm --tagger ast, each model from a local
+    folder (tiny random models saved there). The data loading, tested above, is replaced by
+    a small study of 15 s clips."""
+    pytest.importorskip("diffusers")
+    transformers = pytest.importorskip("transformers")
+
+    from skbrainmusic.cli import _decode
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    models = {name: tmp_path / name for name in ("clap", "musicldm", "ast")}
+    clap, _ = tiny_clap(DIFFUSION_EMBEDDING_DIM)
+    clap.save_pretrained(models["clap"])
+    # 10 s windows (Table A.2's for CLAP) at 800 Hz: the tiny model's 100 frames.
+    transformers.ClapFeatureExtractor(
+        feature_size=16, sampling_rate=800, hop_length=80, max_length_s=10,
+        fft_window_size=256, frequency_min=20, frequency_max=400,
+    ).save_pretrained(models["clap"])
+    tiny_diffusion_pipeline("musicldm", tiny_diffusion_components()).save_pretrained(
+        models["musicldm"])
+    tiny_ast().save_pretrained(models["ast"])
+    transformers.ASTFeatureExtractor(num_mel_bins=16, max_length=24).save_pretrained(
+        models["ast"])
+    study = make_mini_study(n_train=24, n_test=8, clip_duration=15.0, n_rois=7)
+    monkeypatch.setattr(_decode, "load_subject", lambda args, paths, progress: study)
+    for folder in ("bids", "gtzan"):
+        (tmp_path / folder).mkdir()
+    out = tmp_path / "decode"
+    status = main(["decode", "--bids", str(tmp_path / "bids"), "--subject", "1", "--gtzan",
+                   str(tmp_path / "gtzan"), "--embedding", "clap", "--model",
+                   str(models["clap"]), "--generator", "musicldm", "--generator-model",
+                   str(models["musicldm"]), "--tagger", "ast", "--tagger-model",
+                   str(models["ast"]), "--n-reconstructions", "4", "--out", str(out),
+                   "--quiet"])
+    assert status == 0, capsys.readouterr().err
+    results = json.loads((out / "results.json").read_text())
+    assert set(results["decoding"]) == {"clap"}
+    assert set(results["reconstruction"]) == {"retrieval", "generation", "oracle retrieval",
+                                              "oracle generation", "chance"}
+    assert all("genre_top2_agreement" in scores
+               for scores in results["reconstruction"].values())
+    experiment = results["experiment"]
+    assert experiment["settings"]["generator"] == "musicldm"
+    assert experiment["settings"]["tagger"] == "ast"
+    # Decoded for MusicLDM: the CLAP embedding stays in CLAP's own space.
+    assert experiment["embeddings"]["clap"]["standardize"] is False
+    assert experiment["embeddings"]["clap"]["dimension"] == DIFFUSION_EMBEDDING_DIM
+    agreement = experiment["reconstruction"]["agreement"]["generation"]
+    assert set(agreement) == {"genres", "instruments", "moods"}
+    html = (out / "report.html").read_text()
+    assert "generated" in html and ".wav" in html
+    assert len(list((out / "audio").glob("*_generated.wav"))) == 2

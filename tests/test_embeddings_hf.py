@@ -10,28 +10,11 @@ import pytest  # noqa: E402
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
+from _tiny_models import tiny_clap  # noqa: E402
+
 from skbrainmusic import AudioEmbedder  # noqa: E402
 
 CLIP_SECONDS = 2.0
-
-
-def _tiny_clap():
-    audio = transformers.ClapAudioConfig(
-        spec_size=64, num_mel_bins=16, window_size=4, patch_size=2, patch_stride=2,
-        patch_embeds_hidden_size=16, hidden_size=32, depths=[1, 1],
-        num_attention_heads=[2, 2], projection_dim=8,
-    )
-    text = transformers.ClapTextConfig(
-        vocab_size=64, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-        intermediate_size=32, max_position_embeddings=40, projection_dim=8,
-    )
-    config = transformers.ClapConfig(text_config=text.to_dict(), audio_config=audio.to_dict(),
-                                     projection_dim=8)
-    extractor = transformers.ClapFeatureExtractor(
-        feature_size=16, sampling_rate=8000, hop_length=80, max_length_s=1,
-        fft_window_size=512, frequency_min=50, frequency_max=4000,
-    )
-    return transformers.ClapModel(config), extractor
 
 
 def _tiny_encodec(audio_channels=1):
@@ -66,7 +49,7 @@ def _tiny_wav2vec_family(model_class, config_class):
 
 # backend -> (builder, extra parameters, embedding width)
 BACKENDS = {
-    "clap": (_tiny_clap, {}, 8),
+    "clap": (tiny_clap, {}, 8),
     "encodec": (_tiny_encodec, {}, 16),
     "w2v-bert": (_tiny_w2v_bert, {"layer": 1}, 16),
     "wav2vec2": (_tiny_wav2vec_family("Wav2Vec2Model", "Wav2Vec2Config"), {}, 16),

@@ -140,3 +140,57 @@ def test_chance_retrieval_draws_distinct_items():
 def test_bad_input_errors(reconstructions, kwargs, match):
     with pytest.raises(ValueError, match=match):
         evaluate_reconstructions(np.ones((3, 10)), reconstructions, sample_rate=100, **kwargs)
+
+
+def test_score_reconstructions_within_group_and_agreement():
+    from skbrainmusic.evaluation import ClipDescription, score_reconstructions
+
+    rng = np.random.default_rng(2)
+    embeddings = rng.standard_normal((6, 3, 10))
+    classes = ("Blues", "Jazz", "Rock music", "Sad music", "Happy music")
+    proba = rng.uniform(size=(6, 5))
+    original = ClipDescription({"e": embeddings}, proba, classes)
+    # Clips 0 and 1 swapped: wrong among all clips, and within their group.
+    swapped = original.take([1, 0, 2, 3, 4, 5])
+    groups = ["a", "a", "b", "b", "c", "d"]
+    per_clip = score_reconstructions(original, swapped, groups=groups, average=False)
+    assert list(per_clip.columns) == ["identification_e", "identification_e_within_group",
+                                      "top_n_genres", "top_n_moods"]
+    np.testing.assert_allclose(per_clip["identification_e"],
+                               identification_accuracy(embeddings, embeddings[[1, 0, 2, 3, 4, 5]],
+                                                       average=False))
+    within = per_clip["identification_e_within_group"].to_numpy()
+    np.testing.assert_array_equal(within[:4], [0.0, 0.0, 1.0, 1.0])
+    assert np.isnan(within[4:]).all()
+    assert score_reconstructions(original, swapped, groups=groups)[
+        "identification_e_within_group"] == pytest.approx(0.5)
+    np.testing.assert_allclose(per_clip["top_n_genres"][2:], 1.0)
+    with pytest.raises(ValueError, match="lack the evaluation embeddings"):
+        score_reconstructions(original, ClipDescription({"other": embeddings}))
+    with pytest.raises(ValueError, match="same tagger"):
+        score_reconstructions(original, ClipDescription({"e": embeddings}))
+
+
+def test_describe_clips_keeps_windows_and_tags(study, figure1):
+    from skbrainmusic.evaluation import describe_clips
+
+    _, tagger = figure1
+    mel = AudioEmbedder(backend="mel", window=5.0, sample_rate=study.sample_rate).fit()
+    spectrum = lambda audio, rate: np.abs(np.fft.rfft(audio))[:, :20]  # noqa: E731
+    description = describe_clips(study.audio_test[:3], sample_rate=study.sample_rate,
+                                 embedders={"mel": mel, "spectrum": spectrum}, tagger=tagger)
+    assert description.embeddings["mel"].shape == (3, 7, 128)
+    assert description.embeddings["spectrum"].shape == (3, 20)
+    assert description.proba.shape == (3, len(tagger.classes_))
+    assert description.classes == tuple(tagger.classes_)
+    assert describe_clips(study.audio_test[:3], sample_rate=study.sample_rate,
+                          embedders={"spectrum": spectrum}).proba is None
+
+
+def test_chance_rows_are_seeded_and_distinct():
+    from skbrainmusic.evaluation import chance_rows
+
+    rows = chance_rows(10, 10, random_state=3)
+    assert sorted(rows) == list(range(10))
+    np.testing.assert_array_equal(rows, chance_rows(10, 10, random_state=3))
+    assert chance_rows(3, 8, random_state=0).shape == (8,)

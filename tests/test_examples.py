@@ -7,7 +7,8 @@ import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 # The others take up to a minute each; doc/build.sh runs every example.
-FAST = ["plot_window_leakage.py", "plot_decoding_pipeline.py", "plot_encoding_permutation.py"]
+FAST = ["plot_window_leakage.py", "plot_decoding_pipeline.py", "plot_encoding_permutation.py",
+        "plot_experiments.py"]
 
 
 def test_every_example_is_in_the_gallery_or_a_recipe():

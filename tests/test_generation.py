@@ -2,6 +2,7 @@ import pickle
 
 import numpy as np
 import pytest
+from _tiny_models import tiny_diffusion_components, tiny_diffusion_pipeline
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 
@@ -178,61 +179,15 @@ def test_dimension_mismatch_at_predict():
 
 @pytest.fixture(scope="module")
 def tiny_components():
-    """Tiny random MusicLDM / AudioLDM parts, as diffusers' own tests build them.
-
-    One CLAP text tower with projection serves both pipelines: generating from
-    ``prompt_embeds`` only uses its dtype (MusicLDM accepts it in place of a ClapModel).
-    """
     pytest.importorskip("diffusers")
-    import torch
-    from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
-    from transformers import (
-        ClapTextConfig,
-        ClapTextModelWithProjection,
-        SpeechT5HifiGan,
-        SpeechT5HifiGanConfig,
-    )
-
-    torch.manual_seed(0)
-    return {
-        "unet": UNet2DConditionModel(
-            block_out_channels=(32, 64), layers_per_block=1, sample_size=32, in_channels=4,
-            out_channels=4, down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-            up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), cross_attention_dim=(32, 64),
-            class_embed_type="simple_projection", projection_class_embeddings_input_dim=32,
-            class_embeddings_concat=True),
-        "scheduler": DDIMScheduler(
-            beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
-            clip_sample=False, set_alpha_to_one=False),
-        "vae": AutoencoderKL(
-            block_out_channels=[32, 64], in_channels=1, out_channels=1,
-            down_block_types=["DownEncoderBlock2D"] * 2,
-            up_block_types=["UpDecoderBlock2D"] * 2, latent_channels=4),
-        "text_encoder": ClapTextModelWithProjection(ClapTextConfig(
-            bos_token_id=0, eos_token_id=2, hidden_size=16, intermediate_size=37,
-            layer_norm_eps=1e-05, num_attention_heads=2, num_hidden_layers=2, pad_token_id=1,
-            vocab_size=1000, projection_dim=32)),
-        "vocoder": SpeechT5HifiGan(SpeechT5HifiGanConfig(
-            model_in_dim=8, sampling_rate=16000, upsample_initial_channel=16,
-            upsample_rates=[2, 2], upsample_kernel_sizes=[4, 4], resblock_kernel_sizes=[3, 7],
-            resblock_dilation_sizes=[[1, 3, 5], [1, 3, 5]], normalize_before=False)),
-        "tokenizer": None,
-    }
-
-
-def tiny_pipeline(backend, components):
-    from diffusers import AudioLDMPipeline, MusicLDMPipeline
-
-    if backend == "audioldm":
-        return AudioLDMPipeline(**components)
-    return MusicLDMPipeline(feature_extractor=None, **components)
+    return tiny_diffusion_components()
 
 
 @pytest.mark.parametrize("backend", ["musicldm", "audioldm"])
 def test_diffusion_backends_generate_from_embeddings(backend, tiny_components, tmp_path,
                                                     monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    pipeline = tiny_pipeline(backend, tiny_components)
+    pipeline = tiny_diffusion_pipeline(backend, tiny_components)
     params = {"num_inference_steps": 2, "guidance_scale": 2.0, "batch_size": 2}
     backend = DiffusionBackend(backend, model=pipeline, **params)
     generator = ConditionedGenerator(backend).fit()

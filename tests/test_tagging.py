@@ -1,6 +1,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from _tiny_models import tiny_ast
 
 from skbrainmusic.metrics import AUDIOSET_GROUPS, AUDIOSET_LABELS
 from skbrainmusic.tagging import (
@@ -114,20 +115,6 @@ def test_group_scorers_reward_faithful_reconstructions(fitted_tagger):
     custom = make_top_n_agreement_scorer(fitted_tagger, ["Blues", "Jazz"], n=1,
                                          sample_rate=SAMPLE_RATE)
     assert custom(IdentityGenerator(), audio, audio) == 1.0
-
-
-def tiny_ast(seed=0):
-    import torch
-    from transformers import ASTConfig, ASTForAudioClassification
-
-    config = ASTConfig(
-        hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=37,
-        num_mel_bins=16, max_length=24,
-        id2label=dict(enumerate(AUDIOSET_LABELS)),
-        label2id={name: i for i, name in enumerate(AUDIOSET_LABELS)},
-    )
-    torch.manual_seed(seed)
-    return ASTForAudioClassification(config)
 
 
 def test_ast_tagger_tiny_model_object_and_local_path(tmp_path, monkeypatch):

@@ -87,8 +87,27 @@ def build_parser():
 
     decode = commands.add_parser(
         "decode", help="decode music from one subject's real fMRI data (ds003720)",
-        description="Fit the decoding pipeline on ds003720 and reconstruct the test clips.")
+        description="Fit the decoding pipeline on ds003720 and reconstruct the test clips "
+                    "by retrieval and generation. The paper's path: --embedding clap "
+                    "--model CLAP_DIR --generator musicldm --generator-model MUSICLDM_DIR "
+                    "--tagger ast --tagger-model AST_DIR.")
     _add_real_data(decode)
+    decode.add_argument("--generator", default="spectrogram",
+                        choices=("spectrogram", "musicldm", "audioldm"),
+                        help="music generator: spectrogram (offline, fitted on the corpus; "
+                             "default), or MusicLDM / AudioLDM conditioned on the decoded "
+                             "CLAP embedding (needs --embedding clap and --generator-model)")
+    decode.add_argument("--generator-model", metavar="PATH",
+                        help="local diffusers pipeline folder of --generator musicldm or "
+                             "audioldm")
+    decode.add_argument("--tagger", default="embedding", choices=("embedding", "ast"),
+                        help="audio tagger judging the reconstructions' genres, instruments "
+                             "and moods: embedding (offline classifier of the --embedding "
+                             "features, fitted on the training clips' genres; default) or "
+                             "ast (AudioSet classifier, needs --tagger-model)")
+    decode.add_argument("--tagger-model", metavar="PATH",
+                        help="local folder of the AST model (ASTForAudioClassification) of "
+                             "--tagger ast")
     decode.add_argument("--captions", metavar="CSV",
                         help="Brain2Music captions CSV (adds the caption-embedding decoder)")
     decode.add_argument("--corpus", metavar="DIR",

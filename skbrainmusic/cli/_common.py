@@ -5,8 +5,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 
 class CLIError(Exception):
     """An error the user can fix; the CLI prints its message on one line and exits with 2."""
@@ -101,24 +99,3 @@ def parallel_context(n_jobs, scheduler):
             yield
     finally:
         client.close()
-
-
-def to_builtin(value):
-    """Convert NumPy scalars/arrays (nested in dicts and lists) to JSON-able Python values."""
-    if isinstance(value, dict):
-        return {str(key): to_builtin(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_builtin(item) for item in value]
-    if isinstance(value, np.ndarray):
-        return to_builtin(value.tolist())
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, Path):
-        return str(value)
-    return value
-
-
-def mean_std(values):
-    """``{"mean", "std", "values"}`` of per-subject numbers (population std, as the paper)."""
-    values = np.asarray(values, dtype=float)
-    return {"mean": float(values.mean()), "std": float(values.std()), "values": values.tolist()}

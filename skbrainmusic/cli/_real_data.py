@@ -49,7 +49,7 @@ def check_paths(args):
         "bids": existing_path(args.bids, "--bids", kind="dir"),
         "gtzan": existing_path(args.gtzan, "--gtzan", kind="dir"),
         "preprocessed": None, "mask": None, "atlas": None, "captions": None, "corpus": None,
-        "model": None,
+        "model": None, "generator_model": None, "tagger_model": None,
     }
     for name, kind in (("preprocessed", "dir"), ("mask", "file"), ("atlas", "file"),
                        ("captions", "file"), ("corpus", "dir")):
@@ -68,6 +68,22 @@ def check_paths(args):
     elif args.embedding in _MODEL_BACKENDS:
         raise CLIError(f"--embedding {args.embedding} needs --model PATH (a local copy of "
                        "the weights; nothing is downloaded).")
+    for option, choice, needs in (("generator", getattr(args, "generator", None),
+                                   ("musicldm", "audioldm")),
+                                  ("tagger", getattr(args, "tagger", None), ("ast",))):
+        model = getattr(args, f"{option}_model", None)
+        if choice in needs and model is None:
+            raise CLIError(f"--{option} {choice} needs --{option}-model PATH (a local copy of "
+                           "the weights; nothing is downloaded).")
+        if choice not in needs and model is not None:
+            raise CLIError(f"--{option}-model is for --{option} {' or '.join(needs)}, not "
+                           f"--{option} {choice}.")
+        if model is not None:
+            paths[f"{option}_model"] = existing_path(model, f"--{option}-model", kind="dir")
+    if getattr(args, "generator", None) in ("musicldm", "audioldm") and args.embedding != "clap":
+        raise CLIError(f"--generator {args.generator} is conditioned on CLAP embeddings: use "
+                       "--embedding clap with --model PATH (the CLAP weights of the "
+                       "pipeline).")
     return paths
 
 
@@ -94,14 +110,29 @@ def load_subject(args, paths, progress):
     return study
 
 
-def audio_embedder(args, sample_rate, clip_duration):
-    """The ``AudioEmbedder`` of ``--embedding`` (window of Table A.2, weights from --model)."""
-    from ..embeddings import AudioEmbedder
+def embedding_spec(args, study):
+    """The decoded embedding of ``--embedding`` (window of Table A.2, weights from --model)."""
+    from ..experiments import EmbeddingSpec, audio_embedder
 
-    window, _ = AUDIO_EMBEDDINGS[args.embedding]
-    return AudioEmbedder(backend=args.embedding, window=window, model=args.model,
-                         sample_rate=sample_rate, clip_duration=clip_duration,
-                         device=args.device)
+    window, analog = AUDIO_EMBEDDINGS[args.embedding]
+    embedder = audio_embedder(args.embedding, window, sample_rate=study.sample_rate,
+                              clip_duration=study.clip_duration, model=args.model,
+                              device=args.device)
+    # MusicLDM / AudioLDM are conditioned on CLAP embeddings as CLAP makes them: decoded
+    # for them, the embedding stays in its own space instead of being standardised.
+    diffusion = getattr(args, "generator", "spectrogram") != "spectrogram"
+    return EmbeddingSpec(args.embedding, embedder, window, label=args.embedding, analog=analog,
+                         standardize=not diffusion)
+
+
+def captions_spec(args, study):
+    """The caption embedding (TF-IDF + SVD on the training captions), one 15 s window."""
+    from ..experiments import EmbeddingSpec, caption_embedder
+
+    return EmbeddingSpec("captions", caption_embedder(len(study.captions_train),
+                                                      random_state=args.random_state),
+                         study.clip_duration, source="captions",
+                         label="caption TF-IDF + SVD", analog="MuLan text (offline analog)")
 
 
 def load_corpus(folder, sample_rate, clip_duration, progress):

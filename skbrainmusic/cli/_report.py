@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .._version import __version__
-from ._common import to_builtin
+from ..experiments import to_builtin
 from ._output import write_output
 
 

@@ -1,0 +1,160 @@
+"""Encoding models of an experiment: voxelwise ridge from an embedding to the responses."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._features import StimulusFeatures
+
+
+def fit_encoder(study, window, train, test, *, step, cv):
+    """A :class:`~skbrainmusic.VoxelwiseEncoder` from embeddings to window-averaged scans.
+
+    Returns
+    -------
+    encoder : VoxelwiseEncoder
+        Fitted on the training clips.
+    predicted, responses_test : ndarray of shape (n_test, n_windows, n_voxels)
+        Its predictions and the measured responses of the test clips.
+    scores : ndarray of shape (n_voxels,)
+        Held-out Pearson r of every voxel.
+    """
+    from ..alignment import TemporalWindowAligner
+    from ..encoding import VoxelwiseEncoder
+
+    aligner = TemporalWindowAligner(window=window, step=step, tr=study.tr,
+                                    clip_duration=study.clip_duration)
+    responses_train = aligner.fit_transform(study.responses_train)
+    responses_test = aligner.transform(study.responses_test)
+    encoder = VoxelwiseEncoder(cv=cv).fit(train, responses_train)
+    return (encoder, encoder.predict(test), responses_test,
+            encoder.voxel_scores(test, responses_test))
+
+
+@dataclass
+class EncodingResults:
+    """What :func:`run_encoding` measured.
+
+    Attributes
+    ----------
+    encoder : VoxelwiseEncoder
+        Fitted on the training clips.
+    scores : ndarray of shape (n_voxels,)
+        Held-out Pearson r of every voxel.
+    test : PermutationTestResult
+        Per-voxel permutation test with FDR (``significant``, ``pvalues_fdr``, ...).
+    summary : dict
+        ``n_voxels``, ``mean_r``, ``max_r``, ``n_significant``, ``fraction_significant``.
+    per_roi : list of dict
+        Per ROI (best mean r first): ``roi``, ``n_voxels``, ``mean_r``,
+        ``fraction_significant``; empty without ROI labels.
+    partition : VariancePartition or None
+        Variance partitioning of the embedding against the captions (A.1.8).
+    """
+
+    encoder: object
+    scores: np.ndarray
+    test: object
+    summary: dict
+    per_roi: list
+    partition: object = None
+
+    @property
+    def variance(self):
+        """Mean held-out R^2 over voxels of every part of the partitioning (or None)."""
+        if self.partition is None:
+            return None
+        partition = self.partition
+        return {name: float(np.mean(values)) for name, values in (
+            ("joint", partition.joint), ("unique_audio", partition.unique["audio"]),
+            ("unique_captions", partition.unique["captions"]), ("shared", partition.shared))}
+
+    @property
+    def maps(self):
+        """Voxel maps by name: ``r``, ``significant_r`` (0 where not significant) and, with
+        the partitioning, ``unique_audio``, ``unique_captions``, ``shared``."""
+        maps = {"r": self.scores, "significant_r": np.where(self.test.significant,
+                                                             self.scores, 0.0)}
+        if self.partition is not None:
+            maps.update({"unique_audio": self.partition.unique["audio"],
+                         "unique_captions": self.partition.unique["captions"],
+                         "shared": self.partition.shared})
+        return maps
+
+
+def roi_name(study, label):
+    """Name of ROI ``label`` in the study's ``roi_names`` (the label itself if unnamed)."""
+    names = study.roi_names
+    return names.get(int(label), str(label)) if hasattr(names, "get") else names[int(label)]
+
+
+def run_encoding(study, embedding, *, captions=None, n_permutations=1000, q=0.05, step=1.5,
+                 cv=5, random_state=0):
+    """Voxelwise encoding models of one subject, tested with clip permutations and FDR.
+
+    A ridge model per voxel predicts the window-averaged responses from ``embedding`` (one
+    alpha per voxel by cross-validation over clips); held-out correlations are tested with
+    clip permutations and Benjamini-Hochberg FDR; with ``captions`` the variance is
+    partitioned between the audio and the caption embeddings (A.1.8).
+
+    Parameters
+    ----------
+    study : Bunch
+        One subject's study with ``audio_train`` / ``audio_test`` (and
+        ``captions_train`` / ``captions_test`` for ``captions``); see
+        :func:`run_experiment`.
+    embedding : EmbeddingSpec
+        The audio embedding of the stimuli.
+    captions : EmbeddingSpec, default=None
+        A caption embedding for the variance partitioning.
+    n_permutations : int, default=1000
+        Permutations of the significance test.
+    q : float, default=0.05
+        False discovery rate.
+    step : float, default=1.5
+        Seconds between window starts.
+    cv : int, default=5
+        Folds over clips of the encoders' alpha.
+    random_state : int, default=0
+        Seed of the permutations.
+
+    Returns
+    -------
+    results : EncodingResults
+    """
+    from ..encoding import permutation_test, upsample_to_windows, variance_partitioning
+
+    features = StimulusFeatures(embedding.embedder, standardize=embedding.standardize)
+    X_train = features.fit_transform(study.audio_train)
+    X_test = features.transform(study.audio_test)
+    encoder, predicted, responses_test, scores = fit_encoder(study, embedding.window, X_train,
+                                                             X_test, step=step, cv=cv)
+    test = permutation_test(responses_test, predicted, n_permutations=n_permutations, q=q,
+                            random_state=random_state)
+    partition = None
+    if captions is not None:
+        from ..alignment import TemporalWindowAligner
+
+        text = StimulusFeatures(captions.embedder, standardize=captions.standardize)
+        n_windows = X_train.shape[1]
+        C_train = upsample_to_windows(text.fit_transform(study.captions_train)[:, 0],
+                                      n_windows)
+        C_test = upsample_to_windows(text.transform(study.captions_test)[:, 0], n_windows)
+        aligner = TemporalWindowAligner(window=embedding.window, step=step, tr=study.tr,
+                                        clip_duration=study.clip_duration)
+        partition = variance_partitioning(
+            {"audio": X_train, "captions": C_train}, aligner.fit_transform(
+                study.responses_train), {"audio": X_test, "captions": C_test}, responses_test)
+    summary = {"n_voxels": int(scores.size), "mean_r": float(scores.mean()),
+               "max_r": float(scores.max()), "n_significant": int(test.significant.sum()),
+               "fraction_significant": float(test.significant.mean())}
+    per_roi = []
+    if study.roi_labels is not None:
+        labels = np.asarray(study.roi_labels)
+        for label in np.unique(labels):
+            in_roi = labels == label
+            per_roi.append({"roi": roi_name(study, label), "n_voxels": int(in_roi.sum()),
+                            "mean_r": float(scores[in_roi].mean()),
+                            "fraction_significant": float(test.significant[in_roi].mean())})
+        per_roi.sort(key=lambda row: row["mean_r"], reverse=True)
+    return EncodingResults(encoder, scores, test, summary, per_roi, partition)

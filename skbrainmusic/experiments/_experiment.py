@@ -1,0 +1,741 @@
+"""The paper's study on data Bunches: decoding (Table 1), reconstruction (Figure 1), encoding."""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.pipeline import Pipeline
+
+from ..calibration import CalibratedDecoder
+from ..evaluation import ClipDescription, chance_rows, describe_clips, score_reconstructions
+from ..metrics import AUDIOSET_TOP_N, identification_accuracy, pearson_per_target
+from ..retrieval import Corpus
+from . import _statistics as stats
+from ._encoding import fit_encoder, roi_name
+from ._features import StimulusFeatures, TaggerFeatures
+from ._results import ExperimentResults, SubjectResult, mean_std
+
+N_ROIS = 6
+STEP = 1.5
+# Without atlas labels (e.g. the authors' preprocessed arrays) one whole-brain ridge is
+# fitted on the voxels most correlated with the targets inside each fold, about as many as
+# the paper's top-6 ROIs hold (1,460 voxels for subject 1, Table A.2).
+SCREEN_VOXELS = 1500
+GROUPS = tuple(AUDIOSET_TOP_N)
+
+
+def decoding_pipeline(roi_labels, window, *, tr=1.5, clip_duration=15.0, step=STEP,
+                      n_rois=N_ROIS, cv=5, screen_voxels=SCREEN_VOXELS, n_jobs=None):
+    """The paper's decoder of one embedding: window-averaged scans -> ROI-ensemble ridge.
+
+    Parameters
+    ----------
+    roi_labels : array-like of shape (n_voxels,) or None
+        ROI of every voxel. ``None`` (no atlas): one whole-brain ridge on the
+        ``screen_voxels`` voxels most correlated with the targets inside each fold.
+    window : float
+        Window of the embedding in seconds (Table A.2).
+    tr : float, default=1.5
+        Repetition time in seconds.
+    clip_duration : float, default=15.0
+        Clip length in seconds.
+    step : float, default=1.5
+        Seconds between window starts.
+    n_rois : int, default=6
+        ROIs ensembled.
+    cv : int, default=5
+        Folds over clips of the ridge's alpha and ROI selection.
+    screen_voxels : int, default=1500
+        Voxels kept without ROI labels.
+    n_jobs : int, default=None
+        Joblib workers over ROIs.
+
+    Returns
+    -------
+    decoder : Pipeline
+        Unfitted ``TemporalWindowAligner -> ROIEnsembleRidge`` (steps ``"align"``,
+        ``"ridge"``).
+
+    Examples
+    --------
+    >>> from skbrainmusic.experiments import decoding_pipeline
+    >>> decoder = decoding_pipeline([1, 1, 2, 2], window=10.0)
+    >>> [name for name, _ in decoder.steps]
+    ['align', 'ridge']
+    """
+    from ..alignment import TemporalWindowAligner
+    from ..ridge import ROIEnsembleRidge
+
+    if roi_labels is None:
+        ridge = ROIEnsembleRidge(None, n_rois=1, cv=cv, screen_voxels=screen_voxels,
+                                 n_jobs=n_jobs)
+    else:
+        # A plain copy: cached studies are memory-mapped, and a model must not keep a
+        # reference to a file.
+        ridge = ROIEnsembleRidge(np.array(roi_labels), n_rois=n_rois, cv=cv, n_jobs=n_jobs)
+    return Pipeline([
+        ("align", TemporalWindowAligner(window=window, step=step, tr=tr,
+                                        clip_duration=clip_duration)),
+        ("ridge", ridge),
+    ])
+
+
+_FULL_LABELS = {"genres", "instruments", "moods"}
+
+
+def clip_labels(clips):
+    """AudioSet class names of every clip of a clip table (the tagger's training labels).
+
+    Parameters
+    ----------
+    clips : pandas.DataFrame
+        With columns ``genres``, ``instruments`` and ``moods`` (lists of AudioSet names,
+        as in the synthetic study), or ``genre`` (a GTZAN genre, as in ds003720).
+
+    Returns
+    -------
+    labels : list of lists of str
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skbrainmusic.experiments import clip_labels
+    >>> clip_labels(pd.DataFrame({"genre": ["jazz"]}))
+    [['Jazz', 'Blues']]
+    """
+    if _FULL_LABELS <= set(clips.columns):
+        return [list(g) + list(i) + list(m)
+                for g, i, m in zip(clips["genres"], clips["instruments"], clips["moods"])]
+    if "genre" not in clips.columns:
+        raise ValueError("The clip table has neither 'genres'/'instruments'/'moods' nor "
+                         f"'genre' columns (it has {list(clips.columns)}): there are no "
+                         "labels to fit a tagger on.")
+    # TODO(merge): GTZAN -> AudioSet names belong to the ds003720 loader's clip table.
+    from ..datasets._music import AUDIOSET_GENRES
+
+    return [list(AUDIOSET_GENRES[genre]) for genre in clips["genre"]]
+
+
+def _field(obj, name):
+    return obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
+
+
+@dataclass
+class _Corpus:
+    ids: list
+    audio: np.ndarray
+    labels: list
+    name: str
+
+
+def _check_corpus(corpus, study):
+    if corpus is None:
+        return _Corpus(list(study.clips_train.clip_id), np.asarray(study.audio_train),
+                       clip_labels(study.clips_train), "the training stimuli")
+    audio = _field(corpus, "audio")
+    if audio is None:
+        raise ValueError("corpus has no 'audio': give a mapping or Bunch with 'audio' "
+                         "(n_items, n_samples) and optionally 'ids', 'clips', 'labels'.")
+    audio = np.asarray(audio, dtype=np.float32)
+    if len(audio) < 2:
+        raise ValueError(f"The retrieval corpus needs at least 2 clips, got {len(audio)}.")
+    rate = _field(corpus, "sample_rate")
+    if rate is not None and rate != study.sample_rate:
+        raise ValueError(f"corpus audio is at {rate} Hz but the stimuli at "
+                         f"{study.sample_rate} Hz: resample the corpus.")
+    clips, ids, labels = (_field(corpus, name) for name in ("clips", "ids", "labels"))
+    if ids is None:
+        ids = list(clips.clip_id) if clips is not None else list(range(len(audio)))
+    # A corpus without labels (e.g. a folder of music) leaves the tagger to the stimuli's.
+    if labels is None and clips is not None and (
+            _FULL_LABELS <= set(clips.columns) or "genre" in clips.columns):
+        labels = clip_labels(clips)
+    return _Corpus(list(ids), audio, labels, _field(corpus, "name") or "the corpus")
+
+
+class _Quiet:
+    """Progress reporting that says nothing (the default of :func:`run_experiment`)."""
+
+    def log(self, message):
+        pass
+
+    def track(self, items, description, total=None):
+        yield from items
+
+
+@dataclass
+class _Config:
+    """Everything a subject task needs besides its study (shipped to parallel workers)."""
+
+    specs: tuple
+    music: str
+    evaluation: tuple
+    cv: int
+    n_rois: int
+    step: float
+    n_permutations: int
+    n_bootstraps: int
+    encoding: bool
+    random_state: int
+
+
+@dataclass
+class _Stimuli:
+    """What all subjects share: stimulus features, corpus, tagger, retriever, generator."""
+
+    embeddings: dict
+    features: dict
+    tagger: object
+    retriever: object
+    generator: object
+    corpus_description: ClipDescription
+    stimulus_description: ClipDescription
+    sample_rate: int
+    test_clip_ids: list
+    genres: np.ndarray
+    rows: np.ndarray
+    example_rows: list
+
+
+def _generate(generator, embeddings, sample_rate, random_state):
+    """Waveforms at the stimuli's sample rate."""
+    audio = generator.generate(embeddings, random_state=random_state)
+    if generator.sample_rate_ != sample_rate:
+        import librosa
+
+        audio = librosa.resample(np.asarray(audio), orig_sr=generator.sample_rate_,
+                                 target_sr=sample_rate)
+    return np.asarray(audio, dtype=np.float32)
+
+
+def _fit_generator(generator, corpus_embeddings, corpus_audio, sample_rate):
+    corpus = Corpus(corpus_embeddings, audio=corpus_audio, sample_rate=sample_rate)
+    return clone(generator).set_params(corpus=corpus).fit()
+
+
+def _example_rows(genres, rows, n_examples):
+    """The first reconstructed clip of every genre, up to ``n_examples``, in clip order."""
+    first = {}
+    for row in rows:
+        first.setdefault(genres[row], int(row))
+    return sorted(first.values())[:n_examples]
+
+
+def _prepare_stimuli(study, config, corpus, generator, tagger, n_reconstructions,
+                     n_examples, progress):
+    rate = study.sample_rate
+    embeddings, features = {}, {}
+    for spec in progress.track(config.specs, "embedding the stimuli"):
+        train, test = ((study.audio_train, study.audio_test) if spec.source == "audio"
+                       else (_field(study, "captions_train"), _field(study, "captions_test")))
+        if train is None:
+            raise ValueError(f"Embedding {spec.key!r} reads captions but the study has no "
+                             "captions_train/captions_test.")
+        stimulus = StimulusFeatures(spec.embedder, standardize=spec.standardize)
+        embeddings[spec.key] = (stimulus.fit_transform(train), stimulus.transform(test))
+        if spec.source == "audio":
+            features[spec.key] = stimulus
+    corpus = _check_corpus(corpus, study)
+    progress.log(f"embedding the retrieval corpus ({len(corpus.ids)} clips)")
+    corpus_embeddings = {key: features[key].transform(corpus.audio)
+                         for key in dict.fromkeys((*config.evaluation, config.music))}
+    if isinstance(tagger, str):
+        tagger = _music_tagger(tagger, features, config.music)
+    elif tagger is not None:
+        tagger = clone(tagger, safe=False)
+    corpus_proba = classes = None
+    if tagger is not None:
+        labelled = corpus if corpus.labels is not None else _check_corpus(None, study)
+        progress.log(f"fitting the audio tagger on the labels of {labelled.name}")
+        tagger.fit(labelled.audio, labelled.labels, sample_rate=rate)
+        corpus_proba = tagger.predict_proba(corpus.audio, sample_rate=rate)
+        classes = tuple(tagger.classes_)
+
+    progress.log("fitting the retriever and the generator on the corpus")
+    from ..retrieval import EmbeddingRetriever
+
+    retriever = EmbeddingRetriever({"embeddings": corpus_embeddings[config.music],
+                                    "ids": corpus.ids}).fit()
+    if generator is not None:
+        generator = _fit_generator(generator, corpus_embeddings[config.music], corpus.audio,
+                                   rate)
+    n_test = len(study.clips_test)
+    rows = np.arange(n_test if n_reconstructions is None else min(n_reconstructions, n_test))
+    if rows.size < 2:
+        raise ValueError(f"n_reconstructions must be at least 2, got {n_reconstructions}.")
+    stimulus_description = ClipDescription(
+        {key: embeddings[key][1][rows] for key in config.evaluation},
+        None if tagger is None else tagger.predict_proba(np.asarray(study.audio_test)[rows],
+                                                         sample_rate=rate),
+        classes)
+    for stimulus in features.values():
+        stimulus.forget_training()
+    genres = np.asarray(study.clips_test.genre)
+    stimuli = _Stimuli(
+        embeddings=embeddings, features=features, tagger=tagger, retriever=retriever,
+        generator=generator,
+        corpus_description=ClipDescription(
+            {key: corpus_embeddings[key] for key in config.evaluation}, corpus_proba, classes),
+        stimulus_description=stimulus_description, sample_rate=rate,
+        test_clip_ids=list(study.clips_test.clip_id), genres=genres, rows=rows,
+        example_rows=_example_rows(genres, rows, n_examples))
+    return stimuli, corpus
+
+
+def _music_tagger(name, features, music):
+    if name != "music":
+        raise ValueError(f"tagger must be 'music', an AudioTagger or None, got {name!r}.")
+    from ..tagging import AudioTagger
+
+    return AudioTagger(embedder=TaggerFeatures(features[music]))
+
+
+def _describe(audio, stimuli, config):
+    return describe_clips(audio, sample_rate=stimuli.sample_rate,
+                          embedders={key: stimuli.features[key] for key in config.evaluation},
+                          tagger=stimuli.tagger)
+
+
+def _resampling(n_clips, genres, config):
+    """Bootstrap resamples and permutations of ``n_clips`` clips, seeded by the experiment's
+    seed and the number of clips (so sets of the same clips are resampled alike)."""
+    seed = [config.random_state, n_clips]
+    return {
+        "bootstrap": stats.bootstrap_indices(n_clips, config.n_bootstraps, seed + [1]),
+        "permutations": stats.permutations(n_clips, config.n_permutations, seed + [2]),
+        "within_genre": stats.permutations(n_clips, config.n_permutations, seed + [3],
+                                           groups=genres),
+    }
+
+
+def _has_pairs(groups):
+    return bool(np.any(np.unique(groups, return_counts=True)[1] > 1))
+
+
+def _estimate(per_clip, resampling, null=None):
+    """A clip-mean number with its bootstrap replicates (and permutation p-value)."""
+    value = float(np.nanmean(per_clip))
+    estimate = {"value": value,
+                "replicates": stats.mean_replicates(per_clip, resampling["bootstrap"])}
+    if null is not None:
+        estimate["p_value"] = stats.p_value(value, null)
+    return estimate
+
+
+def _identification_estimates(true, pred, genres, resampling, paths, statistics):
+    """Plain and within-genre (``paths``) identification of ``pred`` with their bootstrap
+    replicates and tests against chance; returns the per-clip scores of both (within-genre
+    None when no genre has two clips)."""
+    per_clip = identification_accuracy(true, pred, average=False)
+    statistics[paths[0]] = _estimate(
+        per_clip, resampling, stats.identification_null(true, pred, resampling["permutations"]))
+    if not _has_pairs(genres):
+        return per_clip, None
+    within = identification_accuracy(true, pred, average=False, groups=genres)
+    statistics[paths[1]] = _estimate(
+        within, resampling,
+        stats.identification_null(true, pred, resampling["within_genre"], groups=genres))
+    return per_clip, within
+
+
+def _decode(study, spec, train, test, config, genres, resampling, statistics):
+    """Fit one Table-1 decoder; the music one through a calibrated decoder."""
+    decoder = decoding_pipeline(study.roi_labels, spec.window, tr=study.tr,
+                                clip_duration=study.clip_duration, step=config.step,
+                                n_rois=config.n_rois, cv=config.cv)
+    calibrated = None
+    if spec.key == config.music:
+        # Reconstruction starts from predictions calibrated on out-of-fold predictions of
+        # the training clips (ridge predictions are shrunk towards the mean);
+        # the calibrated decoder's own refit is the Table-1 model.
+        calibrated = CalibratedDecoder(decoder, cv=config.cv).fit(study.responses_train,
+                                                                   train)
+        model = calibrated.estimator_
+    else:
+        model = decoder.fit(study.responses_train, train)
+    pred_train = model.predict(study.responses_train)
+    pred_test = model.predict(study.responses_test)
+    # A dimension the decoder predicts as a constant (e.g. from a brain region that carries
+    # nothing) correlates with nothing: r = 0 rather than undefined.
+    scores = {
+        "identification_train": identification_accuracy(train, pred_train),
+        "identification_test": identification_accuracy(test, pred_test),
+        "correlation_train": float(pearson_per_target(train, pred_train,
+                                                      zero_variance="zero").mean()),
+        "correlation_test": float(pearson_per_target(test, pred_test,
+                                                     zero_variance="zero").mean()),
+    }
+    paths = [("table1", spec.key, name)
+             for name in ("identification_test", "within_genre_identification_test")]
+    per_clip, within = _identification_estimates(test, pred_test, genres, resampling, paths,
+                                                 statistics)
+    if within is not None:
+        scores["within_genre_identification_test"] = float(np.nanmean(within))
+    statistics[("table1", spec.key, "correlation_test")] = {
+        "value": scores["correlation_test"],
+        "replicates": stats.correlation_replicates(test, pred_test, resampling["bootstrap"])}
+    ridge = model.named_steps["ridge"]
+    roi_scores = {}
+    if study.roi_labels is not None:
+        scores["selected_rois"] = [roi_name(study, r) for r in ridge.selected_rois_]
+        informative = _field(study, "informative_rois")
+        if informative is not None:
+            scores["selected_informative"] = int(np.isin(ridge.selected_rois_,
+                                                         informative).sum())
+        roi_scores = dict(zip((roi_name(study, r) for r in ridge.rois_),
+                              ridge.roi_scores_.tolist()))
+    else:
+        scores["selected_rois"] = None
+    return model, calibrated, pred_test, per_clip, scores, roi_scores
+
+
+def _reconstruction_scores(descriptions, stimuli):
+    """Figure-1 scores of every reconstruction method: the means ``{method: {"identification":
+    {key: value}, "within_genre_identification": ..., "agreement": {group: value}}}`` and the
+    per-clip tables ``{method: DataFrame}``."""
+    genres = stimuli.genres[stimuli.rows]
+    within = genres if _has_pairs(genres) else None
+    results, per_clip = {}, {}
+    for method, description in descriptions.items():
+        table = score_reconstructions(stimuli.stimulus_description, description,
+                                      groups=within, average=False)
+        per_clip[method] = table
+        means = table.mean()
+        result = {"identification": {key: float(means[f"identification_{key}"])
+                                     for key in stimuli.stimulus_description.embeddings},
+                  "agreement": {group: float(means[f"top_n_{group}"]) for group in GROUPS
+                                if f"top_n_{group}" in table}}
+        if within is not None:
+            result["within_genre_identification"] = {
+                key: float(means[f"identification_{key}_within_group"])
+                for key in stimuli.stimulus_description.embeddings}
+        results[method] = result
+    return results, per_clip
+
+
+def _reconstruction_statistics(descriptions, per_clip, stimuli, resampling, statistics):
+    """Bootstrap replicates and tests against chance of the scores of every method."""
+    original = stimuli.stimulus_description
+    genres = stimuli.genres[stimuli.rows]
+    for method, table in per_clip.items():
+        description = descriptions[method]
+        for key in original.embeddings:
+            paths = [("reconstruction", method, kind, key)
+                     for kind in ("identification", "within_genre_identification")]
+            _identification_estimates(original.embeddings[key], description.embeddings[key],
+                                      genres, resampling, paths, statistics)
+        for group in GROUPS:
+            if f"top_n_{group}" in table:
+                statistics[("reconstruction", method, "agreement", group)] = _estimate(
+                    table[f"top_n_{group}"].to_numpy(), resampling, stats.agreement_null(
+                        original.proba, description.proba, list(original.classes), group,
+                        AUDIOSET_TOP_N[group], resampling["permutations"]))
+
+
+def _paired(per_clip, resampling, statistics):
+    """Generation minus retrieval, clip by clip, with bootstrap replicates."""
+    if not {"generation", "retrieval"} <= set(per_clip):
+        return
+    difference = per_clip["generation"] - per_clip["retrieval"]
+    for column in difference.columns:
+        values = difference[column].to_numpy()
+        statistics[("generation_minus_retrieval", column)] = _estimate(values, resampling)
+
+
+def _subject_task(index, studies, stimuli, config):
+    """Everything that depends on one subject's brain: decoders, reconstructions, encoding."""
+    study = studies[index]
+    if list(study.clips_test.clip_id) != stimuli.test_clip_ids:
+        raise ValueError(f"subject {study.subject} heard other test clips than the first "
+                         "subject: the experiment needs one set of stimuli.")
+    genres = stimuli.genres
+    resampling = _resampling(len(genres), genres, config)
+    statistics = {}
+    decoding, models, roi_scores, predictions, per_clip_decoding = {}, {}, {}, {}, {}
+    calibrated = None
+    for spec in config.specs:
+        train, test = stimuli.embeddings[spec.key]
+        model, calibrated_music, pred_test, per_clip, scores, rois = _decode(
+            study, spec, train, test, config, genres, resampling, statistics)
+        if calibrated_music is not None:
+            calibrated = calibrated_music
+        decoding[spec.key], models[spec.key], roi_scores[spec.key] = scores, model, rois
+        predictions[spec.key], per_clip_decoding[spec.key] = pred_test, per_clip
+
+    rows = stimuli.rows
+    predicted = calibrated.predict(study.responses_test)[rows]
+    retrieved_rows = stimuli.retriever.kneighbors(predicted, n_neighbors=1)[1][:, 0]
+    descriptions = {"retrieval": stimuli.corpus_description.take(retrieved_rows)}
+    examples = np.searchsorted(rows, stimuli.example_rows)
+    example_generated = None
+    if stimuli.generator is not None:
+        generated = _generate(stimuli.generator, predicted, stimuli.sample_rate,
+                              config.random_state)
+        descriptions["generation"] = _describe(generated, stimuli, config)
+        example_generated = generated[examples]
+    rec_resampling = _resampling(rows.size, genres[rows], config)
+    reconstruction, per_clip = _reconstruction_scores(descriptions, stimuli)
+    _reconstruction_statistics(descriptions, per_clip, stimuli, rec_resampling, statistics)
+    _paired(per_clip, rec_resampling, statistics)
+    shown = "generation" if "generation" in per_clip else "retrieval"
+    music_per_clip = per_clip[shown][f"identification_{config.music}"].to_numpy()
+    per_genre = {}
+    for genre in np.unique(genres[rows]):
+        in_genre = genres[rows] == genre
+        per_genre[str(genre)] = float(music_per_clip[in_genre].mean())
+        statistics[("per_genre", str(genre))] = _estimate(
+            np.where(in_genre, music_per_clip, np.nan), rec_resampling)
+    decoded = per_clip_decoding[config.music]
+    decoding_per_genre = {str(genre): mean_std(decoded[genres == genre])
+                          for genre in np.unique(genres)}
+    encoding = voxel_scores = significant = None
+    if config.encoding:
+        encoding, voxel_scores, significant = _encoding(study, stimuli.embeddings, config)
+    informative = _field(study, "informative_rois")
+    return SubjectResult(
+        subject=int(study.subject), decoding=decoding, roi_scores=roi_scores,
+        informative_rois=(None if informative is None
+                          else [roi_name(study, r) for r in informative]),
+        reconstruction=reconstruction, per_genre=per_genre,
+        decoding_per_genre=decoding_per_genre, encoding=encoding, models=models,
+        calibrated_decoder=calibrated, predicted_music=predictions[config.music].mean(axis=1),
+        retrieved_rows=retrieved_rows, example_generated=example_generated,
+        voxel_scores=voxel_scores, significant=significant,
+        roi_labels=None if study.roi_labels is None else np.asarray(study.roi_labels),
+        per_clip=per_clip, statistics=statistics)
+
+
+def _encoding(study, embeddings, config):
+    """Voxelwise encoding of every feature space, with a permutation test for the music one."""
+    from ..encoding import permutation_test
+
+    informative_rois = _field(study, "informative_rois")
+    per_space = {}
+    for spec in config.specs:
+        train, test = embeddings[spec.key]
+        _, predicted, responses_test, scores = fit_encoder(study, spec.window, train, test,
+                                                           step=config.step, cv=config.cv)
+        if informative_rois is None:
+            per_space[spec.key] = {"mean_r": float(scores.mean()),
+                                   "max_r": float(scores.max())}
+        else:
+            informative = np.isin(study.roi_labels, informative_rois)
+            per_space[spec.key] = {
+                "mean_r_informative": float(scores[informative].mean()),
+                "mean_r_other": float(scores[~informative].mean()),
+            }
+        if spec.key == config.music:
+            test_result = permutation_test(responses_test, predicted,
+                                           n_permutations=config.n_permutations,
+                                           random_state=config.random_state)
+            music_scores, significant = scores, test_result.significant
+    summary = {"feature_spaces": per_space, "n_voxels": int(music_scores.size),
+               "n_significant": int(significant.sum()),
+               "fraction_significant": float(significant.mean())}
+    if informative_rois is not None:
+        informative = np.isin(study.roi_labels, informative_rois)
+        n_other = int((~informative).sum())
+        summary.update({
+            "n_informative_voxels": int(informative.sum()),
+            "significant_informative": int(significant[informative].sum()),
+            "significant_other": int(significant[~informative].sum()),
+            "fraction_significant_informative": float(significant[informative].mean()),
+            "false_positive_rate_other": (float(significant[~informative].mean())
+                                          if n_other else 0.0),
+            "false_discovery_proportion": float(
+                significant[~informative].sum() / max(int(significant.sum()), 1)),
+        })
+    return summary, music_scores, significant
+
+
+def _references(stimuli, config, corpus, progress):
+    """Oracle (the true embedding) and chance (a random corpus clip) for Figure 1a,b."""
+    progress.log("oracle and chance references")
+    rows = stimuli.rows
+    true_music = stimuli.embeddings[config.music][1][rows]
+    oracle_rows = stimuli.retriever.kneighbors(true_music, n_neighbors=1)[1][:, 0]
+    descriptions = {"oracle retrieval": stimuli.corpus_description.take(oracle_rows)}
+    oracle_audio = None
+    if stimuli.generator is not None:
+        oracle_audio = _generate(stimuli.generator, true_music, stimuli.sample_rate,
+                                 config.random_state)
+        descriptions["oracle generation"] = _describe(oracle_audio, stimuli, config)
+    descriptions["chance"] = stimuli.corpus_description.take(
+        chance_rows(len(corpus.ids), rows.size, config.random_state))
+    statistics = {}
+    resampling = _resampling(rows.size, stimuli.genres[rows], config)
+    references, per_clip = _reconstruction_scores(descriptions, stimuli)
+    for name, table in per_clip.items():
+        for column in table.columns:
+            statistics[("references", name, column)] = _estimate(table[column].to_numpy(),
+                                                                 resampling)
+    return references, statistics, oracle_rows, oracle_audio
+
+
+def run_experiment(studies, embeddings, *, music, evaluation=None, corpus=None,
+                   generator=None, tagger="music", cv=5, n_rois=N_ROIS, step=STEP,
+                   n_reconstructions=None, encoding=True, n_permutations=1000,
+                   n_bootstraps=1000, confidence=0.95, n_examples=4, random_state=0,
+                   settings=None, progress=None):
+    """Run the paper's study on data Bunches with any embedder, generator and tagger.
+
+    For every subject: Table 1 (every embedding decoded from fMRI with
+    :func:`decoding_pipeline`, scored on training and held-out clips), Figure 1 (the music
+    embedding decoded through a :class:`~skbrainmusic.calibration.CalibratedDecoder` and
+    turned into music by retrieval from the corpus and by ``generator``, judged with the
+    evaluation embeddings and the tagger through
+    :func:`skbrainmusic.evaluation.score_reconstructions`, also within genre and per genre)
+    and, with ``encoding``, voxelwise encoding models with a permutation test. The oracle
+    (the true embedding) and chance (a random corpus clip) frame the reconstructions.
+    Every headline number comes with a bootstrap interval over clips, a permutation test
+    against chance per subject and, for generation, a paired comparison with retrieval
+    (see :mod:`skbrainmusic.experiments`).
+
+    Parameters
+    ----------
+    studies : Bunch or sequence of Bunch
+        One study per subject, all with the same stimuli, as returned by
+        :func:`~skbrainmusic.datasets.make_synthetic_study` or
+        :func:`~skbrainmusic.datasets.load_nakai2022` (with ``audio_train``,
+        ``audio_test`` and ``sample_rate`` added); a sequence may load its items lazily
+        (e.g. :class:`SyntheticStudies`): each subject is loaded where it is processed.
+        Used fields: ``responses_train`` / ``responses_test`` ``(n_clips, n_scans,
+        n_voxels)``, ``clips_train`` / ``clips_test`` (``clip_id``, ``genre``),
+        ``roi_labels`` ``(n_voxels,)`` or None, ``roi_names``, ``tr``, ``clip_duration``,
+        ``subject``, ``audio_train`` / ``audio_test`` ``(n_clips, n_samples)``,
+        ``sample_rate``, and if present ``captions_train`` / ``captions_test`` and
+        ``informative_rois`` (known on synthetic data).
+    embeddings : sequence of EmbeddingSpec
+        The decoding targets of Table 1.
+    music : str
+        Key of the embedding decoded for reconstruction (the MuLan-music counterpart).
+    evaluation : sequence of str, default=None
+        Keys of the audio embeddings judging reconstructions (Figure 1a); ``None``:
+        ``(music,)``.
+    corpus : Bunch or mapping, default=None
+        Retrieval corpus and the generator's training music: ``audio`` ``(n_items,
+        n_samples)`` at the stimuli's rate, optional ``ids``, ``clips`` (a clip table) or
+        ``labels`` (AudioSet names per item, to fit the tagger on). ``None``: the training
+        stimuli.
+    generator : ConditionedGenerator or None, default=None
+        Unfitted generator; cloned and fitted on the corpus' music embeddings and audio.
+        ``None`` reconstructs by retrieval only.
+    tagger : "music", AudioTagger or None, default="music"
+        ``"music"``: an offline tagger on the raw music embedding; an
+        :class:`~skbrainmusic.AudioTagger` (e.g. ``backend="ast"``) is cloned and fitted on
+        the labelled clips (the corpus' labels if it has any, else the training stimuli's).
+        ``None``: no top-n agreement.
+    cv : int, default=5
+        Folds over clips of the decoders, the calibration and the encoders.
+    n_rois : int, default=6
+        ROIs ensembled by the decoders.
+    step : float, default=1.5
+        Seconds between window starts.
+    n_reconstructions : int, default=None
+        Reconstruct only the first ``n`` test clips (generation is the slow step).
+    encoding : bool, default=True
+        Fit voxelwise encoding models.
+    n_permutations : int, default=1000
+        Permutations of the encoding test and of the tests against chance.
+    n_bootstraps : int, default=1000
+        Bootstrap resamples of the test clips.
+    confidence : float, default=0.95
+        Level of the bootstrap intervals.
+    n_examples : int, default=4
+        Example clips (the first of each genre) whose audio is kept for listening.
+    random_state : int, default=0
+        Seed of the generation, the chance draw, the resamples and the permutations.
+    settings : dict, default=None
+        Extra JSON-able entries of ``results.settings`` (e.g. how the studies were made).
+    progress : object, default=None
+        Progress reporter with ``log(message)`` and ``track(items, description, total)``
+        (e.g. the command line's); ``None`` is silent.
+
+    Returns
+    -------
+    results : ExperimentResults
+
+    Examples
+    --------
+    The paper's open path on one subject of ds003720 (``study`` with its stimulus audio):
+
+    >>> from skbrainmusic import AudioEmbedder, AudioTagger, ConditionedGenerator
+    >>> from skbrainmusic.experiments import EmbeddingSpec, run_experiment
+    >>> from skbrainmusic.generation import DiffusionBackend
+    >>> clap = AudioEmbedder(backend="clap", model="larger_clap_music", window=10.0,
+    ...                      sample_rate=22050, clip_duration=15.0, standardize=False)
+    >>> results = run_experiment(  # doctest: +SKIP
+    ...     study, [EmbeddingSpec("clap", clap, 10.0, standardize=False)], music="clap",
+    ...     generator=ConditionedGenerator(DiffusionBackend("musicldm", model="musicldm")),
+    ...     tagger=AudioTagger("ast", model="ast-finetuned-audioset"))
+    """
+    from joblib import Parallel, delayed
+
+    progress = _Quiet() if progress is None else progress
+    if not isinstance(studies, Sequence):
+        studies = [studies]
+    specs = tuple(embeddings)
+    keys = [spec.key for spec in specs]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"Embedding keys must be unique, got {keys}.")
+    by_key = {spec.key: spec for spec in specs}
+    evaluation = (music,) if evaluation is None else tuple(evaluation)
+    for key in (music, *evaluation):
+        if key not in by_key:
+            raise ValueError(f"{key!r} is not one of the embeddings {keys}.")
+        if by_key[key].source != "audio":
+            raise ValueError(f"{key!r} embeds captions; music and evaluation embeddings must "
+                             "embed audio.")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}.")
+    config = _Config(specs=specs, music=music, evaluation=evaluation, cv=cv, n_rois=n_rois,
+                     step=step, n_permutations=n_permutations, n_bootstraps=n_bootstraps,
+                     encoding=encoding, random_state=random_state)
+    first = studies[0]
+    stimuli, corpus = _prepare_stimuli(first, config, corpus, generator, tagger,
+                                       n_reconstructions, n_examples, progress)
+    references, reference_statistics, oracle_rows, oracle_audio = _references(
+        stimuli, config, corpus, progress)
+    tasks = Parallel(return_as="generator")(
+        delayed(_subject_task)(index, studies, stimuli, config)
+        for index in range(len(studies)))
+    subjects = list(progress.track(tasks, "decoding, reconstructing and encoding per subject",
+                                   total=len(studies)))
+    rows = stimuli.rows
+    examples = pd.DataFrame({
+        "row": stimuli.example_rows,
+        "clip_id": [stimuli.test_clip_ids[row] for row in stimuli.example_rows],
+        "genre": [str(stimuli.genres[row]) for row in stimuli.example_rows]})
+    example_positions = np.searchsorted(rows, stimuli.example_rows)
+    audio = {
+        "stimulus": np.asarray(first.audio_test)[stimuli.example_rows],
+        "retrieved": corpus.audio[subjects[0].retrieved_rows[example_positions]],
+    }
+    if subjects[0].example_generated is not None:
+        audio["generated"] = subjects[0].example_generated
+        audio["generated from the true embedding"] = oracle_audio[example_positions]
+    all_settings = {
+        "music": music, "evaluation": list(evaluation), "cv": cv, "n_rois": n_rois,
+        "step": step, "n_reconstructions": int(rows.size), "n_permutations": n_permutations,
+        "n_bootstraps": n_bootstraps, "confidence": confidence, "n_examples": n_examples,
+        "random_state": random_state, "subjects": [result.subject for result in subjects],
+        **(settings or {})}
+    n_voxels = first.responses_train.shape[-1]
+    return ExperimentResults(
+        settings=all_settings,
+        study={"n_train": len(first.clips_train), "n_test": len(first.clips_test),
+               "n_voxels": int(n_voxels),
+               "n_rois": (len(first.roi_names) if first.roi_labels is not None else None),
+               "n_corpus": len(corpus.ids), "corpus": corpus.name},
+        embeddings={spec.key: {"label": spec.label, "analog": spec.analog,
+                               "window": spec.window, "source": spec.source,
+                               "standardize": spec.standardize,
+                               "dimension": stimuli.embeddings[spec.key][0].shape[-1],
+                               "n_windows": stimuli.embeddings[spec.key][0].shape[1]}
+                    for spec in specs},
+        subjects=subjects, references=references, reference_statistics=reference_statistics,
+        oracle_rows=oracle_rows, examples=examples, example_audio=audio,
+        sample_rate=stimuli.sample_rate, test_clips=first.clips_test.reset_index(drop=True),
+        true_music=stimuli.embeddings[music][1].mean(axis=1))
