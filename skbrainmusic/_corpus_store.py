@@ -234,7 +234,6 @@ def _prepared_embedder(embedder):
     """The embedder, fitted: a fitted one as it is, an unfitted stateless one fitted on a
     shallow copy (which loads its model); one that needs statistics is an error."""
     from sklearn.exceptions import NotFittedError
-    from sklearn.utils import get_tags
     from sklearn.utils.validation import check_is_fitted
 
     if not (hasattr(embedder, "transform") and hasattr(embedder, "get_params")):
@@ -244,15 +243,16 @@ def _prepared_embedder(embedder):
         raise TypeError(f"embedder {type(embedder).__name__} has no 'sample_rate' parameter: "
                         "build_corpus gives it waveforms with their rate (use AudioEmbedder).")
     try:
+        # Raises only for embedders that learn statistics (sklearn's requires_fit tag).
         check_is_fitted(embedder)
-        return embedder
     except NotFittedError:
-        if get_tags(embedder).requires_fit:
-            raise NotFittedError(
-                f"{type(embedder).__name__} is not fitted, and it learns statistics in fit "
-                "(standardize=True): fit it first on clips like the corpus, e.g. "
-                "embedder.fit(some_clips), or pass standardize=False.") from None
-    return copy.copy(embedder).fit()
+        raise NotFittedError(
+            f"{type(embedder).__name__} is not fitted, and it learns statistics in fit "
+            "(standardize=True): fit it first on clips like the corpus, e.g. "
+            "embedder.fit(some_clips), or pass standardize=False.") from None
+    if getattr(embedder, "backend_", None) is None:
+        return copy.copy(embedder).fit()
+    return embedder
 
 
 def _embedder_signature(embedder):
