@@ -227,6 +227,30 @@ def test_interrupted_build_resumes_without_reembedding(tmp_path, monkeypatch, em
     assert sum(embedded_batches) == 5  # clips 4..8 only
     assert store_bytes(store) == store_bytes(reference)
     assert corpus.n_items == 9
+    embedded_batches.clear()
+    build_corpus(tuples(waves), mel(), store, batch_size=2, progress=False)
+    assert embedded_batches == []  # a complete store is only opened
+
+
+def test_disk_full_while_writing_the_final_arrays_keeps_the_batches(tmp_path, monkeypatch,
+                                                                    embedded_batches):
+    waves = make_waves(5)
+    reference = tmp_path / "reference"
+    build_corpus(tuples(waves), mel(), reference, batch_size=2, progress=False)
+
+    def disk_full(path, blocks, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    store = tmp_path / "store"
+    with monkeypatch.context() as patch:
+        patch.setattr(corpus_store, "save_array_blocks", disk_full)
+        with pytest.raises(OSError, match="No space left"):
+            build_corpus(tuples(waves), mel(), store, batch_size=2, progress=False)
+    assert not (store / "embeddings.npy").exists()
+    embedded_batches.clear()
+    build_corpus(tuples(waves), mel(), store, batch_size=2, progress=False)
+    assert embedded_batches == []
+    assert store_bytes(store) == store_bytes(reference)
 
 
 def test_leftovers_of_a_killed_build_are_dropped_and_damaged_batches_redone(
