@@ -12,7 +12,9 @@ of cache entries sit on top of it:
   built once and every process ends with the same, complete entry.
 - :func:`save_array` / :func:`load_array`: single arrays (the embedding cache) in ``.npy``
   files followed by a CRC-32 of their bytes (``np.load`` still reads them; the trailer is
-  checked on every read by :func:`load_array`).
+  checked on every read by :func:`load_array`). :func:`save_array_blocks` writes the same
+  format block by block (arrays larger than memory) and :func:`open_array` maps such a file
+  read-only instead of reading it (the corpus store).
 
 A missing entry is a miss; an entry that does not match its checksums (truncated, edited,
 half-deleted) is reported with a :class:`RuntimeWarning` naming its path, and the caller
@@ -32,7 +34,15 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["FolderEntry", "atomic_write", "file_crc32", "load_array", "save_array"]
+__all__ = [
+    "FolderEntry",
+    "atomic_write",
+    "file_crc32",
+    "load_array",
+    "open_array",
+    "save_array",
+    "save_array_blocks",
+]
 
 _META = "meta.json"
 _CHUNK = 1 << 24
@@ -41,12 +51,15 @@ _TRAILER_TAG = b"\x00skbrainmusic-crc32"
 _TRAILER = struct.Struct("<I")
 
 
-def file_crc32(path):
-    """CRC-32 of the bytes of ``path`` (read in 16 MiB chunks)."""
+def file_crc32(path, size=None):
+    """CRC-32 of the bytes of ``path`` (read in 16 MiB chunks); only the first ``size``
+    bytes when ``size`` is given."""
     crc = 0
+    remaining = float("inf") if size is None else size
     with open(path, "rb") as stream:
-        while chunk := stream.read(_CHUNK):
+        while remaining > 0 and (chunk := stream.read(int(min(_CHUNK, remaining)))):
             crc = zlib.crc32(chunk, crc)
+            remaining -= len(chunk)
     return crc
 
 
@@ -115,6 +128,95 @@ def save_array(path, array):
     body = buffer.getvalue()
     content = body + _TRAILER_TAG + _TRAILER.pack(zlib.crc32(body))
     return atomic_write(path, lambda temporary: temporary.write_bytes(content))
+
+
+def save_array_blocks(path, blocks, *, shape, dtype):
+    """Store the rows of ``blocks`` as one ``.npy`` array, atomically, with a CRC-32 trailer.
+
+    The file has the format of :func:`save_array`, but the array is never held whole: the
+    blocks are written one after the other (e.g. batches of a corpus read from disk).
+
+    Parameters
+    ----------
+    path : str or path-like
+        Destination, ending with ``.npy``.
+    blocks : iterable of ndarray
+        Consecutive row blocks ``(n_rows_i, *shape[1:])`` whose rows add up to ``shape[0]``;
+        converted to ``dtype`` (no object dtype).
+    shape : tuple of int
+        Shape of the whole array.
+    dtype : dtype
+        Its dtype.
+
+    Returns
+    -------
+    path : pathlib.Path
+    """
+    dtype = np.dtype(dtype)
+    shape = tuple(int(n) for n in shape)
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {
+        "descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": shape})
+
+    def writer(temporary):
+        crc, n_rows = zlib.crc32(header.getvalue()), 0
+        with open(temporary, "wb") as stream:
+            stream.write(header.getvalue())
+            for block in blocks:
+                block = np.ascontiguousarray(block, dtype=dtype)
+                if block.shape[1:] != shape[1:] or n_rows + block.shape[0] > shape[0]:
+                    raise ValueError(f"block of shape {block.shape} does not fit rows "
+                                     f"{n_rows}.. of an array of shape {shape}.")
+                data = block.data.cast("B")
+                crc = zlib.crc32(data, crc)
+                stream.write(data)
+                n_rows += block.shape[0]
+            if n_rows != shape[0]:
+                raise ValueError(f"the blocks hold {n_rows} rows, not the {shape[0]} of {shape}.")
+            stream.write(_TRAILER_TAG + _TRAILER.pack(crc))
+
+    return atomic_write(path, writer)
+
+
+def open_array(path, *, verify=True):
+    """Read-only :class:`numpy.memmap` of an array stored by :func:`save_array` or
+    :func:`save_array_blocks` (nothing is read into memory but the header).
+
+    Parameters
+    ----------
+    path : str or path-like
+    verify : bool, default=True
+        Check the CRC-32 trailer first (the file is read once, in 16 MiB chunks).
+
+    Returns
+    -------
+    array : numpy.memmap
+
+    Raises
+    ------
+    ValueError
+        When the file does not match its checksum (naming it); ``FileNotFoundError`` when
+        it is absent.
+    """
+    path = Path(path)
+    size = path.stat().st_size
+    end = size - _TRAILER.size - len(_TRAILER_TAG)
+    try:
+        if verify:
+            with open(path, "rb") as stream:
+                stream.seek(max(end, 0))
+                trailer = stream.read()
+            if end < 0 or trailer[: len(_TRAILER_TAG)] != _TRAILER_TAG:
+                raise ValueError("no checksum trailer: truncated, or not written by skbrainmusic")
+            (recorded,) = _TRAILER.unpack(trailer[len(_TRAILER_TAG):])
+            if file_crc32(path, end) != recorded:
+                raise ValueError("its bytes do not match their CRC-32")
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except ValueError as exc:
+        raise ValueError(f"The stored array {path} is corrupt ({exc}).") from exc
+    if not isinstance(array, np.memmap) or array.nbytes > max(end, 0):
+        raise ValueError(f"The stored array {path} is corrupt (not a single mappable array).")
+    return array
 
 
 def load_array(path):

@@ -3,7 +3,9 @@
 The paper retrieves, for every predicted MuLan embedding, the FMA clip whose embedding has
 the highest cosine similarity (Section 3.3). :class:`EmbeddingRetriever` does this exactly
 with blocked float32 matrix products, or approximately with a ``faiss`` index for corpora
-beyond memory-friendly sizes.
+beyond memory-friendly sizes. :func:`build_corpus` embeds a corpus of any size into a
+resumable on-disk store, which :func:`open_corpus` maps as a :class:`Corpus` that the
+retriever searches in place.
 """
 
 from collections.abc import Mapping
@@ -14,8 +16,19 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_info, threadpool_limits
 
+from ._corpus_store import build_corpus, open_corpus, open_corpus_attributes
 from ._validation import check_clips, check_positive_int, validate_clips
 from .tagging import _check_sample_rate
+
+__all__ = [
+    "Corpus",
+    "EmbeddingRetriever",
+    "build_corpus",
+    "check_corpus",
+    "exact_top_k",
+    "open_corpus",
+    "open_corpus_attributes",
+]
 
 _METRICS = ("cosine", "dot")
 _WINDOW_REDUCE = ("mean", None)
@@ -100,11 +113,16 @@ class Corpus:
 
     def __init__(self, embeddings, *, ids=None, audio=None, load_audio=None, sample_rate=None):
         embeddings3, was_2d = check_clips(embeddings, name="corpus embeddings")
-        embeddings = embeddings3[:, 0, :] if was_2d else embeddings3
+        validated = embeddings3[:, 0, :] if was_2d else embeddings3
+        # Validation keeps the data but not the memmap type: keep the caller's memmap (e.g.
+        # an on-disk store), so that it stays visibly a view of its file.
+        if not (isinstance(embeddings, np.memmap) and embeddings.shape == validated.shape
+                and np.shares_memory(embeddings, validated)):
+            embeddings = validated
         n_items = embeddings.shape[0]
         if ids is None:
             ids = np.arange(n_items)
-        else:
+        elif not isinstance(ids, np.memmap):
             ids = np.asarray(ids)
             if ids.shape != (n_items,):
                 raise ValueError(f"corpus ids has shape {ids.shape} but there are {n_items} "
