@@ -175,7 +175,8 @@ def test_describe_clips_keeps_windows_and_tags(study, figure1):
     from skbrainmusic.evaluation import describe_clips
 
     _, tagger = figure1
-    mel = AudioEmbedder(backend="mel", window=5.0, sample_rate=study.sample_rate).fit()
+    mel = AudioEmbedder(backend="mel", window=5.0, sample_rate=study.sample_rate,
+                        standardize=False).fit()
     spectrum = lambda audio, rate: np.abs(np.fft.rfft(audio))[:, :20]  # noqa: E731
     description = describe_clips(study.audio_test[:3], sample_rate=study.sample_rate,
                                  embedders={"mel": mel, "spectrum": spectrum}, tagger=tagger)

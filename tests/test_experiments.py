@@ -398,12 +398,13 @@ def test_clap_decoding_of_a_deaf_brain_stays_at_chance(monkeypatch):
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     clap = AudioEmbedder(backend="clap", model=tiny_clap(), window=1.0, step=1.5,
-                         sample_rate=RATE, clip_duration=CLIP)
+                         sample_rate=RATE, clip_duration=CLIP, standardize=False)
     results = run_experiment(make_mini_study(n_train=24, n_test=8, deaf=True),
                              [EmbeddingSpec("clap", clap, 1.0, standardize=False)],
                              music="clap", tagger=None, encoding=False, **FAST)
     assert abs(results.subjects[0].decoding["clap"]["identification_test"] - 0.5) < 0.2
-    assert (results.tests["p_value"] > 0.05).all()
+    # Several tests of one deaf brain: none significant after Bonferroni correction.
+    assert (results.tests["p_value"] > 0.05 / len(results.tests)).all()
 
 
 def test_run_encoding_finds_the_informative_roi_and_partitions_variance():

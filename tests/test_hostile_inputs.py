@@ -629,7 +629,8 @@ def test_atlas_without_destrieux_labels_says_which_are_expected(tmp_path, labels
 def test_audio_embedder_names_unreadable_files(tmp_path, content, name):
     path = tmp_path / name
     path.write_bytes(content)
-    embedder = AudioEmbedder(window=1.5, sample_rate=8000, clip_duration=3.0).fit()
+    embedder = AudioEmbedder(window=1.5, sample_rate=8000, clip_duration=3.0,
+                             standardize=False).fit()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # librosa's audioread fallback is deprecated
         with pytest.raises(ValueError, match=rf"Cannot read the audio file .*{name}.*: it is "
@@ -638,7 +639,8 @@ def test_audio_embedder_names_unreadable_files(tmp_path, content, name):
 
 
 def test_audio_embedder_missing_file(tmp_path):
-    embedder = AudioEmbedder(window=1.5, sample_rate=8000, clip_duration=3.0).fit()
+    embedder = AudioEmbedder(window=1.5, sample_rate=8000, clip_duration=3.0,
+                             standardize=False).fit()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with pytest.raises(ValueError, match="Cannot read the audio file .*missing.wav"):
@@ -654,7 +656,7 @@ def cached_embedder(tmp_path):
     rng = np.random.default_rng(0)
     audio = (0.1 * rng.standard_normal((2, 3 * 8000))).astype(np.float32)
     embedder = AudioEmbedder(window=1.5, sample_rate=8000, clip_duration=3.0,
-                             cache=tmp_path / "embedding_cache").fit()
+                             cache=tmp_path / "embedding_cache", standardize=False).fit()
     fresh = embedder.transform(audio)
     files = sorted((tmp_path / "embedding_cache").rglob("*.npy"))
     assert len(files) == 2
