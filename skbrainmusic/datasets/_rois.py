@@ -4,12 +4,6 @@ from functools import lru_cache
 from pathlib import Path
 
 _LUT = Path(__file__).resolve().parents[1] / "data" / "destrieux_lut.txt"
-# Auditory Destrieux regions (Heschl's gyrus, planum temporale, lateral superior temporal
-# gyrus, transverse and superior temporal sulci, planum polare), both hemispheres.
-AUDITORY = (
-    "G_temp_sup-G_T_transv", "G_temp_sup-Plan_tempo", "G_temp_sup-Lateral",
-    "S_temporal_transverse", "S_temporal_sup", "G_temp_sup-Plan_polar",
-)
 
 
 @lru_cache(maxsize=1)
@@ -38,8 +32,3 @@ def cortical_labels():
         if not name.endswith(("_Unknown", "_Medial_wall"))
     )
 
-
-def auditory_labels():
-    """Labels of :data:`AUDITORY`, left and right interleaved, in that order."""
-    by_name = {name: label for label, name in destrieux_names().items()}
-    return [by_name[f"ctx_{hemi}_{region}"] for region in AUDITORY for hemi in ("lh", "rh")]
