@@ -31,6 +31,8 @@ _GM_FRACTION = 0.5
 # coarse grids of a few hundred voxels.
 CENTRE_JITTER_MM = 2.0
 _GRID_LIMITS_MM = (1.0, 40.0)
+# TemplateFlow's name of nilearn's template (ICBM 2009a, symmetric).
+SPACE = "MNI152NLin2009aSym"
 
 DESCR = """Voxels: the cortical grey matter (partial volume >= 50%) of the ICBM 2009a MNI152
 template (Fonov et al. 2011, NeuroImage 54:313-327) on a regular MNI grid of {size:.2f} mm.

@@ -367,7 +367,8 @@ def make_synthetic_study(scale="small", subject=1, random_state=0, *, n_corpus=N
         ``roi_labels`` ``(n_voxels,)`` parcel ids (Seitzman ROI numbers), ``roi_names``
         (label -> name), ``mask_img`` (nibabel image in MNI space whose non-zero voxels,
         in C order, are the responses' voxels), ``voxel_coords`` ``(n_voxels, 3)`` (MNI
-        mm), ``tr``, ``clip_duration``, ``subject``, ``audio_train`` / ``audio_test``
+        mm), ``space`` (``"MNI152NLin2009aSym"``), ``tr``, ``clip_duration``,
+        ``subject``, ``audio_train`` / ``audio_test``
         ``(n, 330750)`` float32, ``sample_rate``, ``captions_train`` /
         ``captions_test`` (lists of str), ``instruments_train`` / ``instruments_test`` /
         ``moods_train`` / ``moods_test`` (per clip, ordered lists of AudioSet class names,
@@ -467,6 +468,7 @@ def make_synthetic_study(scale="small", subject=1, random_state=0, *, n_corpus=N
         roi_names={int(label): names[int(label)] for label in np.unique(roi_labels)},
         mask_img=mask_img,
         voxel_coords=voxel_coords,
+        space=_anatomy.SPACE,
         tr=TR,
         clip_duration=CLIP_DURATION,
         subject=int(subject),
