@@ -99,13 +99,17 @@ def brain_image(values, mask_img=None, *, significant=None):
     return scores_to_nifti(np.nan_to_num(values), mask_img, fill_value=0.0)
 
 
-def _vmax(img, vmax):
-    if vmax is not None:
-        return float(vmax)
-    return max(float(np.abs(img.get_fdata()).max()), 10 * _TINY)
+def _image(values, mask_img, significant, vmax):
+    """The image to draw and its colour limit, taken from all voxels (significant or not),
+    so that maps of several models share a scale whatever survives the test."""
+    img = brain_image(values, mask_img, significant=significant)
+    if vmax is None:
+        every = img if significant is None else brain_image(values, mask_img)
+        vmax = max(float(np.abs(every.get_fdata()).max()), 10 * _TINY)
+    return img, float(vmax)
 
 
-def plot_stat_map(values, mask_img=None, *, significant=None, bg_img=None, threshold=0.0,
+def plot_stat_map(values, mask_img=None, *, significant=None, bg_img="MNI152", threshold=0.0,
                   vmax=None, cmap="cold_hot", title=None, display_mode="z", cut_coords=6):
     """Slices of a brain map over an anatomy (:func:`nilearn.plotting.plot_stat_map`).
 
@@ -117,9 +121,10 @@ def plot_stat_map(values, mask_img=None, *, significant=None, bg_img=None, thres
         The voxels' mask (with an array of values).
     significant : array-like of bool of shape (n_voxels,), default=None
         Voxels to draw; the others are transparent.
-    bg_img : nibabel image, path or None, default=None
-        Background anatomy in the map's space; None draws nilearn's MNI152 template (for
-        MNI-space maps; pass the subject's T1w for ``space="T1w"`` data).
+    bg_img : "MNI152", nibabel image, path or None, default="MNI152"
+        Background anatomy in the map's space: nilearn's MNI152 template (for MNI-space
+        maps), the subject's T1w (e.g. fMRIPrep's ``desc-preproc_T1w`` for
+        ``space="T1w"``) or None (no background).
     threshold : float, default=0.0
         Values with ``|value| <= threshold`` are transparent (zeros always are).
     vmax : float, default=None
@@ -148,11 +153,14 @@ def plot_stat_map(values, mask_img=None, *, significant=None, bg_img=None, thres
     """
     from nilearn import plotting
 
-    img = brain_image(values, mask_img, significant=significant)
-    kwargs = {} if bg_img is None else {"bg_img": bg_img}
+    img, vmax = _image(values, mask_img, significant, vmax)
+    kwargs = {} if isinstance(bg_img, str) and bg_img == "MNI152" else {"bg_img": bg_img}
+    if isinstance(cut_coords, int) and display_mode in ("x", "y", "z"):
+        # No more cuts than slices (coarse grids).
+        cut_coords = min(cut_coords, img.shape["xyz".index(display_mode)])
     figure = _pyplot().figure(figsize=(2.0 * (cut_coords if isinstance(cut_coords, int)
                                               else len(cut_coords)) + 1.5, 2.6))
-    plotting.plot_stat_map(img, threshold=max(threshold, _TINY), vmax=_vmax(img, vmax),
+    plotting.plot_stat_map(img, threshold=max(threshold, _TINY), vmax=vmax,
                            cmap=cmap, title=title, display_mode=display_mode,
                            cut_coords=cut_coords, figure=figure, **kwargs)
     return figure
@@ -193,10 +201,10 @@ def plot_glass_brain(values, mask_img=None, *, significant=None, threshold=0.0, 
     """
     from nilearn import plotting
 
-    img = brain_image(values, mask_img, significant=significant)
+    img, vmax = _image(values, mask_img, significant, vmax)
     figure = _pyplot().figure(figsize=(2.3 * len(display_mode) + 1.0, 2.8))
-    plotting.plot_glass_brain(img, threshold=max(threshold, _TINY), vmax=_vmax(img, vmax),
-                              vmin=-_vmax(img, vmax), cmap=cmap, title=title, plot_abs=False,
+    plotting.plot_glass_brain(img, threshold=max(threshold, _TINY), vmax=vmax, vmin=-vmax,
+                              cmap=cmap, title=title, plot_abs=False,
                               colorbar=True, display_mode=display_mode, figure=figure)
     return figure
 
@@ -293,8 +301,7 @@ def plot_surface(values, mask_img=None, *, significant=None, threshold=0.0, vmax
     >>> x = np.indices((21, 25, 20)).reshape(3, -1)[0]
     >>> figure = plot_surface((x - 10) / 10.0, mask, threshold=0.2, label="r")
     """
-    img = brain_image(values, mask_img, significant=significant)
-    vmax = _vmax(img, vmax)
+    img, vmax = _image(values, mask_img, significant, vmax)
     textures = _surface_textures(img, interpolation)
     panels = _FIGURE_2A if flat else _FIGURE_2A[:4]
     figure = _pyplot().figure(figsize=(11.6, 5.4 if flat else 3.0))
@@ -307,6 +314,8 @@ def plot_surface(values, mask_img=None, *, significant=None, threshold=0.0, vmax
     _colorbar(figure, axes, vmax, cmap, label)
     if title:
         figure.suptitle(title)
+    if significant is not None and not np.any(significant):
+        figure.text(0.45, 0.02, "no significant voxel", ha="center")
     return figure
 
 
@@ -416,8 +425,7 @@ def plot_pca_loadings(loadings, mask_img, *, components=3, title=None, cmap="col
     axes = [figure.add_subplot(components, len(panels), k + 1, projection="3d")
             for k in range(components * len(panels))]
     for k in range(components):
-        img = brain_image(loadings[k], mask_img)
-        vmax = _vmax(img, None)
+        img, vmax = _image(loadings[k], mask_img, None, None)
         row = axes[k * len(panels): (k + 1) * len(panels)]
         _draw_surfaces(figure, row, _surface_textures(img, "linear"), panels, 0.0, vmax, cmap)
         _colorbar(figure, row, vmax, cmap, f"PC {k + 1} loading")
@@ -426,7 +434,7 @@ def plot_pca_loadings(loadings, mask_img, *, components=3, title=None, cmap="col
     return figure
 
 
-def view_brain(values, mask_img=None, *, significant=None, bg_img=None, threshold=0.0,
+def view_brain(values, mask_img=None, *, significant=None, bg_img="MNI152", threshold=0.0,
                vmax=None, cmap="cold_hot", title=None, path=None):
     """An interactive viewer page of a brain map (:func:`nilearn.plotting.view_img`).
 
@@ -436,8 +444,9 @@ def view_brain(values, mask_img=None, *, significant=None, bg_img=None, threshol
         Per-voxel values, or a 3-D image.
     mask_img : nibabel image or path, default=None
     significant : array-like of bool of shape (n_voxels,), default=None
-    bg_img : nibabel image, path or None, default=None
-        Background anatomy; None is nilearn's MNI152 template.
+    bg_img : "MNI152", nibabel image, path or None, default="MNI152"
+        Background anatomy: nilearn's MNI152 template, an image in the map's space or None
+        (no background).
     threshold : float, default=0.0
     vmax : float, default=None
     cmap : str, default="cold_hot"
@@ -465,10 +474,10 @@ def view_brain(values, mask_img=None, *, significant=None, bg_img=None, threshol
         path = Path(path)
         if path.exists() or path.is_symlink():
             raise FileExistsError(f"{path} exists; view_brain writes new files only.")
-    img = brain_image(values, mask_img, significant=significant)
-    kwargs = {} if bg_img is None else {"bg_img": bg_img}
-    view = plotting.view_img(img, threshold=max(threshold, _TINY), vmax=_vmax(img, vmax),
-                             cmap=cmap, title=title, symmetric_cmap=True, **kwargs)
+    img, vmax = _image(values, mask_img, significant, vmax)
+    view = plotting.view_img(img, bg_img=False if bg_img is None else bg_img,
+                             threshold=max(threshold, _TINY), vmax=vmax, cmap=cmap,
+                             title=title, symmetric_cmap=True)
     if path is not None:
         view.save_as_html(path)
     return view

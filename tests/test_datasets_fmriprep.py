@@ -354,3 +354,32 @@ def test_derivatives_exclude_preprocessed_arrays(tree):
     with pytest.raises(ValueError, match="derivatives, mask_img and atlas_img apply to NIfTI"):
         load_nakai2022(tree["root"], derivatives=tree["derivatives"],
                        responses_dir=tree["root"])
+
+
+def test_cli_options_for_fmriprep_and_delay(tree, capsys, monkeypatch):
+    from types import SimpleNamespace
+
+    from skbrainmusic.cli import _real_data, build_parser, main
+
+    with pytest.raises(SystemExit):
+        main(["decode", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    for text in ("--fmriprep DIR", "--space SPACE", "--delay SECONDS", "groups the clips by run"):
+        assert text in help_text
+    base = ["decode", "--bids", str(tree["root"]), "--subject", "1", "--gtzan",
+            str(tree["root"]), "--out", str(tree["root"] / "out")]
+    assert main([*base, "--fmriprep", str(tree["derivatives"]), "--preprocessed",
+                 str(tree["root"])]) == 2
+    assert "--fmriprep and --preprocessed are two sources" in capsys.readouterr().err
+    assert main([*base, "--fmriprep", str(tree["derivatives"]), "--delay", "-1"]) == 2
+    assert "--delay must be 0 or more seconds" in capsys.readouterr().err
+    # A 3 s delay brings 2 trailing scans, and the inner CV groups the clips by run.
+    monkeypatch.setattr("skbrainmusic.datasets.load_gtzan_clips",
+                        lambda root, clips: np.zeros((len(clips), 4), np.float32))
+    args = build_parser().parse_args([*base, "--fmriprep", str(tree["derivatives"]),
+                                      "--delay", "3"])
+    progress = SimpleNamespace(log=lambda message: None)
+    study = _real_data.load_subject(args, _real_data.check_paths(args), progress)
+    assert study.responses_train.shape[1] == 12 and study.delay == 3.0
+    np.testing.assert_array_equal(study.cv_groups, study.clips_train.run)
+    assert study.roi_labels is not None and study.space == "T1w"

@@ -87,6 +87,12 @@ def test_surface_figure_has_the_paper_layout(cortex):
                       "left flat", "right flat"]
     assert figure.axes[-1].get_ylabel() == "held-out r"  # one shared colour bar
     assert len(plotting.plot_surface(coords[:, 1], mask_img, flat=False).axes) == 5
+    # Nothing significant: an empty brain says so, on the scale of all the values.
+    values = coords[:, 1] / 100
+    empty = plotting.plot_surface(values, mask_img, significant=np.zeros(values.size, bool))
+    assert "no significant voxel" in [text.get_text() for text in empty.texts]
+    limit = np.abs(values).max()
+    np.testing.assert_allclose(empty.axes[-1].get_ylim(), (-limit, limit), rtol=1e-5)
 
 
 def test_stat_map_glass_brain_and_viewer(cortex, tmp_path):

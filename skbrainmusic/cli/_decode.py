@@ -26,7 +26,7 @@ SCREEN_VOXELS = 1500
 N_EXAMPLES = 4
 
 
-def decoder(roi_labels, window, tr, clip_duration, n_jobs=None):
+def decoder(roi_labels, window, tr, clip_duration, n_jobs=None, delay=0.0):
     """The paper's decoding pipeline for one embedding."""
     from .. import ROIEnsembleRidge, TemporalWindowAligner
 
@@ -35,7 +35,7 @@ def decoder(roi_labels, window, tr, clip_duration, n_jobs=None):
     else:
         ridge = ROIEnsembleRidge(np.array(roi_labels), n_rois=N_ROIS, n_jobs=n_jobs)
     return Pipeline([
-        ("align", TemporalWindowAligner(window=window, step=STEP, tr=tr,
+        ("align", TemporalWindowAligner(window=window, step=STEP, tr=tr, delay=delay,
                                         clip_duration=clip_duration)),
         ("ridge", ridge),
     ])
@@ -46,8 +46,9 @@ def _flat(A):
 
 
 def _decode_one(window, train, test, study):
-    model = decoder(study.roi_labels, window, study.tr, study.clip_duration).fit(
-        study.responses_train, train)
+    model = decoder(study.roi_labels, window, study.tr, study.clip_duration,
+                    delay=study.delay).fit(study.responses_train, train,
+                                           ridge__groups=study.cv_groups)
     pred_train = model.predict(study.responses_train)
     pred_test = model.predict(study.responses_test)
     scores = {
@@ -117,7 +118,8 @@ def run(args):
         true = targets[args.embedding][2][rows]
         window_s, train = targets[args.embedding][:2]
         calibration = Calibration(
-            decoder(study.roi_labels, window_s, study.tr, study.clip_duration),
+            decoder(study.roi_labels, window_s, study.tr, study.clip_duration,
+                    delay=study.delay),
             study.responses_train, train, cv=5)
         predicted = calibration.transform(predictions[args.embedding][rows])
         stimulus_proba = tagger.predict_proba(study.audio_test[rows], sample_rate=rate)

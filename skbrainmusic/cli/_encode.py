@@ -4,7 +4,8 @@ A ridge model per voxel predicts the windowed responses from the music embedding
 ``--embedding`` (one alpha per voxel by cross-validation over clips); held-out correlations
 are tested with clip permutations and Benjamini-Hochberg FDR; with ``--captions`` the
 variance is partitioned between the audio and the caption embeddings (A.1.8). Brain maps
-are written as NIfTI images when the responses come from the NIfTI runs.
+are written as NIfTI images with BIDS-derivatives names and drawn as brains when the
+responses come from NIfTI runs.
 """
 
 import numpy as np
@@ -20,37 +21,16 @@ STEP = 1.5
 Q = 0.05
 
 
-def _functional_affine(bids, subject):
-    import nibabel as nib
+def _write_maps(out, maps, study, subject, embedding):
+    """NIfTI image per map with BIDS-derivatives names; returns (paths, figure paths)."""
+    from ..encoding import write_maps
 
-    func = bids / f"sub-{subject:03d}" / "func"
-    bold = sorted(func.glob("*_bold.nii*"))
-    if not bold:
-        raise CLIError(f"no *_bold.nii[.gz] in {func} to take the brain maps' grid from.")
-    return nib.load(str(bold[0])).affine
-
-
-def _write_maps(out, maps, study, bids, subject):
-    """NIfTI image per map on the subject's functional grid; returns (paths, figure paths)."""
-    import nibabel as nib
-
-    from ..encoding import plot_brain_map, scores_to_nifti
-
-    mask = np.asarray(study.mask, dtype=bool)
-    keep = np.ones(int(mask.sum()), dtype=bool)
-    keep[np.asarray(study.dropped_voxels, dtype=int)] = False
-    mask_img = nib.Nifti1Image(mask.astype(np.uint8), _functional_affine(bids, subject))
-    images, pngs = {}, []
-    for name, values in maps.items():
-        full = np.full(mask.sum(), np.nan, dtype=np.float32)
-        full[keep] = values
-        image = scores_to_nifti(full, mask_img)
-        images[name] = out / "maps" / f"sub-{subject:02d}_{name}.nii.gz"
-        nib.save(image, str(images[name]))
-        figure = plot_brain_map(image, title=name.replace("_", " "))
-        pngs.append(out / "figures" / f"map_{name}.png")
-        figure.savefig(pngs[-1], dpi=110)
-        figures._pyplot().close(figure)
+    images = write_maps(maps, study.mask_img, out / "maps", subject=subject, space=study.space,
+                        desc=embedding)
+    pngs = [figures.voxel_map(maps[name], study.mask_img, out / "figures" / f"map_{name}.png",
+                              title=name.replace("_", " "), label=name.replace("_", " "),
+                              surface=study.space.startswith("MNI"))
+            for name in maps]
     return images, pngs
 
 
@@ -75,12 +55,12 @@ def run(args):
         X_train = features.fit_transform(study.audio_train)
         X_test = features.transform(study.audio_test)
         aligner = TemporalWindowAligner(window=window, step=STEP, tr=study.tr,
-                                        clip_duration=study.clip_duration)
+                                        delay=study.delay, clip_duration=study.clip_duration)
         Y_train = aligner.fit_transform(study.responses_train)
         Y_test = aligner.transform(study.responses_test)
 
         progress.log(f"fitting the voxelwise encoder ({Y_train.shape[-1]} voxels)")
-        encoder = VoxelwiseEncoder().fit(X_train, Y_train)
+        encoder = VoxelwiseEncoder().fit(X_train, Y_train, groups=study.cv_groups)
         scores = encoder.voxel_scores(X_test, Y_test)
         progress.log(f"permutation test ({args.n_permutations} permutations of the clips)")
         test = permutation_test(Y_test, encoder.predict(X_test),
@@ -98,21 +78,16 @@ def run(args):
                                          n_windows)
             partition = variance_partitioning(
                 {"audio": X_train, "captions": C_train}, Y_train,
-                {"audio": X_test, "captions": C_test}, Y_test)
+                {"audio": X_test, "captions": C_test}, Y_test, groups=study.cv_groups)
             maps.update({"unique_audio": partition.unique["audio"],
                          "unique_captions": partition.unique["captions"],
                          "shared": partition.shared})
 
     progress.log("writing maps, figures and the report")
     figure_paths = []
-    if study.roi_labels is not None:
-        figure_paths.append(figures.voxel_map(
-            scores, study.roi_labels, out / "figures" / "encoding_voxels.png",
-            significant=test.significant, title=f"Held-out r, subject {args.subject}"))
     map_files = {}
-    if study.mask is not None:
-        map_files, pngs = _write_maps(out, maps, study, paths["bids"], args.subject)
-        figure_paths.extend(pngs)
+    if study.mask_img is not None:
+        map_files, figure_paths = _write_maps(out, maps, study, args.subject, args.embedding)
     model_file = save_model(encoder, out / "models" / (
         f"sub-{args.subject:02d}_encoder_{args.embedding}."
         f"{'skops' if args.save_format == 'skops' else 'joblib'}"), format=args.save_format)
