@@ -15,6 +15,12 @@ def destrieux_names():
     names : dict of int to str
         152 entries: ids 11100-11175 (left) and 12100-12175 (right), including the
         ``Unknown`` (k=0) and ``Medial_wall`` (k=42) entries of each hemisphere.
+
+    Examples
+    --------
+    >>> from skbrainmusic.datasets import destrieux_names
+    >>> destrieux_names()[11133]
+    'ctx_lh_G_temp_sup-G_T_transv'
     """
     names = {}
     for line in _LUT.read_text().splitlines():
