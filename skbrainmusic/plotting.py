@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._docs import fill_doc
+
 __all__ = [
     "brain_image",
     "plot_glass_brain",
@@ -109,28 +111,19 @@ def _image(values, mask_img, significant, vmax):
     return img, float(vmax)
 
 
+@fill_doc
 def plot_stat_map(values, mask_img=None, *, significant=None, bg_img="MNI152", threshold=0.0,
                   vmax=None, cmap="cold_hot", title=None, display_mode="z", cut_coords=6):
     """Slices of a brain map over an anatomy (:func:`nilearn.plotting.plot_stat_map`).
 
     Parameters
     ----------
-    values : array-like of shape (n_voxels,) or nibabel image
-        Per-voxel values, or a 3-D image.
-    mask_img : nibabel image or path, default=None
-        The voxels' mask (with an array of values).
-    significant : array-like of bool of shape (n_voxels,), default=None
-        Voxels to draw; the others are transparent.
+    %(brain_values)s
     bg_img : "MNI152", nibabel image, path or None, default="MNI152"
         Background anatomy in the map's space: nilearn's MNI152 template (for MNI-space
         maps), the subject's T1w (e.g. fMRIPrep's ``desc-preproc_T1w`` for
         ``space="T1w"``) or None (no background).
-    threshold : float, default=0.0
-        Values with ``|value| <= threshold`` are transparent (zeros always are).
-    vmax : float, default=None
-        Colour scale limit (symmetric); None takes the largest ``|value|``.
-    cmap : str, default="cold_hot"
-    title : str, default=None
+    %(brain_colours)s
     display_mode : str, default="z"
         nilearn's display mode ("ortho", "x", "y", "z", "mosaic", ...).
     cut_coords : int or sequence, default=6
@@ -166,6 +159,7 @@ def plot_stat_map(values, mask_img=None, *, significant=None, bg_img="MNI152", t
     return figure
 
 
+@fill_doc
 def plot_glass_brain(values, mask_img=None, *, significant=None, threshold=0.0, vmax=None,
                      cmap="cold_hot", title=None, display_mode="lzry"):
     """Glass-brain projections of a brain map (:func:`nilearn.plotting.plot_glass_brain`).
@@ -175,14 +169,8 @@ def plot_glass_brain(values, mask_img=None, *, significant=None, threshold=0.0, 
 
     Parameters
     ----------
-    values : array-like of shape (n_voxels,) or nibabel image
-        Per-voxel values, or a 3-D image.
-    mask_img : nibabel image or path, default=None
-    significant : array-like of bool of shape (n_voxels,), default=None
-    threshold : float, default=0.0
-    vmax : float, default=None
-    cmap : str, default="cold_hot"
-    title : str, default=None
+    %(brain_values)s
+    %(brain_colours)s
     display_mode : str, default="lzry"
         Projections (nilearn's ``display_mode``).
 
@@ -254,6 +242,7 @@ def _colorbar(figure, axes, vmax, cmap, label):
     figure.colorbar(mappable, ax=axes, shrink=0.6, label=label)
 
 
+@fill_doc
 def plot_surface(values, mask_img=None, *, significant=None, threshold=0.0, vmax=None,
                  cmap="cold_hot", title=None, label="value", flat=True,
                  interpolation="linear"):
@@ -267,17 +256,8 @@ def plot_surface(values, mask_img=None, *, significant=None, threshold=0.0, vmax
 
     Parameters
     ----------
-    values : array-like of shape (n_voxels,) or nibabel image
-        Per-voxel values, or a 3-D image; in MNI space.
-    mask_img : nibabel image or path, default=None
-    significant : array-like of bool of shape (n_voxels,), default=None
-        Voxels to draw (e.g. FDR-significant); the others are transparent.
-    threshold : float, default=0.0
-        Vertices with ``|value| <= threshold`` show only the anatomy.
-    vmax : float, default=None
-        Colour scale limit (symmetric); None takes the largest ``|value|``.
-    cmap : str, default="cold_hot"
-    title : str, default=None
+    %(brain_values)s
+    %(brain_colours)s
     label : str, default="value"
         Colour bar label.
     flat : bool, default=True
@@ -434,23 +414,18 @@ def plot_pca_loadings(loadings, mask_img, *, components=3, title=None, cmap="col
     return figure
 
 
+@fill_doc
 def view_brain(values, mask_img=None, *, significant=None, bg_img="MNI152", threshold=0.0,
                vmax=None, cmap="cold_hot", title=None, path=None):
     """An interactive viewer page of a brain map (:func:`nilearn.plotting.view_img`).
 
     Parameters
     ----------
-    values : array-like of shape (n_voxels,) or nibabel image
-        Per-voxel values, or a 3-D image.
-    mask_img : nibabel image or path, default=None
-    significant : array-like of bool of shape (n_voxels,), default=None
+    %(brain_values)s
     bg_img : "MNI152", nibabel image, path or None, default="MNI152"
         Background anatomy: nilearn's MNI152 template, an image in the map's space or None
         (no background).
-    threshold : float, default=0.0
-    vmax : float, default=None
-    cmap : str, default="cold_hot"
-    title : str, default=None
+    %(brain_colours)s
     path : str or path-like, default=None
         Where to write the page (a new file: an existing one is never overwritten).
 
