@@ -50,7 +50,8 @@ def seitzman_rois():
     -------
     rois : dict
         ``ids`` ``(300,)`` int (the ROI number, 1-300), ``coords`` ``(300, 3)`` MNI mm,
-        ``networks`` and ``regions`` ``(300,)`` str, ``cortical`` ``(300,)`` bool,
+        ``networks`` ``(300,)`` str, ``cortical`` ``(300,)`` bool (anatomical region
+        ``cortexL``, ``cortexR`` or ``cortexMid``),
         ``names`` (id -> ``<network>_<L|R|M>_<id:03d>`` for the cortical ROIs).
     """
     from nilearn.datasets import fetch_coords_seitzman_2018
@@ -67,7 +68,7 @@ def seitzman_rois():
     }
     return {
         "ids": ids, "coords": table.rois[["x", "y", "z"]].to_numpy(dtype=float),
-        "networks": networks, "regions": regions, "cortical": cortical, "names": names,
+        "networks": networks, "cortical": cortical, "names": names,
     }
 
 

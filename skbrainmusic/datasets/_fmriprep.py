@@ -60,7 +60,13 @@ def _func_files(derivatives, sub):
             f"No folder {func_dir}: is {derivatives} the fMRIPrep output folder (the one with "
             f"{sub}/func/*_desc-preproc_bold.nii.gz)?"
         )
-    return func_dir, [(path, *bids_entities(path)) for path in sorted(func_dir.iterdir())]
+    files = []
+    for path in sorted(func_dir.iterdir()):
+        entities, suffix, extension = bids_entities(path)
+        if entities.get("run", "").isdigit():  # run-1 and run-01 are the same run
+            entities["run"] = str(int(entities["run"]))
+        files.append((path, entities, suffix, extension))
+    return func_dir, files
 
 
 def _pick(files, want, suffix, extensions, what, func_dir):
@@ -114,7 +120,7 @@ def find_runs(derivatives, sub, runs, space):
     for task, numbers in runs.items():
         found[task] = []
         for number in numbers:
-            run = {"sub": sub[4:], "task": task, "run": f"{number:02d}"}
+            run = {"sub": sub[4:], "task": task, "run": str(number)}
             image = {**run, "space": space_name, **space_entities}
             bold = _pick(files, {**image, "desc": "preproc"}, "bold", ("nii.gz", "nii"),
                          "preprocessed runs", func_dir)
