@@ -44,6 +44,22 @@ docdict = {
             Their sample rate.""",
     "texts": """X : list of str or array-like of shape (n_texts,)
             Captions.""",
+    "brain_values": """values : array-like of shape (n_voxels,) or nibabel image
+        Per-voxel values (NaN: transparent), or a 3-D image.
+    mask_img : nibabel image or path, default=None
+        The voxels' mask, needed with an array of values: voxel ``i`` is its ``i``-th
+        non-zero voxel in C order (the study Bunch's ``mask_img``).
+    significant : array-like of bool of shape (n_voxels,), default=None
+        Voxels to draw (e.g. the FDR-significant ones); the others are transparent.""",
+    "brain_colours": """threshold : float, default=0.0
+        Values with ``|value| <= threshold`` are transparent (zeros always are).
+    vmax : float, default=None
+        Colour scale limit (symmetric); None takes the largest ``|value|`` of all voxels,
+        significant or not, so that maps of several models can share a scale.
+    cmap : str, default="cold_hot"
+        Colour map (matplotlib's or nilearn's).
+    title : str, default=None
+        Figure title.""",
 }
 
 

@@ -15,6 +15,7 @@ import numbers
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, TransformerMixin, clone
 from sklearn.model_selection import cross_val_predict
+from sklearn.pipeline import Pipeline
 from sklearn.utils import get_tags
 from sklearn.utils.validation import check_array, check_is_fitted, has_fit_parameter
 
@@ -24,6 +25,18 @@ from .ridge import check_clip_cv
 __all__ = ["CalibratedDecoder"]
 
 _METHODS = ("standardize",)
+
+
+def _groups_parameter(estimator):
+    """The fit parameter that takes ``groups``: ``"groups"`` when ``estimator.fit`` has one,
+    ``"<step>__groups"`` for a Pipeline whose final step's ``fit`` has one, else None."""
+    if has_fit_parameter(estimator, "groups"):
+        return "groups"
+    if isinstance(estimator, Pipeline):
+        name, final = estimator.steps[-1]
+        if final not in (None, "passthrough") and has_fit_parameter(final, "groups"):
+            return f"{name}__groups"
+    return None
 
 
 def _moments(values):
@@ -70,8 +83,10 @@ class CalibratedDecoder(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
     -----
     ``groups`` given to ``fit`` choose the out-of-fold splits (no group on both sides),
     and reach ``estimator.fit`` too when it takes a ``groups`` argument (e.g.
-    :class:`~skbrainmusic.ROIEnsembleRidge`, whose internal CV then respects them), both
-    for the per-fold models and the full refit.
+    :class:`~skbrainmusic.ROIEnsembleRidge`, whose internal CV then respects them), or the
+    final step of a :class:`~sklearn.pipeline.Pipeline` when that step takes one (e.g.
+    ``TemporalWindowAligner -> ROIEnsembleRidge``), both for the per-fold models and the
+    full refit.
 
     Attributes
     ----------
@@ -146,8 +161,8 @@ class CalibratedDecoder(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
                                  f"{unit} for its out-of-fold predictions, got "
                                  f"{n_folds_needed}: lower cv or give more {unit}.")
         splitter = check_clip_cv(self.cv, groups)
-        fit_params = ({"groups": groups} if groups is not None
-                      and has_fit_parameter(self.estimator, "groups") else {})
+        name = _groups_parameter(self.estimator)
+        fit_params = {name: groups} if groups is not None and name is not None else {}
         out_of_fold = cross_val_predict(clone(self.estimator), X, y, cv=splitter,
                                         groups=groups, params=fit_params)
         self.oof_mean_, self.oof_scale_ = _moments(np.asarray(out_of_fold, dtype=np.float64))

@@ -166,3 +166,30 @@ def test_one_target():
     y = X[:, 0] + rng.standard_normal(30)
     model = CalibratedDecoder(Ridge(alpha=100.0), cv=3).fit(X, y)
     assert model.predict(X).shape == (30,) and model.oof_mean_.shape == (1,)
+
+
+def test_groups_reach_the_final_step_of_a_pipeline(monkeypatch):
+    from sklearn.pipeline import make_pipeline
+
+    from skbrainmusic import ROIEnsembleRidge, TemporalWindowAligner
+
+    seen = []
+    original = ROIEnsembleRidge.fit
+
+    def spy(self, X, y, groups=None):
+        seen.append(None if groups is None else np.asarray(groups).copy())
+        return original(self, X, y, groups=groups)
+
+    monkeypatch.setattr(ROIEnsembleRidge, "fit", spy)
+    rng = np.random.default_rng(0)
+    R = rng.standard_normal((24, 10, 6))
+    E = TemporalWindowAligner(window=10.0).fit_transform(R)[..., :3]
+    E = E + 0.1 * rng.standard_normal(E.shape)
+    groups = np.repeat(np.arange(6), 4)
+    decoder = make_pipeline(TemporalWindowAligner(window=10.0),
+                            ROIEnsembleRidge(None, n_rois=1, cv=3))
+    CalibratedDecoder(decoder, cv=3).fit(R, E, groups=groups)
+    # 3 per-fold models and the refit, each given the groups of its own clips.
+    assert len(seen) == 4 and all(g is not None for g in seen)
+    assert sorted(np.concatenate(seen[:3]).tolist()) == sorted(np.tile(groups, 2).tolist())
+    np.testing.assert_array_equal(seen[3], groups)

@@ -9,6 +9,9 @@ import pytest
 from skbrainmusic.datasets import load_nakai2022, read_events
 from skbrainmusic.datasets._music import GENRES
 
+# Every raw-route call warns that the runs are not realigned (tested once below).
+pytestmark = pytest.mark.filterwarnings("ignore:load_nakai2022 reads the raw:UserWarning")
+
 N_VOLUMES = 410
 GRID = (2, 2, 2)
 AFFINE = np.diag([2.0, 2.0, 2.0, 1.0])
@@ -125,6 +128,18 @@ def test_load_bids_counts_and_planted_clips(bids):
     )
 
 
+def test_raw_route_warns_once_and_gives_the_voxels_coordinates(bids, recwarn):
+    root, _ = bids
+    study = load_nakai2022(root, subject=1)
+    raw = [w for w in recwarn if "neither motion-corrected" in str(w.message)]
+    assert len(raw) == 1 and raw[0].category is UserWarning and "derivatives=" in str(
+        raw[0].message)
+    assert study.space == "bold"
+    np.testing.assert_array_equal(np.asarray(study.mask_img.dataobj), np.ones(GRID))
+    np.testing.assert_array_equal(study.mask_img.affine, AFFINE)
+    np.testing.assert_allclose(study.voxel_coords, 2.0 * np.argwhere(np.ones(GRID)))
+
+
 def test_trailing_scans_padded_at_run_end(bids):
     root, _ = bids
     study = load_nakai2022(root, subject="sub-001", n_trailing_scans=3)
@@ -159,6 +174,19 @@ def test_atlas_label_outside_lut(bids):
     root, _ = bids
     with pytest.raises(ValueError, match=r"not Destrieux cortical labels.*\[2, 41\]"):
         load_nakai2022(root, mask_img=_atlas([1] * 8), atlas_img=_atlas([2, 41] + [11101] * 6))
+    with pytest.raises(ValueError, match=r"atlas_names does not name.*\[41\]"):
+        load_nakai2022(root, mask_img=_atlas([1] * 8), atlas_img=_atlas([2, 41] + [2] * 6),
+                       atlas_names={2: "white matter"})
+
+
+def test_other_atlas_with_names(bids):
+    root, _ = bids
+    study = load_nakai2022(root, atlas_img=_atlas([5, 5, 7, 7, 7, 0, 0, 9]),
+                           atlas_names={5: "auditory", 7: "visual"})
+    np.testing.assert_array_equal(study.roi_labels, [5, 5, 7, 7, 7])
+    assert study.roi_names == {5: "auditory", 7: "visual"}
+    with pytest.raises(TypeError, match="atlas_names must be a dict"):
+        load_nakai2022(root, atlas_img=_atlas([5] * 8), atlas_names=["auditory"])
 
 
 def test_mask_grid_mismatch(bids):

@@ -1,22 +1,16 @@
-"""Weight PCA across subjects, stimulus projection, NIfTI maps and the plotting helper."""
+"""Weight PCA across subjects, stimulus projection, NIfTI maps with BIDS-derivatives names."""
 
-import sys
+import nibabel as nib
+import numpy as np
+import pytest
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import nibabel as nib  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from skbrainmusic.encoding import (  # noqa: E402
+from skbrainmusic.encoding import (
     VoxelwiseEncoder,
-    plot_brain_map,
+    map_filename,
     project_stimuli,
     scores_to_nifti,
     weight_pca,
+    write_maps,
 )
 
 
@@ -93,20 +87,23 @@ def test_scores_to_nifti_round_trip(tmp_path):
         scores_to_nifti(scores, mask)
 
 
-def test_plot_brain_map_draws_supra_threshold_voxels(monkeypatch):
-    # The matplotlib path, also where nilearn is installed (None in sys.modules blocks it).
-    monkeypatch.setitem(sys.modules, "nilearn", None)
+def test_maps_written_with_bids_derivative_names(tmp_path):
     mask_img, mask = _mask_img()
-    scores = np.linspace(-0.5, 0.5, mask.sum())
-    img = scores_to_nifti(scores, mask_img)
-    anat = nib.Nifti1Image(np.random.default_rng(0).random(mask.shape), mask_img.affine)
-    figure = plot_brain_map(img, anat_img=anat, threshold=0.2, title="r", n_slices=2)
-    assert isinstance(figure, plt.Figure)
-    overlays = [im for ax in figure.axes for im in ax.get_images()][1::2]
-    shown = sum(int((~np.ma.getmaskarray(im.get_array())).sum()) for im in overlays)
-    assert shown == int((np.abs(scores) > 0.2).sum())
-    plt.close(figure)
-    with pytest.raises(ValueError, match="grid"):
-        plot_brain_map(img, anat_img=nib.Nifti1Image(np.zeros((3, 3, 3)), np.eye(4)))
-    with pytest.raises(ValueError, match="3-D map"):
-        plot_brain_map(scores_to_nifti(np.stack([scores, scores]), mask_img))
+    r = np.linspace(-0.5, 0.5, mask.sum())
+    paths = write_maps({"r": r, "significant_r": np.where(r > 0.2, r, np.nan)}, mask_img,
+                       tmp_path, subject=3, space="MNI152NLin2009cAsym", desc="clap-music")
+    assert paths["significant_r"].name == (
+        "sub-003_task-music_space-MNI152NLin2009cAsym_desc-clapMusic_stat-significantR_"
+        "statmap.nii.gz")
+    np.testing.assert_allclose(nib.load(paths["r"]).get_fdata()[mask], r, atol=1e-7)
+    assert np.isnan(nib.load(paths["r"]).get_fdata()[~mask]).all()
+    with pytest.raises(FileExistsError, match="stat-r_statmap.nii.gz exists"):
+        write_maps({"r": r}, mask_img, tmp_path, subject=3, space="MNI152NLin2009cAsym",
+                   desc="clap-music")
+    with pytest.raises(ValueError, match="same file name twice"):
+        write_maps({"unique_audio": r, "unique-audio": r}, mask_img, tmp_path, subject=3,
+                   space="T1w")
+    with pytest.raises(ValueError, match="alphanumeric BIDS label"):
+        map_filename("r (test)", subject="01", space="T1w")
+    with pytest.raises(ValueError, match="is not a folder"):
+        write_maps({"r": r}, mask_img, tmp_path / "missing", subject=1, space="T1w")

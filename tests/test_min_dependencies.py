@@ -24,7 +24,6 @@ PYPROJECT = REPO / "pyproject.toml"
 UNDECLARED = {
     "tinysoundfont": "installed with pip install --no-deps (README): it declares pyaudio",
     "tqdm": "only AudioEmbedder(progress=True) needs it; the ImportError names it",
-    "nilearn": "optional: plot_brain_map falls back to matplotlib without it",
 }
 # Import name -> distribution name, where they differ.
 DISTRIBUTIONS = {"sklearn": "scikit-learn", "faiss": "faiss-cpu"}

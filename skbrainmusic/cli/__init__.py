@@ -39,15 +39,29 @@ def _add_common(parser, default_out):
 
 def _add_real_data(parser):
     parser.add_argument("--bids", metavar="ROOT", required=True,
-                        help="ds003720 BIDS root (sub-00X/func/*_bold.nii.gz and events)")
+                        help="ds003720 BIDS root: the events, and the runs unless --fmriprep or "
+                             "--preprocessed is given (raw runs must be realigned already)")
     parser.add_argument("--subject", type=int, required=True, metavar="N",
                         help="subject number, e.g. 1")
+    parser.add_argument("--fmriprep", metavar="DIR",
+                        help="fMRIPrep output folder: motion-corrected, aligned runs with their "
+                             "confounds (regressed out: motion + high-pass) and FreeSurfer's "
+                             "Destrieux ROIs (recommended; --bids still gives the events)")
+    parser.add_argument("--space", default="T1w",
+                        help="fMRIPrep output space of --fmriprep, e.g. T1w (default; "
+                             "Destrieux ROIs) or MNI152NLin2009cAsym:res-2 (ROIs from --atlas)")
     parser.add_argument("--preprocessed", metavar="DIR",
                         help="folder with the authors' sub-00X_Resp_{Training,Test}.npy arrays "
                              "(used instead of the NIfTI runs)")
     parser.add_argument("--mask", metavar="NIFTI", help="brain mask in the functional space")
     parser.add_argument("--atlas", metavar="NIFTI",
-                        help="atlas in the functional space (e.g. aparc.a2009s+aseg) for ROIs")
+                        help="Destrieux atlas for ROIs (e.g. aparc.a2009s+aseg): on the "
+                             "functional grid for raw runs, any grid of --space with --fmriprep")
+    parser.add_argument("--delay", type=float, default=0.0, metavar="SECONDS",
+                        help="shift the response windows later by SECONDS (haemodynamic lag, "
+                             "e.g. 3); each clip then keeps the trailing scans of the next "
+                             "clip, so every inner cross-validation groups the clips by run "
+                             "(default 0: the paper's windows, clips split freely)")
     parser.add_argument("--gtzan", metavar="ROOT", required=True,
                         help="GTZAN root with <genre>/<genre>.000NN.wav")
     parser.add_argument("--embedding", default="librosa",

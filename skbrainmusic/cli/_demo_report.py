@@ -127,7 +127,7 @@ def _figures(out, results, summary, example_waves):
         highlight=first.informative_rois,
         title=f"ROI ranking, subject {first.subject} (dark: informative by construction)")
     paths["encoding_map"] = figures.voxel_map(
-        first.voxel_scores, first.roi_labels, folder / "encoding_map.png",
+        first.voxel_scores, first.mask_img, folder / "encoding_map.png",
         significant=first.significant,
         title=f"Encoding ({music} analog), subject {first.subject}")
     spaces = summary["encoding"]["feature_spaces"]

@@ -20,39 +20,24 @@ from ._report import Section, Table, write_report
 Q = 0.05
 
 
-def _functional_affine(bids, subject):
+def _write_maps(out, maps, study, subject, embedding):
+    """NIfTI image per map with BIDS-derivatives names, drawn as brains; returns (paths,
+    figure paths)."""
     import nibabel as nib
 
-    func = bids / f"sub-{subject:03d}" / "func"
-    bold = sorted(func.glob("*_bold.nii*"))
-    if not bold:
-        raise CLIError(f"no *_bold.nii[.gz] in {func} to take the brain maps' grid from.")
-    return nib.load(str(bold[0])).affine
+    from ..encoding import map_filename, scores_to_nifti
 
-
-def _write_maps(out, maps, study, bids, subject):
-    """NIfTI image per map on the subject's functional grid; returns (paths, figure paths)."""
-    import nibabel as nib
-
-    from ..encoding import plot_brain_map, scores_to_nifti
-
-    mask = np.asarray(study.mask, dtype=bool)
-    keep = np.ones(int(mask.sum()), dtype=bool)
-    keep[np.asarray(study.dropped_voxels, dtype=int)] = False
-    mask_img = nib.Nifti1Image(mask.astype(np.uint8), _functional_affine(bids, subject))
     images, pngs = {}, []
     for name, values in maps.items():
-        full = np.full(mask.sum(), np.nan, dtype=np.float32)
-        full[keep] = values
-        image = scores_to_nifti(full, mask_img)
-        images[name] = out / "maps" / f"sub-{subject:02d}_{name}.nii.gz"
-        write_output(images[name], lambda temporary, image=image: nib.save(image,
-                                                                        str(temporary)))
-        figure = plot_brain_map(image, title=name.replace("_", " "))
-        pngs.append(out / "figures" / f"map_{name}.png")
-        write_output(pngs[-1], lambda temporary, figure=figure: figure.savefig(temporary,
-                                                                              dpi=110))
-        figures._pyplot().close(figure)
+        image = scores_to_nifti(values, study.mask_img, fill_value=np.nan)
+        images[name] = write_output(
+            out / "maps" / map_filename(name, subject=subject, space=study.space,
+                                        desc=embedding),
+            lambda temporary, image=image: nib.save(image, str(temporary)))
+        pngs.append(figures.voxel_map(values, study.mask_img,
+                                      out / "figures" / f"map_{name}.png",
+                                      title=name.replace("_", " "), label=name.replace("_", " "),
+                                      surface=study.space.startswith("MNI")))
     return images, pngs
 
 
@@ -77,13 +62,9 @@ def run(args):
 
     progress.log("writing maps, figures and the report")
     figure_paths = []
-    if study.roi_labels is not None:
-        figure_paths.append(figures.voxel_map(
-            results.scores, study.roi_labels, out / "figures" / "encoding_voxels.png",
-            significant=results.test.significant, title=f"Held-out r, subject {args.subject}"))
     map_files = {}
-    if study.mask is not None:
-        map_files, pngs = _write_maps(out, results.maps, study, paths["bids"], args.subject)
+    if getattr(study, "mask_img", None) is not None:
+        map_files, pngs = _write_maps(out, results.maps, study, args.subject, args.embedding)
         figure_paths.extend(pngs)
     model_file = write_output(out / "models" / (
         f"sub-{args.subject:02d}_encoder_{args.embedding}."

@@ -1,6 +1,7 @@
 """Report figures (matplotlib, Agg backend: no display needed). Each function saves one PNG."""
 
 import textwrap
+from pathlib import Path
 
 import numpy as np
 
@@ -146,31 +147,28 @@ def roi_scores(scores, names, path, *, highlight=(), title):
     return _save(fig, path)
 
 
-def voxel_map(scores, roi_labels, path, *, significant=None, title):
-    """Per-voxel scores laid out ROI by ROI on a grid (a flat 'brain map' for data without
-    anatomy); voxels not significant are greyed out when ``significant`` is given.
+def voxel_map(scores, mask_img, path, *, significant=None, title, surface=True,
+              label="held-out Pearson r"):
+    """A per-voxel map drawn as a brain (:mod:`skbrainmusic.plotting`), plus an interactive
+    viewer page beside the PNG (same name, ``.html``).
+
+    ``surface``: the inflated and flat cortex of fsaverage5 (MNI-space data); otherwise
+    slices of the map without background (a subject's own space). Voxels not
+    ``significant`` are transparent.
     """
-    plt = _pyplot()
-    scores = np.asarray(scores, dtype=float)
-    roi_labels = np.asarray(roi_labels)
-    order = np.argsort(roi_labels, kind="stable")
-    width = int(np.ceil(np.sqrt(scores.size)))
-    grid = np.full(width * width, np.nan)
-    grid[: scores.size] = scores[order]
-    mask = np.zeros(width * width, dtype=bool)
-    if significant is not None:
-        mask[: scores.size] = ~np.asarray(significant, dtype=bool)[order]
-    fig, ax = plt.subplots(figsize=(6.5, 5.5))
-    limit = max(np.nanmax(np.abs(grid)), 1e-6)
-    image = ax.imshow(np.ma.masked_array(grid, mask).reshape(width, width), cmap="RdBu_r",
-                      vmin=-limit, vmax=limit, interpolation="nearest")
-    if significant is not None:
-        ax.imshow(np.ma.masked_array(np.ones_like(grid), ~mask).reshape(width, width),
-                  cmap="Greys", vmin=0, vmax=4, alpha=0.6, interpolation="nearest")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.set_xlabel("voxels grouped by ROI (row-major)" + (
-        "; grey: not significant" if significant is not None else ""))
-    fig.colorbar(image, ax=ax, label="held-out Pearson r", shrink=0.8)
-    ax.set_title(title)
-    return _save(fig, path)
+    from ..plotting import plot_stat_map, plot_surface, view_brain
+
+    _pyplot()
+    path = Path(path)
+    if surface:
+        figure = plot_surface(scores, mask_img, significant=significant, title=title,
+                              label=label)
+    else:
+        figure = plot_stat_map(scores, mask_img, significant=significant, title=title,
+                               bg_img=None, display_mode="z", cut_coords=8)
+    write_output(path, lambda temporary: figure.savefig(temporary, dpi=110))
+    _pyplot().close(figure)
+    view = view_brain(scores, mask_img, significant=significant, title=title,
+                      bg_img="MNI152" if surface else None)
+    write_output(path.with_suffix(".html"), lambda temporary: view.save_as_html(temporary))
+    return path

@@ -48,17 +48,21 @@ def check_paths(args):
     paths = {
         "bids": existing_path(args.bids, "--bids", kind="dir"),
         "gtzan": existing_path(args.gtzan, "--gtzan", kind="dir"),
-        "preprocessed": None, "mask": None, "atlas": None, "captions": None, "corpus": None,
-        "model": None, "generator_model": None, "tagger_model": None,
+        "preprocessed": None, "fmriprep": None, "mask": None, "atlas": None, "captions": None,
+        "corpus": None, "model": None, "generator_model": None, "tagger_model": None,
     }
-    for name, kind in (("preprocessed", "dir"), ("mask", "file"), ("atlas", "file"),
-                       ("captions", "file"), ("corpus", "dir")):
+    for name, kind in (("preprocessed", "dir"), ("fmriprep", "dir"), ("mask", "file"),
+                       ("atlas", "file"), ("captions", "file"), ("corpus", "dir")):
         value = getattr(args, name, None)
         if value is not None:
             paths[name] = existing_path(value, f"--{name}", kind=kind)
     if args.preprocessed is not None and (args.mask is not None or args.atlas is not None):
-        raise CLIError("--mask and --atlas apply to the NIfTI runs, not to --preprocessed "
-                       "arrays (they have no voxel coordinates).")
+        raise CLIError("--mask and --atlas apply to the NIfTI runs (raw or --fmriprep), not to "
+                       "--preprocessed arrays (they have no voxel coordinates).")
+    if args.preprocessed is not None and args.fmriprep is not None:
+        raise CLIError("--fmriprep and --preprocessed are two sources of responses; give one.")
+    if args.delay < 0:
+        raise CLIError(f"--delay must be 0 or more seconds, got {args.delay:g}.")
     if args.model is not None:
         if args.embedding not in _MODEL_BACKENDS:
             backends = ", ".join(sorted(_MODEL_BACKENDS))
@@ -89,13 +93,19 @@ def check_paths(args):
 
 def load_subject(args, paths, progress):
     """The study Bunch of one subject plus its stimulus audio (and captions if given)."""
+    from ..alignment import window_scans
     from ..datasets import load_captions, load_gtzan_clips, load_nakai2022
+    from ..datasets._events import CLIP_DURATION, TR
 
-    progress.log(f"loading subject {args.subject} from {paths['bids']}")
+    progress.log(f"loading subject {args.subject} from {paths['fmriprep'] or paths['bids']}")
+    # A delay moves the last window past the clip's scans: keep the scans it reaches.
+    n_trailing_scans = int(window_scans(CLIP_DURATION, CLIP_DURATION, TR, TR, args.delay)[-1, 1]
+                           - round(CLIP_DURATION / TR))
     try:
-        study = load_nakai2022(paths["bids"], args.subject,
-                               responses_dir=paths["preprocessed"], mask_img=paths["mask"],
-                               atlas_img=paths["atlas"])
+        study = load_nakai2022(paths["bids"], args.subject, derivatives=paths["fmriprep"],
+                               space=args.space, responses_dir=paths["preprocessed"],
+                               mask_img=paths["mask"], atlas_img=paths["atlas"],
+                               n_trailing_scans=n_trailing_scans)
         progress.log(f"cutting {len(study.clips_train) + len(study.clips_test)} stimulus clips "
                      "out of GTZAN")
         study.audio_train = load_gtzan_clips(paths["gtzan"], study.clips_train)
@@ -107,6 +117,10 @@ def load_subject(args, paths, progress):
     except (ValueError, OSError) as exc:
         raise CLIError(str(exc).strip().splitlines()[0]) from exc
     study.sample_rate = 22050
+    study.delay = args.delay
+    # Trailing scans are the next clip's first scans: clips of a run share data, so inner
+    # cross-validation must keep runs together.
+    study.cv_groups = study.clips_train.run.to_numpy() if n_trailing_scans else None
     return study
 
 

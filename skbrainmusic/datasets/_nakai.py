@@ -1,14 +1,26 @@
 """Loader of the Music Genre fMRI Dataset (Nakai, Koide-Majima & Nishimoto, OpenNeuro ds003720)."""
 
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
 from sklearn.utils import Bunch
 
 from ..preprocessing import constant_voxels, preprocess_run
+from ._anatomy import mask_coords, mask_image
 from ._events import CLIP_DURATION, TR, assemble_runs, read_events
-from ._rois import destrieux_names, destrieux_voxels
+from ._fmriprep import (
+    check_confounds,
+    confound_regressors,
+    find_parcellation,
+    find_runs,
+    parcellation_locations,
+    parse_space,
+    regress_out,
+    resample_labels,
+)
+from ._rois import cortical_labels, destrieux_names, destrieux_voxels
 
 _TASKS = {"train": "Training", "test": "Test"}
 _SCANS_PER_PREPROCESSED_RUN = 400
@@ -110,23 +122,72 @@ def _read_bold(path, voxel_mask, n_expected):
     return run
 
 
-def _roi_table(atlas, voxel_mask, atlas_name):
+def _roi_table(atlas, voxel_mask, atlas_name, atlas_names):
     labels = np.asarray(atlas.dataobj)[voxel_mask]
     if not np.allclose(labels, np.round(labels)):
         raise ValueError(f"{atlas_name} has non-integer labels; pass a label image.")
     labels = np.round(labels).astype(int)
-    names = destrieux_names()
+    names = destrieux_names() if atlas_names is None else atlas_names
     unknown = sorted(set(np.unique(labels).tolist()) - set(names))
     if unknown:
+        if atlas_names is not None:
+            raise ValueError(
+                f"{atlas_name} has labels inside the mask that atlas_names does not name: "
+                f"{unknown[:20]}; name them or restrict the mask."
+            )
         raise ValueError(
             f"{atlas_name} has labels inside the mask that are not Destrieux cortical labels "
             f"(11100-11175, 12100-12175): {unknown[:20]}; restrict the mask to the cortex "
-            "(e.g. the voxels of aparc.a2009s+aseg with labels in 11100-12175)."
+            "(e.g. the voxels of aparc.a2009s+aseg with labels in 11100-12175), or pass "
+            "atlas_names for another atlas."
         )
     return labels, {int(label): names[int(label)] for label in np.unique(labels)}
 
 
-def _load_bids(root, sub, runs, mask_img, atlas_img, window):
+def _run_volumes(task_runs):
+    """Volumes each run must have: up to the end of its last clip."""
+    return [int(round((ev.onset.iloc[-1] + ev.duration.iloc[-1]) / TR)) for _, _, ev in task_runs]
+
+
+def _wanted_labels(atlas_names):
+    """Atlas labels whose voxels are kept by default: the named ones, else Destrieux's 148."""
+    return cortical_labels() if atlas_names is None else sorted(atlas_names)
+
+
+def _load_runs(bold, voxel_mask, runs, window, clean=None):
+    """Read every run inside ``voxel_mask``; return ``load_run``, the kept voxels and the
+    indices of the dropped ones.
+
+    ``clean(task, position, run)``, when given, transforms a raw run (e.g. regresses
+    confounds) before :func:`~skbrainmusic.preprocessing.preprocess_run`.
+    """
+    n_volumes = {task: _run_volumes(task_runs) for task, task_runs in runs.items()}
+    # Constant voxels (outside the head, or masked to zero) cannot be z-scored: find them
+    # over every run first so that all runs keep the same voxels.
+    keep = np.ones(int(voxel_mask.sum()), dtype=bool)
+    for task in runs:
+        for path, n_expected in zip(bold[task], n_volumes[task]):
+            keep &= ~constant_voxels(_read_bold(path, voxel_mask, n_expected))
+    if not keep.any():
+        raise ValueError("Every voxel of the mask is constant in some run.")
+
+    def load_run(task, position):
+        run = _read_bold(bold[task][position], voxel_mask, n_volumes[task][position])[:, keep]
+        if clean is not None:
+            run = clean(task, position, run)
+        return preprocess_run(run, tr=TR, window=window)
+
+    return load_run, keep, np.flatnonzero(~keep)
+
+
+def _load_bids(root, sub, runs, mask_img, atlas_img, atlas_names):
+    warnings.warn(
+        "load_nakai2022 reads the raw ds003720 runs, which are neither motion-corrected nor "
+        "aligned to each other: a voxel index may not be the same tissue in all 18 runs. "
+        "The paper motion-corrects and aligns every run first; pass the fMRIPrep outputs "
+        "with derivatives= (or give runs you realigned yourself).",
+        UserWarning, stacklevel=3,
+    )
     func_dir = Path(root) / sub / "func"
     bold = _bold_paths(func_dir, sub, runs)
     first, first_name = _load_image(bold["train"][0], "BOLD")
@@ -139,38 +200,75 @@ def _load_bids(root, sub, runs, mask_img, atlas_img, window):
         _check_grid(mask, mask_name, first, first_name)
         voxel_mask = np.asarray(mask.dataobj) > 0
     elif atlas is not None:
-        voxel_mask = destrieux_voxels(np.asarray(atlas.dataobj), atlas_name)
+        voxel_mask = (destrieux_voxels(np.asarray(atlas.dataobj), atlas_name)
+                      if atlas_names is None
+                      else np.isin(np.asarray(atlas.dataobj), sorted(atlas_names)))
     else:
         voxel_mask = np.ones(first.shape[:3], dtype=bool)
     if not voxel_mask.any():
         raise ValueError("The mask selects no voxel.")
-    roi_labels, roi_names = (None, {})
-    if atlas is not None:
-        roi_labels, roi_names = _roi_table(atlas, voxel_mask, atlas_name)
+    return bold, voxel_mask, first.affine, atlas, atlas_name, None
 
-    n_volumes = {
-        task: [int(round((ev.onset.iloc[-1] + ev.duration.iloc[-1]) / TR))
-               for _, _, ev in task_runs]
-        for task, task_runs in runs.items()
-    }
-    # Constant voxels (outside the head, or masked to zero) cannot be z-scored: find them
-    # over every run first so that all runs keep the same voxels.
-    keep = np.ones(int(voxel_mask.sum()), dtype=bool)
+
+def _load_fmriprep(derivatives, sub, runs, space, confounds, mask_img, atlas_img,
+                   atlas_names):
+    strategy = check_confounds(confounds)
+    files = find_runs(derivatives, sub, {
+        _TASKS[task]: [number for number, _, _ in task_runs] for task, task_runs in runs.items()
+    }, space)
+    files = {task: files[_TASKS[task]] for task in runs}
+    reference, reference_name = _load_image(files["train"][0]["mask"], "brain mask")
+    voxel_mask = np.ones(reference.shape[:3], dtype=bool)
     for task in runs:
-        for path, n_expected in zip(bold[task], n_volumes[task]):
-            keep &= ~constant_voxels(_read_bold(path, voxel_mask, n_expected))
-    dropped_voxels = np.flatnonzero(~keep)
-    if not keep.any():
-        raise ValueError("Every voxel of the mask is constant in some run.")
+        for run in files[task]:
+            brain, brain_name = _load_image(run["mask"], "brain mask")
+            _check_grid(brain, brain_name, reference, reference_name)
+            image, image_name = _load_image(run["bold"], "BOLD")
+            _check_grid(image, image_name, reference, reference_name)
+            # Runs are aligned, but their brain masks differ at the edges: keep the voxels
+            # inside every run's brain.
+            voxel_mask &= np.asarray(brain.dataobj) > 0
+    if mask_img is not None:
+        mask, mask_name = _load_image(mask_img, "mask")
+        _check_grid(mask, mask_name, reference, reference_name)
+        voxel_mask &= np.asarray(mask.dataobj) > 0
+    atlas = atlas_name = None
+    if atlas_img is None and parse_space(space)[0] == "T1w":
+        atlas_img = find_parcellation(derivatives, sub)
+        if atlas_img is None:
+            looked = " or ".join(parcellation_locations(derivatives, sub))
+            warnings.warn(
+                f"No FreeSurfer parcellation at {looked}: the study has no ROIs (roi_labels "
+                "is None). Pass atlas_img, or run fMRIPrep with FreeSurfer.",
+                UserWarning, stacklevel=3,
+            )
+    if atlas_img is not None:
+        atlas, atlas_name = _load_image(atlas_img, "atlas")
+        atlas = resample_labels(atlas, reference, atlas_name)
+        labelled = np.isin(np.asarray(atlas.dataobj), _wanted_labels(atlas_names))
+        if not (labelled & voxel_mask).any():
+            raise ValueError(
+                f"{atlas_name} does not overlap the BOLD field of view: after resampling to "
+                f"the grid of {reference_name}, none of its "
+                f"{'named' if atlas_names is not None else 'Destrieux cortical'} labels lies "
+                f"inside the brain mask. Is it {sub}'s parcellation, in space {space!r}?"
+            )
+        voxel_mask &= labelled
+    if not voxel_mask.any():
+        raise ValueError(f"The brain masks of {sub} (and mask_img) select no voxel.")
+    n_first_clip = int(round(CLIP_DURATION / TR))
+    regressors = {
+        task: [confound_regressors(run["bold"], run["confounds"], strategy, n_volumes,
+                                   n_first_clip)
+               for run, n_volumes in zip(files[task], _run_volumes(runs[task]))]
+        for task in runs
+    }
+    bold = {task: [run["bold"] for run in files[task]] for task in runs}
 
-    def load_run(task, position):
-        run = _read_bold(bold[task][position], voxel_mask, n_volumes[task][position])[:, keep]
-        return preprocess_run(run, tr=TR, window=window)
+    def clean(task, position, run):
+        return regress_out(run, regressors[task][position], TR)
 
-    if roi_labels is not None:
-        roi_labels = roi_labels[keep]
-        roi_names = {label: roi_names[label] for label in np.unique(roi_labels).tolist()}
-    return load_run, int(keep.sum()), roi_labels, roi_names, dropped_voxels, voxel_mask
+    return bold, voxel_mask, reference.affine, atlas, atlas_name, clean
 
 
 def _check_preprocessed(array, path, n_runs):
@@ -218,27 +316,43 @@ def _load_preprocessed(responses_dir, sub, runs):
     return load_run, arrays["train"].shape[1]
 
 
-def load_nakai2022(root, subject=1, *, responses_dir=None, mask_img=None, atlas_img=None,
+def load_nakai2022(root, subject=1, *, derivatives=None, space="T1w", confounds="auto",
+                   responses_dir=None, mask_img=None, atlas_img=None, atlas_names=None,
                    n_trailing_scans=0, window=240.0):
     """Load one subject of the Music Genre fMRI Dataset (OpenNeuro ds003720).
 
-    Two sources are read:
+    Three sources of responses are read; the clip identities always come from the events
+    files of the raw BIDS folder ``root``:
 
-    - the raw BIDS images ``<root>/sub-00X/func/*_bold.nii[.gz]`` (default): one run at a
-      time, memory-mapped; every run is detrended by a 240 s running median and z-scored
-      per voxel (:func:`skbrainmusic.preprocessing.preprocess_run`). Pass ``mask_img``
-      (e.g. the cortical voxels) and ``atlas_img`` (e.g. aparc.a2009s+aseg resampled to
-      the functional grid) to get ``roi_labels``; voxels constant in any run are dropped
-      and listed in ``dropped_voxels``.
-    - the authors' preprocessed arrays ``sub-00X_Resp_{Training,Test}.npy`` in
+    - **fMRIPrep derivatives** (``derivatives=``, recommended): every run motion-corrected
+      and aligned in ``space`` (the subject's ``"T1w"``, or a template such as
+      ``"MNI152NLin2009cAsym"``; ``"MNI152NLin2009cAsym:res-2"`` picks one resolution).
+      Each run's ``desc-preproc_bold``, ``desc-brain_mask`` and
+      ``desc-confounds_timeseries.tsv`` are found by their BIDS entities; the
+      ``confounds`` are regressed out of every run, then the run is detrended and z-scored
+      as below. ROIs: FreeSurfer's Destrieux parcellation ``aparc.a2009s+aseg.mgz`` (in
+      ``<derivatives>/sourcedata/freesurfer/sub-00X/mri``, fMRIPrep >= 21, or in a
+      ``freesurfer`` folder beside ``derivatives``), resampled to the BOLD grid by nearest
+      neighbour in world coordinates (:func:`nilearn.image.resample_to_img`), in space
+      ``"T1w"``; in a template space, or to use another atlas, pass ``atlas_img``. The
+      voxels are those inside every run's brain mask and, with an atlas, inside its 148
+      Destrieux cortical labels (or the labels of ``atlas_names``).
+    - **the raw BIDS images** ``<root>/sub-00X/func/*_bold.nii[.gz]`` (neither derivatives
+      nor ``responses_dir``): read as they are, so they must be motion-corrected and
+      aligned across runs already (the published runs are not: a ``UserWarning`` says so).
+      ``mask_img`` and ``atlas_img`` must be on the functional grid.
+    - **the authors' preprocessed arrays** ``sub-00X_Resp_{Training,Test}.npy`` in
       ``responses_dir`` (Zenodo, doi:10.5281/zenodo.8275363): float32, 4,800 / 2,400 time
       points (400 a run, the dummy clip's scans already dropped) by voxels, used as they
       are. They come without a mask, so ``roi_labels`` is None: use a whole-brain model
       or give ROI-based estimators labels from your own registration of the voxels.
 
-    In both cases the clip identities come from the events files in ``root``, row 0 of
-    every run (a repeated dummy) is dropped and listed in ``dropped_clips``, and the 4
-    presentations of each test clip are kept (``responses_test_repeats``) and averaged.
+    NIfTI runs are read one at a time, memory-mapped; every run is detrended by a 240 s
+    running median and z-scored per voxel
+    (:func:`skbrainmusic.preprocessing.preprocess_run`); voxels constant in any run are
+    dropped and listed in ``dropped_voxels``. Row 0 of every run (a repeated dummy) is
+    dropped and listed in ``dropped_clips``, and the 4 presentations of each test clip are
+    kept (``responses_test_repeats``) and averaged.
 
     Parameters
     ----------
@@ -246,20 +360,46 @@ def load_nakai2022(root, subject=1, *, responses_dir=None, mask_img=None, atlas_
         The ds003720 BIDS root (with ``sub-00X/func/*_events.tsv``).
     subject : int or str, default=1
         Subject number (1-5) or ``"sub-00X"``.
+    derivatives : str or path-like, default=None
+        fMRIPrep output folder (with ``sub-00X/func/*_desc-preproc_bold.nii.gz``).
+    space : str, default="T1w"
+        fMRIPrep output space of the runs (fMRIPrep's ``--output-spaces`` syntax).
+    confounds : "auto", dict or None, default="auto"
+        Confounds regressed out of every fMRIPrep run, through nilearn's
+        :func:`~nilearn.interfaces.fmriprep.load_confounds`. ``"auto"``: head motion
+        (``strategy=("motion", "high_pass")``, ``motion="full"``: the 6 realignment
+        parameters, their derivatives and squares, 24 regressors) and fMRIPrep's cosine
+        high-pass basis (128 s). Motion because realignment leaves spin-history and
+        interpolation effects that follow the motion parameters; the high-pass because it
+        is the drift model fMRIPrep computes (the running median then removes what is
+        left). Not included by default: the global signal (the music-evoked response is
+        widespread, and regressing the global mean would remove part of it), white-matter
+        and CSF signals and CompCor (not part of the paper's preprocessing); add them with
+        a dict of ``load_confounds`` arguments, e.g. ``{"strategy": ("motion",
+        "high_pass", "wm_csf"), "motion": "basic"}``. Strategies that censor volumes
+        (``"scrub"``) are refused outside the first (dummy) clip, since every clip needs
+        its scans; fMRIPrep's non-steady-state volumes are regressed out as spikes.
+        ``None``: no confound regression.
     responses_dir : str or path-like, default=None
-        Folder with the preprocessed ``*_Resp_*.npy`` arrays; None reads the BIDS images.
+        Folder with the preprocessed ``*_Resp_*.npy`` arrays.
     mask_img : str, path-like or nibabel image, default=None
-        Voxels to keep (non-zero), on the functional grid. Default: the atlas's Destrieux
-        cortical voxels if ``atlas_img`` is given, else every voxel (a whole 96x96x68 run
-        is ~0.5 GB as float32 in memory, so pass a mask on real data).
+        Voxels to keep (non-zero), on the functional grid. Default: every voxel inside the
+        brain masks (fMRIPrep) or every voxel (raw runs; a whole 96x96x68 run is ~0.5 GB
+        as float32 in memory, so pass a mask on real data), restricted to the atlas's
+        labels when there is an atlas.
     atlas_img : str, path-like or nibabel image, default=None
-        Destrieux label image on the functional grid; labels inside the mask must be
-        Destrieux cortical ids (11100-11175, 12100-12175).
+        Label image: on the functional grid for the raw runs; in the runs' space, any
+        grid, for fMRIPrep runs (resampled by nearest neighbour). Its labels must be
+        Destrieux cortical ids (11100-11175, 12100-12175), or keys of ``atlas_names``.
+    atlas_names : dict of int to str, default=None
+        Names of the atlas's labels, for an atlas other than Destrieux (e.g.
+        ``dict(enumerate(nilearn.datasets.fetch_atlas_destrieux_2009().labels))`` minus the
+        background); only the named labels' voxels are kept.
     n_trailing_scans : int, default=0
         Scans kept after each clip's 10; the last clip of each run gets zeros there
         (the run ends), counted in the clip tables' ``n_padded_scans``.
     window : float, default=240.0
-        Running-median window in seconds (BIDS source only).
+        Running-median window in seconds (NIfTI sources only).
 
     Returns
     -------
@@ -270,31 +410,55 @@ def load_nakai2022(root, subject=1, *, responses_dir=None, mask_img=None, atlas_
         ``genre``, ``track``, ``start``, ``end``, ``run``, ``onset``,
         ``n_padded_scans``), ``roi_labels`` ``(n_voxels,)`` or None, ``roi_names``,
         ``tr``, ``clip_duration``, ``subject``, ``dropped_clips``, ``dropped_voxels``
-        (indices into the mask's voxels), ``mask`` (boolean 3-D array or None).
+        (indices into the mask's voxels), ``mask`` (boolean 3-D array before the dropped
+        voxels, or None), ``mask_img`` (nibabel image whose non-zero voxels, in C order,
+        are the responses' voxels; None for the arrays), ``voxel_coords`` ``(n_voxels,
+        3)`` world coordinates in mm (or None), ``space`` (the fMRIPrep space, ``"bold"``
+        for the raw runs, None for the arrays).
 
     Examples
     --------
     >>> from skbrainmusic.datasets import load_nakai2022
-    >>> study = load_nakai2022("ds003720", subject=1, mask_img="cortex.nii.gz",
-    ...                        atlas_img="aparc.a2009s+aseg_func.nii.gz")  # doctest: +SKIP
+    >>> study = load_nakai2022("ds003720", subject=1, derivatives="ds003720/derivatives/"
+    ...                        "fmriprep", space="T1w")  # doctest: +SKIP
+    >>> study.roi_names[study.roi_labels[0]]  # doctest: +SKIP
+    'ctx_lh_G_and_S_cingul-Ant'
     """
     sub = _subject_id(subject)
     if not isinstance(n_trailing_scans, (int, np.integer)) or n_trailing_scans < 0:
         raise ValueError(f"n_trailing_scans must be a non-negative int; got {n_trailing_scans!r}.")
+    if atlas_names is not None and not isinstance(atlas_names, dict):
+        raise TypeError(f"atlas_names must be a dict of label -> name; got {atlas_names!r}.")
     runs = _events_of(root, sub)
-    mask = None
+    mask = mask_img_out = voxel_coords = None
+    roi_labels, roi_names = None, {}
     if responses_dir is not None:
-        if mask_img is not None or atlas_img is not None:
+        if derivatives is not None or mask_img is not None or atlas_img is not None:
             raise ValueError(
-                "mask_img and atlas_img apply to the BIDS images; the preprocessed arrays "
-                "have no voxel coordinates."
+                "derivatives, mask_img and atlas_img apply to NIfTI runs; the preprocessed "
+                "arrays of responses_dir have no voxel coordinates."
             )
         load_run, n_voxels = _load_preprocessed(responses_dir, sub, runs)
-        roi_labels, roi_names, dropped_voxels = None, {}, np.array([], dtype=int)
+        dropped_voxels, space = np.array([], dtype=int), None
     else:
-        load_run, n_voxels, roi_labels, roi_names, dropped_voxels, mask = _load_bids(
-            root, sub, runs, mask_img, atlas_img, window
-        )
+        if derivatives is not None:
+            bold, mask, affine, atlas, atlas_name, clean = _load_fmriprep(
+                derivatives, sub, runs, space, confounds, mask_img, atlas_img, atlas_names)
+        else:
+            bold, mask, affine, atlas, atlas_name, clean = _load_bids(
+                root, sub, runs, mask_img, atlas_img, atlas_names)
+            space = "bold"
+        if atlas is not None:
+            roi_labels, roi_names = _roi_table(atlas, mask, atlas_name, atlas_names)
+        load_run, keep, dropped_voxels = _load_runs(bold, mask, runs, window, clean)
+        n_voxels = int(keep.sum())
+        if atlas is not None:
+            roi_labels = roi_labels[keep]
+            roi_names = {label: roi_names[label] for label in np.unique(roi_labels).tolist()}
+        kept = np.zeros(mask.shape, dtype=bool)
+        kept[tuple(np.argwhere(mask)[keep].T)] = True
+        mask_img_out = mask_image(kept, affine)
+        voxel_coords = mask_coords(kept, affine)
     result = assemble_runs(
         [(number, events) for number, _, events in runs["train"]],
         [(number, events) for number, _, events in runs["test"]],
@@ -310,4 +474,7 @@ def load_nakai2022(root, subject=1, *, responses_dir=None, mask_img=None, atlas_
         subject=int(sub[4:]),
         dropped_voxels=dropped_voxels,
         mask=mask,
+        mask_img=mask_img_out,
+        voxel_coords=voxel_coords,
+        space=space,
     )

@@ -6,12 +6,6 @@ from pathlib import Path
 import numpy as np
 
 _LUT = Path(__file__).resolve().parents[1] / "data" / "destrieux_lut.txt"
-# Auditory Destrieux regions (Heschl's gyrus, planum temporale, lateral superior temporal
-# gyrus, transverse and superior temporal sulci, planum polare), both hemispheres.
-AUDITORY = (
-    "G_temp_sup-G_T_transv", "G_temp_sup-Plan_tempo", "G_temp_sup-Lateral",
-    "S_temporal_transverse", "S_temporal_sup", "G_temp_sup-Plan_polar",
-)
 
 
 @lru_cache(maxsize=1)
@@ -23,6 +17,12 @@ def destrieux_names():
     names : dict of int to str
         152 entries: ids 11100-11175 (left) and 12100-12175 (right), including the
         ``Unknown`` (k=0) and ``Medial_wall`` (k=42) entries of each hemisphere.
+
+    Examples
+    --------
+    >>> from skbrainmusic.datasets import destrieux_names
+    >>> destrieux_names()[11133]
+    'ctx_lh_G_temp_sup-G_T_transv'
     """
     names = {}
     for line in _LUT.read_text().splitlines():
@@ -72,8 +72,3 @@ def cortical_labels():
         if not name.endswith(("_Unknown", "_Medial_wall"))
     )
 
-
-def auditory_labels():
-    """Labels of :data:`AUDITORY`, left and right interleaved, in that order."""
-    by_name = {name: label for label, name in destrieux_names().items()}
-    return [by_name[f"ctx_{hemi}_{region}"] for region in AUDITORY for hemi in ("lh", "rh")]

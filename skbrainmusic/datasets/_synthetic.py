@@ -8,22 +8,23 @@ from scipy.stats import gamma
 from sklearn.utils import Bunch
 
 from ..preprocessing import preprocess_run
+from . import _anatomy
 from ._audio import CLIP_DURATION, SAMPLE_RATE
 from ._base import cache_key, cached, get_data_home
 from ._captions import make_captions
 from ._events import TR, assemble_runs, test_layout, training_layout
 from ._music import GENRES, INSTRUMENTS, MOODS, ORCHESTRA, PERCUSSION, draw_clip, render_clips
-from ._rois import auditory_labels, cortical_labels, destrieux_names
 
 # Bump when the generator changes, so that caches of older versions are not reused.
-_VERSION = 1
+_VERSION = 2
 
 SCALES = {
     # ~25 s on one core (most of it rendering 470 clips); 240 training clips, 30 test
-    # clips heard 4 times, 4,000 voxels in 148 ROIs, a 200-clip retrieval corpus.
+    # clips heard 4 times, 4,000 cortical voxels (5.8 mm grid), a 200-clip retrieval corpus.
     "small": {"n_train_runs": 6, "n_test_runs": 3, "n_voxels": 4000, "n_corpus": 200},
     # The ds003720 design: 480 training clips in 12 runs, 60 test clips in 6 runs heard 4
-    # times, 60,000 voxels (the paper's subjects have 53,421-64,700), 2,000 corpus clips.
+    # times, 60,000 cortical voxels (2.3 mm grid; the paper's subjects have 53,421-64,700),
+    # 2,000 corpus clips.
     "paper": {"n_train_runs": 12, "n_test_runs": 6, "n_voxels": 60000, "n_corpus": 2000},
 }
 CLIPS_PER_RUN = 40
@@ -160,21 +161,19 @@ def _events_frame(table, rows):
 class _Brain:
     """One simulated subject: ROI layout, informative ROIs and their encoding weights."""
 
-    def __init__(self, stimuli, params):
+    def __init__(self, stimuli, params, coords):
         rng = np.random.default_rng([params["random_state"], 1000 + params["subject"]])
-        labels = np.array(cortical_labels())
-        n_voxels = params["n_voxels"]
-        if n_voxels < len(labels):
-            raise ValueError(
-                f"n_voxels must be at least {len(labels)} (one per ROI); got {n_voxels}."
-            )
-        # Destrieux ROIs range from a few dozen to several hundred voxels (paper, note 3).
-        weights = rng.lognormal(0.0, 0.6, len(labels))
-        sizes = 1 + np.floor((n_voxels - len(labels)) * weights / weights.sum()).astype(int)
-        sizes[np.argsort(-weights)[: n_voxels - sizes.sum()]] += 1
-        self.roi_labels = rng.permutation(np.repeat(labels, sizes))
+        self.roi_labels = _anatomy.parcellate(coords, rng)
+        labels = np.unique(self.roi_labels)
         self.roi_index = np.searchsorted(labels, self.roi_labels)
-        candidates = np.array(auditory_labels()[:8])
+        candidates = np.intersect1d(_anatomy.auditory_cortex_parcels(), labels)
+        if candidates.size < params["n_informative_rois"]:
+            raise ValueError(
+                f"n_voxels={params['n_voxels']} gives so coarse a grid that only "
+                f"{candidates.size} auditory-cortex parcels hold voxels, fewer than "
+                f"n_informative_rois={params['n_informative_rois']}; use more voxels "
+                "(600 or more) or fewer informative ROIs."
+            )
         self.informative = rng.choice(candidates, params["n_informative_rois"], replace=False)
         self.snr = np.geomspace(params["snr_max"], params["snr_min"], len(self.informative))
         # Features: standardised acoustic (per scan) then semantic (per clip) columns.
@@ -241,7 +240,8 @@ class _Brain:
 
 
 def _build_subject(store, stimuli, objects, params):
-    brain = _Brain(stimuli, params)
+    grid = _anatomy.cortical_grid(params["n_voxels"])
+    brain = _Brain(stimuli, params, grid["coords"])
     train_layouts = training_layout(params["n_train_runs"], CLIPS_PER_RUN)
     test_layouts = test_layout(params["n_test_runs"], TEST_CLIPS_PER_RUN, N_REPEATS)
     train_features = [brain.features(stimuli, "train", rows) for rows in train_layouts]
@@ -264,6 +264,8 @@ def _build_subject(store, stimuli, objects, params):
         clip_duration=CLIP_DURATION, n_trailing_scans=params["n_trailing_scans"],
     )
     store.put("roi_labels", brain.roi_labels)
+    store.put("mask", grid["mask"])
+    store.put("affine", grid["affine"])
     store.put("informative_rois", brain.informative)
     store.put("informative_snr", brain.snr)
     for name in ("clips_train", "clips_test", "dropped_clips"):
@@ -275,10 +277,12 @@ Scale {scale!r}, random_state={random_state}, subject {subject}.
 Stimuli: {n_train} training and {n_test} test clips of 15 s at 22,050 Hz rendered from
 genre-styled General MIDI scores (10 GTZAN genres), {n_corpus} retrieval corpus clips.
 Runs as in ds003720: 41 clips a run, row 0 a dummy repeat (dropped), test clips heard
-{n_repeats} times. Responses: {n_voxels} voxels in 148 Destrieux ROIs; {n_informative}
-informative auditory ROIs (informative_rois, SNR informative_snr) encode HRF-convolved
-band energies, onsets and a per-clip semantic latent (genre, instruments, mood); the
-others are noise. Run-wise median detrending (240 s) and z-scoring as for real data.
+{n_repeats} times. Responses: {n_voxels} cortical voxels in MNI space (mask_img,
+voxel_coords) in {n_rois} parcels; {n_informative} informative auditory-cortex parcels
+(informative_rois, SNR informative_snr) encode HRF-convolved band energies, onsets and a
+per-clip semantic latent (genre, instruments, mood); the others are noise. Run-wise median
+detrending (240 s) and z-scoring as for real data.
+{anatomy}
 """
 
 
@@ -297,13 +301,25 @@ def make_synthetic_study(scale="small", subject=1, random_state=0, *, n_corpus=N
     the first a dummy repeat; test clips heard 4 times). Per-scan band energies and
     onsets plus a per-clip semantic latent (genre, instruments, mood) are convolved with
     a canonical HRF at TR 1.5 s (so responses spill into the next clip) and mapped by
-    random weights into a few auditory ROIs with graded SNR; the other ROIs are noise;
-    AR(1) and ROI-shared noise, drift and baselines are added; every run is then
+    random weights into a few auditory-cortex ROIs with graded SNR; the other ROIs are
+    noise; AR(1) and ROI-shared noise, drift and baselines are added; every run is then
     preprocessed like real data (:func:`skbrainmusic.preprocessing.preprocess_run`).
+
+    The voxels are real anatomy: the cortical grey matter of the MNI152 template (ICBM
+    2009a, Fonov et al. 2011) on a regular grid whose voxel size is chosen so that the
+    cortex holds ``n_voxels`` voxels (5.8 mm for 4,000, 2.3 mm for 60,000): a coarser
+    grid, not a random subset, so maps drawn from ``mask_img`` look like brains. The ROIs
+    are the Voronoi cells of the cortex around the 239 cortical ROI centres of Seitzman et
+    al. (2020), named after their functional network, hemisphere and ROI number (e.g.
+    ``Auditory_L_075``); the informative ROIs are drawn from the 9 Auditory-network
+    parcels of the superior temporal plane and gyrus (Heschl's gyrus, planum temporale,
+    lateral superior temporal gyrus). Both sources ship with nilearn and are read
+    offline.
 
     The stimuli (audio, captions, labels, corpus) depend on ``random_state`` only and are
     cached apart from the responses, so further subjects of a study are cheap; the brain
-    (ROI sizes, informative ROIs, weights, noise) differs per ``subject``.
+    (parcel boundaries: the centres move by 2 mm per axis; informative ROIs, weights,
+    noise) differs per ``subject``.
 
     Parameters
     ----------
@@ -320,12 +336,14 @@ def make_synthetic_study(scale="small", subject=1, random_state=0, *, n_corpus=N
         Size of the retrieval corpus (FMA stand-in); ``None`` takes the scale's.
     n_train_runs, n_test_runs, n_voxels : int, default=None
         Override the scale's number of training runs (40 new clips each), test runs (10
-        clips each, heard 4 times) and voxels (at least 148, one per ROI).
+        clips each, heard 4 times) and voxels. Grids of a few hundred voxels (12 mm and
+        coarser) may leave fewer auditory-cortex parcels than ``n_informative_rois``, which
+        raises a ``ValueError``; 600 voxels or more are safe.
     n_trailing_scans : int, default=0
         Scans kept after each clip's 10 (the haemodynamic response spills into the next
         clip); the last clip of a run gets zeros there, counted in ``n_padded_scans``.
     n_informative_rois : int, default=6
-        Number of auditory ROIs that carry stimulus information (at most 8).
+        Number of auditory-cortex ROIs that carry stimulus information (at most 8).
     snr_max, snr_min : float, default=1.0, 0.1
         Signal-to-noise variance ratio (per scan, one presentation) of the most and least
         informative ROI; the ROIs in between are spaced geometrically.
@@ -346,8 +364,11 @@ def make_synthetic_study(scale="small", subject=1, random_state=0, *, n_corpus=N
         ``clips_train`` / ``clips_test`` (DataFrames: ``clip_id``, ``genre``, ``track``,
         ``start``, ``end``, ``run``, ``onset``, ``n_padded_scans``, ``instruments``,
         ``moods``, ``genres`` (AudioSet genre names), ``tempo``, ``major``),
-        ``roi_labels`` ``(n_voxels,)`` Destrieux ids, ``roi_names`` (label -> name),
-        ``tr``, ``clip_duration``, ``subject``, ``audio_train`` / ``audio_test``
+        ``roi_labels`` ``(n_voxels,)`` parcel ids (Seitzman ROI numbers), ``roi_names``
+        (label -> name), ``mask_img`` (nibabel image in MNI space whose non-zero voxels,
+        in C order, are the responses' voxels), ``voxel_coords`` ``(n_voxels, 3)`` (MNI
+        mm), ``space`` (``"MNI152NLin2009aSym"``), ``tr``, ``clip_duration``,
+        ``subject``, ``audio_train`` / ``audio_test``
         ``(n, 330750)`` float32, ``sample_rate``, ``captions_train`` /
         ``captions_test`` (lists of str), ``instruments_train`` / ``instruments_test`` /
         ``moods_train`` / ``moods_test`` (per clip, ordered lists of AudioSet class names,
@@ -356,14 +377,25 @@ def make_synthetic_study(scale="small", subject=1, random_state=0, *, n_corpus=N
         ``clips`` DataFrame, ``captions``, ``sample_rate``), ``dropped_clips`` (the
         dummy clips), ``dropped_voxels`` (empty here), ``DESCR``.
 
+    References
+    ----------
+    Fonov V. et al. (2011). Unbiased average age-appropriate atlases for pediatric
+    studies. NeuroImage 54(1), 313-327.
+    Seitzman B. A. et al. (2020). A set of functionally-defined brain regions with improved
+    representation of the subcortex and cerebellum. NeuroImage 206, 116290.
+
     Examples
     --------
     >>> import tempfile
     >>> from skbrainmusic.datasets import make_synthetic_study
-    >>> study = make_synthetic_study(n_train_runs=1, n_test_runs=1, n_voxels=300,
+    >>> study = make_synthetic_study(n_train_runs=1, n_test_runs=1, n_voxels=600,
     ...                              n_corpus=2, data_home=tempfile.mkdtemp())
     >>> study.responses_train.shape, study.responses_test_repeats.shape
-    ((40, 10, 300), (10, 4, 10, 300))
+    ((40, 10, 600), (10, 4, 10, 600))
+    >>> study.mask_img.shape, study.voxel_coords.shape
+    ((15, 18, 16), (600, 3))
+    >>> [study.roi_names[label] for label in study.informative_rois[:2]]
+    ['Auditory_R_078', 'Auditory_L_072']
     """
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {sorted(SCALES)}; got {scale!r}.")
@@ -421,8 +453,10 @@ def make_synthetic_study(scale="small", subject=1, random_state=0, *, n_corpus=N
         clips[role] = table.merge(
             labels.drop(columns="genre"), on="clip_id", how="left", validate="one_to_one"
         )
-    names = destrieux_names()
+    names = _anatomy.seitzman_rois()["names"]
     roi_labels = np.asarray(responses["roi_labels"])
+    mask_img = _anatomy.mask_image(responses["mask"], responses["affine"])
+    voxel_coords = _anatomy.mask_coords(responses["mask"], responses["affine"])
     corpus_clips = stim_objects["clips_corpus"]
     return Bunch(
         responses_train=responses["responses_train"],
@@ -432,6 +466,9 @@ def make_synthetic_study(scale="small", subject=1, random_state=0, *, n_corpus=N
         clips_test=clips["test"],
         roi_labels=roi_labels,
         roi_names={int(label): names[int(label)] for label in np.unique(roi_labels)},
+        mask_img=mask_img,
+        voxel_coords=voxel_coords,
+        space=_anatomy.SPACE,
         tr=TR,
         clip_duration=CLIP_DURATION,
         subject=int(subject),
@@ -458,6 +495,8 @@ def make_synthetic_study(scale="small", subject=1, random_state=0, *, n_corpus=N
             scale=scale, random_state=random_state, subject=subject,
             n_train=len(clips["train"]), n_test=len(clips["test"]),
             n_corpus=len(corpus_clips), n_repeats=N_REPEATS, n_voxels=roi_labels.size,
-            n_informative=n_informative_rois,
+            n_rois=np.unique(roi_labels).size, n_informative=n_informative_rois,
+            anatomy=_anatomy.DESCR.format(size=float(mask_img.header.get_zooms()[0]),
+                                          jitter=_anatomy.CENTRE_JITTER_MM),
         ),
     )

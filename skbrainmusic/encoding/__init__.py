@@ -3,7 +3,7 @@
 Encoding models (embeddings -> voxels) with per-voxel held-out scores, refit-free
 permutation tests with FDR correction, banded-ridge variance partitioning, PCA of encoding
 weights across subjects, the paper's model comparisons, noise-ceiling-normalised scores and
-NIfTI brain maps.
+NIfTI brain maps (drawn by :mod:`skbrainmusic.plotting`).
 """
 
 from ._ceiling import ceiling_normalized_scores
@@ -15,7 +15,7 @@ from ._compare import (
     plot_score_density,
     upsample_to_windows,
 )
-from ._maps import plot_brain_map, scores_to_nifti
+from ._maps import map_filename, scores_to_nifti, write_maps
 from ._partition import VariancePartition, variance_partitioning
 from ._pca import WeightPCA, project_stimuli, weight_pca
 from ._permutation import PermutationTestResult, fdr_correction, permutation_test
@@ -32,12 +32,13 @@ __all__ = [
     "fdr_correction",
     "genre_one_hot",
     "leave_one_genre_out_identification",
+    "map_filename",
     "permutation_test",
-    "plot_brain_map",
     "plot_score_density",
     "project_stimuli",
     "scores_to_nifti",
     "upsample_to_windows",
     "variance_partitioning",
     "weight_pca",
+    "write_maps",
 ]

@@ -1,8 +1,9 @@
-"""Per-voxel scores back to brain volumes (NIfTI) and a quick look at them.
+"""Per-voxel scores back to brain volumes (NIfTI), written with BIDS-derivatives names.
 
 Voxel ``i`` of a score vector is the ``i``-th non-zero voxel of the subject's mask in C
 (row-major) order, the order of ``mask_data[mask_data != 0]`` and of nilearn's masker.
-The images live in the subject's functional space (the mask's grid and affine).
+The images live in the subject's functional space (the mask's grid and affine). Drawing
+them is :mod:`skbrainmusic.plotting`'s job.
 """
 
 from pathlib import Path
@@ -70,86 +71,99 @@ def scores_to_nifti(scores, mask_img, *, fill_value=0.0):
     return nib.Nifti1Image(volume, mask_img.affine)
 
 
-def _plot_slices(data, anat, threshold, title, cmap, n_slices):
-    import matplotlib.pyplot as plt
-
-    shown = np.isfinite(data) & (np.abs(np.nan_to_num(data)) > threshold)
-    z_with_data = np.flatnonzero(shown.any(axis=(0, 1)))
-    if z_with_data.size == 0:
-        z_with_data = np.arange(data.shape[2])
-    slices = np.unique(np.linspace(z_with_data[0], z_with_data[-1], n_slices).round().astype(int))
-    limit = np.nanmax(np.abs(np.where(shown, data, np.nan))) if shown.any() else 1.0
-    figure, axes = plt.subplots(1, len(slices), figsize=(2.2 * len(slices), 2.6), squeeze=False)
-    image = None
-    for ax, z in zip(axes[0], slices):
-        if anat is not None:
-            ax.imshow(anat[:, :, z].T, cmap="gray", origin="lower")
-        overlay = np.ma.masked_where(~shown[:, :, z], data[:, :, z])
-        image = ax.imshow(overlay.T, cmap=cmap, vmin=-limit, vmax=limit, origin="lower")
-        ax.set_title(f"z={z}", fontsize=8)
-        ax.axis("off")
-    figure.colorbar(image, ax=axes[0].tolist(), shrink=0.8)
-    if title:
-        figure.suptitle(title)
-    return figure
+def _bids_label(value, what):
+    """``"significant_r"`` -> ``"significantR"``: BIDS labels are alphanumeric."""
+    words = [word for word in str(value).replace("-", "_").split("_") if word]
+    text = "".join(word if k == 0 else word[:1].upper() + word[1:]
+                   for k, word in enumerate(words))
+    if not text.isalnum():
+        raise ValueError(f"{what} {value!r} does not give an alphanumeric BIDS label.")
+    return text
 
 
-def plot_brain_map(img, *, anat_img=None, threshold=0.0, title=None, cmap="RdBu_r",
-                   n_slices=6):
-    """Show a brain map (e.g. from :func:`scores_to_nifti`) over the subject's anatomy.
+def map_filename(name, *, subject, space, desc=None, task="music"):
+    """BIDS-derivatives-style file name of a statistical map.
 
-    Uses :func:`nilearn.plotting.plot_stat_map` when nilearn is installed; otherwise draws
-    ``n_slices`` axial slices with matplotlib (the anatomy must then be on the map's grid).
+    ``sub-<subject>_task-<task>_space-<space>[_desc-<desc>]_stat-<name>_statmap.nii.gz``,
+    the naming of the BIDS statistical-model derivatives; ``name`` and ``desc`` lose their
+    underscores and hyphens (BIDS labels are alphanumeric: ``"significant_r"`` ->
+    ``"significantR"``).
 
     Parameters
     ----------
-    img : nibabel image or path
-        3-D map.
-    anat_img : nibabel image or path, default=None
-        Background anatomy in the same space (e.g. the mean functional image or the T1w
-        resampled to it). ``None`` draws the map alone.
-    threshold : float, default=0.0
-        Values with ``|value| <= threshold`` (and NaN) are transparent.
-    title : str, default=None
-        Figure title.
-    cmap : str, default="RdBu_r"
-        Matplotlib colormap, symmetric around 0.
-    n_slices : int, default=6
-        Number of axial slices (matplotlib fallback) or cuts (nilearn's ``"z"`` mode).
+    name : str
+        What the map holds (``"r"``, ``"significant_r"``, ``"unique_audio"``, ``"pc1"``).
+    subject : int or str
+        Subject label without ``sub-``; an int is written with 3 digits as in ds003720
+        (``1`` -> ``001``).
+    space : str
+        Space of the map (``"T1w"``, ``"MNI152NLin2009cAsym"``, ...).
+    desc : str, default=None
+        Extra description, e.g. the embedding.
+    task : str, default="music"
 
     Returns
     -------
-    figure : matplotlib.figure.Figure
+    name : str
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
-    >>> import numpy as np, nibabel as nib
-    >>> from skbrainmusic.encoding import plot_brain_map
-    >>> data = np.zeros((8, 8, 8), dtype=np.float32); data[2:5, 2:5, 3:6] = 0.4
-    >>> figure = plot_brain_map(nib.Nifti1Image(data, np.eye(4)), threshold=0.1)
+    >>> from skbrainmusic.encoding import map_filename
+    >>> map_filename("significant_r", subject=1, space="T1w", desc="clap")
+    'sub-001_task-music_space-T1w_desc-clap_stat-significantR_statmap.nii.gz'
+    """
+    subject = f"{subject:03d}" if isinstance(subject, (int, np.integer)) else str(subject)
+    entities = [f"sub-{_bids_label(subject, 'subject')}", f"task-{_bids_label(task, 'task')}",
+                f"space-{_bids_label(space, 'space')}"]
+    if desc is not None:
+        entities.append(f"desc-{_bids_label(desc, 'desc')}")
+    entities.append(f"stat-{_bids_label(name, 'name')}")
+    return "_".join(entities) + "_statmap.nii.gz"
+
+
+def write_maps(maps, mask_img, folder, *, subject, space, desc=None, task="music"):
+    """Write per-voxel maps as NIfTI images named as BIDS derivatives.
+
+    Parameters
+    ----------
+    maps : dict of str to array-like of shape (n_voxels,)
+        Map name -> per-voxel values (NaN allowed).
+    mask_img : nibabel image or path
+        The voxels' mask (see :func:`scores_to_nifti`).
+    folder : str or path-like
+        Existing folder; every file must be new (nothing is overwritten).
+    subject, space, desc, task
+        See :func:`map_filename`.
+
+    Returns
+    -------
+    paths : dict of str to pathlib.Path
+        The written file of every map.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np, nibabel as nib
+    >>> from skbrainmusic.encoding import write_maps
+    >>> mask = nib.Nifti1Image(np.ones((2, 2, 2), np.uint8), np.eye(4))
+    >>> paths = write_maps({"r": np.arange(8.0)}, mask, tempfile.mkdtemp(), subject=1,
+    ...                    space="MNI152NLin2009aSym")
+    >>> paths["r"].name
+    'sub-001_task-music_space-MNI152NLin2009aSym_stat-r_statmap.nii.gz'
     """
     import nibabel as nib
 
-    img = nib.load(img) if isinstance(img, (str, Path)) else img
-    if anat_img is not None and isinstance(anat_img, (str, Path)):
-        anat_img = nib.load(anat_img)
-    data = np.asarray(img.get_fdata(dtype=np.float32))
-    if data.ndim != 3:
-        raise ValueError(f"img must be a 3-D map; got shape {data.shape}. Plot one volume.")
-    try:
-        from nilearn import plotting
-    except ImportError:
-        anat = None
-        if anat_img is not None:
-            anat = np.asarray(anat_img.get_fdata(dtype=np.float32))
-            if anat.shape != data.shape:
-                raise ValueError(
-                    f"anat_img has shape {anat.shape} but img has {data.shape}; without nilearn"
-                    " the anatomy must be on the map's grid (resample it, or install nilearn)."
-                ) from None
-        return _plot_slices(data, anat, threshold, title, cmap, n_slices)
-    display = plotting.plot_stat_map(img, bg_img=anat_img, threshold=threshold, title=title,
-                                     cmap=cmap, display_mode="z", cut_coords=n_slices)
-    return display.frame_axes.figure
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ValueError(f"{folder} is not a folder; create it first.")
+    paths = {name: folder / map_filename(name, subject=subject, space=space, desc=desc,
+                                         task=task) for name in maps}
+    if len(set(paths.values())) != len(paths):
+        raise ValueError(f"Map names {sorted(maps)} give the same file name twice.")
+    existing = [str(path) for path in paths.values() if path.exists() or path.is_symlink()]
+    if existing:
+        raise FileExistsError(f"{existing[0]} exists; write_maps writes new files only.")
+    images = {name: scores_to_nifti(values, mask_img, fill_value=np.nan)
+              for name, values in maps.items()}
+    for name, image in images.items():
+        nib.save(image, str(paths[name]))
+    return paths

@@ -22,11 +22,15 @@ def fit_encoder(study, window, train, test, *, step, cv):
     from ..alignment import TemporalWindowAligner
     from ..encoding import VoxelwiseEncoder
 
+    delay = getattr(study, "delay", None)
     aligner = TemporalWindowAligner(window=window, step=step, tr=study.tr,
+                                    delay=0.0 if delay is None else float(delay),
                                     clip_duration=study.clip_duration)
     responses_train = aligner.fit_transform(study.responses_train)
     responses_test = aligner.transform(study.responses_test)
-    encoder = VoxelwiseEncoder(cv=cv).fit(train, responses_train)
+    # With a delay, clips share scans across their boundary: group them by run.
+    encoder = VoxelwiseEncoder(cv=cv).fit(train, responses_train,
+                                          groups=getattr(study, "cv_groups", None))
     return (encoder, encoder.predict(test), responses_test,
             encoder.voxel_scores(test, responses_test))
 

@@ -27,7 +27,8 @@ GROUPS = tuple(AUDIOSET_TOP_N)
 
 
 def decoding_pipeline(roi_labels, window, *, tr=1.5, clip_duration=15.0, step=STEP,
-                      n_rois=N_ROIS, cv=5, screen_voxels=SCREEN_VOXELS, n_jobs=None):
+                      delay=0.0, n_rois=N_ROIS, cv=5, screen_voxels=SCREEN_VOXELS,
+                      n_jobs=None):
     """The paper's decoder of one embedding: window-averaged scans -> ROI-ensemble ridge.
 
     Parameters
@@ -76,7 +77,7 @@ def decoding_pipeline(roi_labels, window, *, tr=1.5, clip_duration=15.0, step=ST
         # reference to a file.
         ridge = ROIEnsembleRidge(np.array(roi_labels), n_rois=n_rois, cv=cv, n_jobs=n_jobs)
     return Pipeline([
-        ("align", TemporalWindowAligner(window=window, step=step, tr=tr,
+        ("align", TemporalWindowAligner(window=window, step=step, tr=tr, delay=delay,
                                         clip_duration=clip_duration)),
         ("ridge", ridge),
     ])
@@ -112,14 +113,20 @@ def clip_labels(clips):
         raise ValueError("The clip table has neither 'genres'/'instruments'/'moods' nor "
                          f"'genre' columns (it has {list(clips.columns)}): there are no "
                          "labels to fit a tagger on.")
-    # TODO(merge): GTZAN -> AudioSet names belong to the ds003720 loader's clip table.
-    from ..datasets._music import AUDIOSET_GENRES
+    # ds003720 clips carry a GTZAN genre: its closest AudioSet genre classes.
+    from ..datasets import GTZAN_AUDIOSET_GENRES
 
-    return [list(AUDIOSET_GENRES[genre]) for genre in clips["genre"]]
+    return [list(GTZAN_AUDIOSET_GENRES[genre]) for genre in clips["genre"]]
 
 
 def _field(obj, name):
     return obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
+
+
+def _delay(study):
+    """The study's haemodynamic delay in seconds (``delay``; 0 when it has none)."""
+    delay = _field(study, "delay")
+    return 0.0 if delay is None else float(delay)
 
 
 @dataclass
@@ -344,17 +351,21 @@ def _decode(study, spec, train, test, config, genres, resampling, statistics):
     """Fit one Table-1 decoder; the music one through a calibrated decoder."""
     decoder = decoding_pipeline(study.roi_labels, spec.window, tr=study.tr,
                                 clip_duration=study.clip_duration, step=config.step,
-                                n_rois=config.n_rois, cv=config.cv)
+                                delay=_delay(study), n_rois=config.n_rois, cv=config.cv)
+    # Clips that share scans across their boundary (a delay reaching the next clip's
+    # scans) are grouped by run in every inner cross-validation.
+    groups = _field(study, "cv_groups")
     calibrated = None
     if spec.key == config.music:
         # Reconstruction starts from predictions calibrated on out-of-fold predictions of
         # the training clips (ridge predictions are shrunk towards the mean);
         # the calibrated decoder's own refit is the Table-1 model.
         calibrated = CalibratedDecoder(decoder, cv=config.cv).fit(study.responses_train,
-                                                                   train)
+                                                                   train, groups=groups)
         model = calibrated.estimator_
     else:
-        model = decoder.fit(study.responses_train, train)
+        model = decoder.fit(study.responses_train, train,
+                            **({} if groups is None else {"ridge__groups": groups}))
     pred_train = model.predict(study.responses_train)
     pred_test = model.predict(study.responses_test)
     # A dimension the decoder predicts as a constant (e.g. from a brain region that carries
@@ -504,7 +515,7 @@ def _subject_task(index, studies, stimuli, config):
         retrieved_rows=retrieved_rows, example_generated=example_generated,
         voxel_scores=voxel_scores, significant=significant,
         roi_labels=None if study.roi_labels is None else np.asarray(study.roi_labels),
-        per_clip=per_clip, statistics=statistics)
+        mask_img=_field(study, "mask_img"), per_clip=per_clip, statistics=statistics)
 
 
 def _encoding(study, embeddings, config):

@@ -127,6 +127,8 @@ class SubjectResult:
         Held-out r of the music encoding model and its FDR-significant voxels.
     roi_labels : ndarray of shape (n_voxels,) or None
         ROI of every voxel.
+    mask_img : nibabel image or None
+        The voxels' mask in their space (the study's ``mask_img``), to draw maps as brains.
     per_clip : dict of str to DataFrame
         Per method, the per-clip scores of
         :func:`~skbrainmusic.evaluation.score_reconstructions`.
@@ -151,6 +153,7 @@ class SubjectResult:
     voxel_scores: np.ndarray
     significant: np.ndarray
     roi_labels: np.ndarray
+    mask_img: object
     per_clip: dict
     statistics: dict
 
