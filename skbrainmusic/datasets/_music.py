@@ -304,7 +304,7 @@ def score_events(clip):
 
 
 class Renderer:
-    """Render scores with tinysoundfont; one synthesizer reused for every clip."""
+    """Render note events with tinysoundfont; one synthesizer reused for every piece."""
 
     def __init__(self, sample_rate=SAMPLE_RATE):
         tinysoundfont = _import_tinysoundfont()
@@ -312,18 +312,34 @@ class Renderer:
         self.synth = tinysoundfont.Synth(samplerate=sample_rate, gain=-6.0)
         self.soundfont = self.synth.sfload(str(_soundfont_path()))
 
-    def render(self, clip):
-        """Waveform of float32 ``(n_samples,)`` of one clip, before fades and normalisation."""
+    def render_events(self, programs, events, duration, detune_cents=0.0):
+        """Mono float32 waveform ``(n_samples,)`` of note events, before any preparation.
+
+        Parameters
+        ----------
+        programs : sequence of int
+            General MIDI program of melodic channel 0, 1, ... (channel 9 plays drums).
+        events : list of tuple
+            ``(time_s, channel, key, velocity, duration_s)`` note events.
+        duration : float
+            Seconds rendered; notes still sounding are cut.
+        detune_cents : float, default=0.0
+            Pitch bend of every melodic channel, in cents (within +-200).
+        """
         synth = self.synth
-        for channel, program in enumerate(clip["programs"]):
-            synth.program_select(channel, self.soundfont, 0, program)
+        for channel, program in enumerate(programs):
+            synth.program_select(channel, self.soundfont, 0, int(program))
         synth.program_select(9, self.soundfont, 128, 0, is_drums=True)
+        if detune_cents:
+            for channel in range(len(programs)):
+                # The default bend range is 2 semitones either way over 8192 steps.
+                synth.pitchbend(channel, int(round(8192 + 8191 * detune_cents / 200.0)))
         actions = []
-        for time, channel, key, velocity, duration in score_events(clip):
+        for time, channel, key, velocity, length in events:
             actions.append((time, 1, channel, key, velocity))
-            actions.append((time + duration, 0, channel, key, 0))
+            actions.append((time + length, 0, channel, key, 0))
         actions.sort()
-        n_total = int(round(CLIP_DURATION * self.sample_rate))
+        n_total = int(round(duration * self.sample_rate))
         chunks, position = [], 0
         for time, is_on, channel, key, velocity in actions:
             sample = min(int(round(time * self.sample_rate)), n_total)
@@ -337,7 +353,14 @@ class Renderer:
         if n_total > position:
             chunks.append(np.frombuffer(synth.generate_simple(n_total - position), np.float32))
         synth.sounds_off()
+        if detune_cents:
+            for channel in range(len(programs)):
+                synth.pitchbend(channel, 8192)
         return np.concatenate(chunks).reshape(-1, 2).mean(axis=1)
+
+    def render(self, clip):
+        """Waveform of float32 ``(n_samples,)`` of one clip, before fades and normalisation."""
+        return self.render_events(clip["programs"], score_events(clip), CLIP_DURATION)
 
 
 def render_clips(clips, sample_rate=SAMPLE_RATE):
