@@ -33,6 +33,7 @@ import time
 import tracemalloc
 
 import numpy as np
+from sklearn.base import clone
 from sklearn.feature_selection import VarianceThreshold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -210,6 +211,9 @@ def run_world(world, args):
     start = time.perf_counter()
     audio["generation (fMRI)"] = backend.generate(predicted, random_state=args.seed)
     timings["score"] = time.perf_counter() - start
+    audio["generation, no equaliser"] = clone(backend).set_params(equalise=False).fit(
+        corpus_music, corpus_audio, rate, labels=list(study.corpus.clips.genre)).generate(
+        predicted, random_state=args.seed)
     audio["oracle generation"] = backend.generate(stimulus[MUSIC], random_state=args.seed)
     audio["oracle attributes"] = composer.generate(oracle_attributes(study.clips_test),
                                                    args.seed)

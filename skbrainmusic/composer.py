@@ -2,7 +2,7 @@
 
 :class:`Composer` writes a short piece from a handful of musical attributes (a genre or
 genre probabilities, tempo, key and mode, instrumentation, rhythmic density, mood,
-brightness, loudness) and renders it through the General MIDI soundfont that pretty_midi
+tonal balance, loudness) and renders it through the General MIDI soundfont that pretty_midi
 ships (``TimGM6mb.sf2``, with ``tinysoundfont``). It carries its own musical knowledge:
 style families with their grooves, chord progressions, bass and voicing rules and
 instrument palettes, and a map from AudioSet instrument classes to General MIDI program
@@ -99,13 +99,13 @@ CHORD_PLANS = {
     "quick_change": [0, 0, 3, 3, 0, 0, 0, 0, 3, 3, 3, 3, 0, 0, 0, 0, 4, 4, 3, 3, 0, 0, 4, 4],
     "plagal": [0, 0, 3, 3, 0, 0, 3, 3],
     "doo_wop": [0, 0, 5, 5, 3, 3, 4, 4],
-    "turnaround": [0, 5, 1, 4],
+    "turnaround": [0, 0, 0, 5, 1, 1, 4, 4],
     "aeolian": [0, 0, 6, 6, 5, 5, 6, 6],
-    "minor_cadence": [0, 0, 3, 3, 4, 4, 0, 0],
-    "circle": [0, 3, 6, 2, 5, 1, 4, 0],
-    "lift": [5, 5, 3, 3, 0, 0, 4, 4],
-    "rockers": [0, 0, 1, 1],
-    "riff": [0, 0, 0, 6, 5, 5, 6, 6],
+    "minor_cadence": [0, 0, 0, 0, 3, 3, 4, 4],
+    "circle": [0, 0, 3, 6, 2, 5, 4, 0],
+    "lift": [0, 0, 3, 3, 5, 5, 4, 4],
+    "rockers": [0, 0, 0, 0, 1, 1, 1, 1],
+    "riff": [0, 0, 0, 3, 0, 0, 4, 3],
 }
 
 
@@ -224,7 +224,7 @@ class Piece:
     energy: float
     plan: str
     events: list
-    brightness: float = None
+    envelope: tuple = None
     loudness: float = None
 
     def describe(self):
@@ -287,7 +287,9 @@ class Composer:
     - ``density``: melody notes per eighth-note step, in [0, 1].
     - ``moods``: AudioSet moods as ``{mood: probability}`` or a list; they set the
       dynamics and, without ``mode``, lean the mode (happy: major, sad: minor).
-    - ``brightness``: target spectral centroid in Hz (a tilt equaliser is fitted to it).
+    - ``envelope``: the tonal balance, mean power (dB) in ``len(envelope)`` mel bands up to
+      the Nyquist frequency (as :func:`band_envelope` measures it); the rendered piece is
+      equalised to its shape (gains within +-18 dB; the level is set by ``loudness``).
     - ``loudness``: root mean square of the rendered piece.
 
     Examples
@@ -412,15 +414,18 @@ class Composer:
         density = (_check_range(density, "density", 0.0, 1.0) if density is not None
                    else float(np.clip(style.density + rng.normal(0.0, 0.08), 0.1, 0.9)))
         plan = str(style.plans[rng.randint(len(style.plans))])
-        brightness = attributes.get("brightness")
-        if brightness is not None:
-            brightness = _check_range(brightness, "brightness", 50.0, self.sample_rate / 2)
+        envelope = attributes.get("envelope")
+        if envelope is not None:
+            envelope = tuple(float(v) for v in np.ravel(envelope))
+            if len(envelope) < 2 or not np.all(np.isfinite(envelope)):
+                raise ValueError(f"envelope must hold at least 2 finite band powers (dB); got "
+                                 f"{attributes['envelope']!r}.")
         loudness = attributes.get("loudness")
         if loudness is not None:
             loudness = _check_range(loudness, "loudness", 1e-4, 1.0)
         piece = Piece(family=family, tempo=tempo, tonic=tonic, major=major, programs=programs,
                       drums=drums, density=density, energy=float(np.clip(energy, -1, 1)),
-                      plan=plan, events=[], brightness=brightness, loudness=loudness)
+                      plan=plan, events=[], envelope=envelope, loudness=loudness)
         piece.events = _write_events(piece, style, self.duration, rng)
         return piece
 
@@ -444,8 +449,8 @@ class Composer:
         audio = np.empty((len(pieces), n_samples), np.float32)
         for i, piece in enumerate(pieces):
             wave = renderer.render_events(piece.programs, piece.events, self.duration)
-            if piece.brightness is not None:
-                wave = _tilt_to_centroid(wave, self.sample_rate, piece.brightness)
+            if piece.envelope is not None:
+                wave = _equalise(wave, self.sample_rate, np.asarray(piece.envelope))
             rms = self.loudness if piece.loudness is None else piece.loudness
             audio[i] = prepare_clips(wave, self.sample_rate, fade=self.fade, target_rms=rms)
         return audio
@@ -582,24 +587,38 @@ def _write_events(piece, style, duration, rng):
     return [e for e in events if 0.0 <= e[0] < duration]
 
 
-def _centroid(power, frequencies):
-    return float((power * frequencies).sum() / max(power.sum(), 1e-20))
+def band_envelope(audio, sample_rate, n_bands=16):
+    """Tonal balance: mean power (dB) of waveforms in ``n_bands`` mel bands.
+
+    Parameters
+    ----------
+    audio : array-like of shape (n_clips, n_samples)
+    sample_rate : int
+    n_bands : int, default=16
+
+    Returns
+    -------
+    envelope : ndarray of shape (n_clips, n_bands)
+    """
+    import librosa
+
+    audio = np.atleast_2d(np.asarray(audio, dtype=np.float32))
+    power = np.abs(librosa.stft(audio, n_fft=2048, hop_length=1024)) ** 2
+    filters = librosa.filters.mel(sr=sample_rate, n_fft=2048, n_mels=n_bands,
+                                  fmax=sample_rate / 2.0)
+    bands = np.einsum("bf,cft->cb", filters, power) / power.shape[-1]
+    return 10.0 * np.log10(np.maximum(bands, 1e-12))
 
 
-def _tilt_to_centroid(wave, sample_rate, target, max_slope=2.0):
-    """Equalise ``wave`` with a spectral tilt ``(f / 1 kHz) ** slope`` whose slope brings its
-    spectral centroid to ``target`` Hz (bisection; the slope is bounded, so a target out of
-    reach gives the closest tilt)."""
+def _equalise(wave, sample_rate, target, max_gain=18.0):
+    """Equalise ``wave`` so that its band envelope takes the shape of ``target`` (dB)."""
+    import librosa
+
+    own = band_envelope(wave[None], sample_rate, len(target))[0]
+    gain = target - own
+    gain = np.clip(gain - gain.mean(), -max_gain, max_gain)
+    centres = librosa.mel_frequencies(n_mels=len(target) + 2, fmax=sample_rate / 2.0)[1:-1]
     spectrum = np.fft.rfft(wave.astype(np.float64))
     frequencies = np.fft.rfftfreq(len(wave), 1.0 / sample_rate)
-    ratio = np.maximum(frequencies, 20.0) / 1000.0
-    power = np.abs(spectrum) ** 2
-    low, high = -max_slope, max_slope
-    for _ in range(24):
-        slope = 0.5 * (low + high)
-        if _centroid(power * ratio ** (2 * slope), frequencies) < target:
-            low = slope
-        else:
-            high = slope
-    slope = 0.5 * (low + high)
-    return np.fft.irfft(spectrum * ratio**slope, n=len(wave)).astype(np.float32)
+    gain_db = np.interp(frequencies, centres, gain)
+    return np.fft.irfft(spectrum * 10.0 ** (gain_db / 20.0), n=len(wave)).astype(np.float32)

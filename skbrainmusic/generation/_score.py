@@ -1,7 +1,7 @@
 """Score-conditioned generation: embedding -> musical attributes -> a newly composed piece.
 
 :class:`ScoreBackend` learns, on a corpus, to predict musical attributes (genre, tempo, key
-and mode, instrumentation, moods, rhythmic density, brightness, loudness) from clip
+and mode, instrumentation, moods, rhythmic density, tonal balance, loudness) from clip
 embeddings. The attributes of the corpus clips are estimated from their audio
 (:mod:`._attributes`), so any corpus works (GTZAN, FMA, a folder); a corpus-level genre
 label is used when given. ``generate`` decodes the attributes of new embeddings and has
@@ -23,9 +23,10 @@ from .._docs import fill_doc
 from .._validation import check_positive_int, validate_clips
 from ..composer import Composer, key_name
 from ..tagging import _check_sample_rate, check_audio
-from ._attributes import estimate_attributes, key_from_chroma
+from ._attributes import N_BANDS, estimate_attributes, key_from_chroma
 
 _CHROMA = [f"chroma_{k}" for k in range(12)]
+_ENVELOPE = [f"envelope_{k}" for k in range(N_BANDS)]
 # Softmax temperature of the key scores (correlations in [-1, 1]) -> key probabilities.
 _KEY_TEMPERATURE = 0.05
 
@@ -36,7 +37,7 @@ class ScoreBackend(BaseEstimator):
 
     ``fit(embeddings, audio, sample_rate, labels=None)`` estimates the attributes of every
     corpus clip from its audio and fits, on standardised embeddings, one ridge regression
-    per continuous attribute (log2 tempo, mean chroma, rhythmic density, log brightness,
+    per continuous attribute (log2 tempo, mean chroma, rhythmic density, tonal balance,
     log loudness and, with a ``tagger``, instrument and mood probabilities; penalties chosen
     by leave-one-out cross-validation on the corpus) and, with ``labels``, a logistic
     regression of the genre (penalty chosen by cross-validation on the corpus). The key
@@ -59,6 +60,9 @@ class ScoreBackend(BaseEstimator):
         Inverse penalties searched for the genre classifier.
     cv : int, default=5
         Folds of the genre classifier's penalty search (fewer when a genre has fewer clips).
+    equalise : bool, default=True
+        Equalise every piece to its decoded tonal balance; ``False`` leaves the
+        soundfont's own balance (an ablation: the rest of the piece is unchanged).
     fade : float, default=2.0
         Fade-in and fade-out of the generated pieces (seconds).
     %(random_state)s
@@ -99,11 +103,13 @@ class ScoreBackend(BaseEstimator):
     """
 
     def __init__(self, tagger=None, *, alphas=(0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0),
-                 Cs=(0.001, 0.01, 0.1, 1.0), cv=5, fade=2.0, random_state=None):
+                 Cs=(0.001, 0.01, 0.1, 1.0), cv=5, equalise=True, fade=2.0,
+                 random_state=None):
         self.tagger = tagger
         self.alphas = alphas
         self.Cs = Cs
         self.cv = cv
+        self.equalise = equalise
         self.fade = fade
         self.random_state = random_state
 
@@ -144,7 +150,7 @@ class ScoreBackend(BaseEstimator):
         targets = attributes.drop(columns=["tonic", "major"])
         targets["tempo"] = np.log2(np.where(pulsed, targets.tempo, np.median(
             targets.tempo[pulsed])))
-        for name in ("density", "brightness", "loudness"):
+        for name in ("density", "loudness"):
             targets[name] = np.log(np.maximum(targets[name], 1e-6))
         self.target_names_ = list(targets.columns)
         self.scaler_ = StandardScaler().fit(features)
@@ -174,7 +180,8 @@ class ScoreBackend(BaseEstimator):
         folds = min(self.cv, int(counts.min()))
         if folds >= 2:
             classifier = LogisticRegressionCV(Cs=list(np.atleast_1d(self.Cs)), cv=folds,
-                                              max_iter=2000)
+                                              l1_ratios=(0.0,), scoring="neg_log_loss",
+                                              use_legacy_attributes=False, max_iter=2000)
         else:
             # A genre with a single clip leaves no fold for the search: a middle penalty.
             classifier = LogisticRegression(C=float(np.median(np.atleast_1d(self.Cs))),
@@ -200,9 +207,10 @@ class ScoreBackend(BaseEstimator):
             One row per clip: ``genre`` and ``genre_proba`` (dict; ``None`` without
             labels), ``tempo`` (BPM, clipped to ``tempo_range_``), ``tonic`` (0-11),
             ``mode``, ``key`` (e.g. ``"A minor"``), ``key_proba`` (its probability among
-            the 24 keys), ``density`` (composer's melody density, 0-1), ``brightness``
-            (Hz), ``loudness`` (RMS), ``instruments`` / ``moods`` (AudioSet names, most
-            probable first) and ``instrument_proba`` / ``mood_proba`` (dicts).
+            the 24 keys), ``density`` (composer's melody density, 0-1), ``envelope``
+            (tonal balance, dB in 16 mel bands), ``loudness`` (RMS), ``instruments`` /
+            ``moods`` (AudioSet names, most probable first) and ``instrument_proba`` /
+            ``mood_proba`` (dicts).
         """
         scaled, decoded = self._decoded_targets(embeddings)
         n = len(decoded)
@@ -218,7 +226,7 @@ class ScoreBackend(BaseEstimator):
             "key": [key_name(t, m) for t, m in zip(tonic, major)],
             "key_proba": key_proba,
             "density": np.clip(0.5 + 0.2 * z, 0.1, 0.9),
-            "brightness": np.exp(decoded.brightness.to_numpy()),
+            "envelope": list(decoded[_ENVELOPE].to_numpy()),
             "loudness": np.exp(decoded.loudness.to_numpy()),
         })
         table.insert(0, "genre_proba", self._genre_proba(scaled, n))
@@ -247,8 +255,10 @@ class ScoreBackend(BaseEstimator):
         out = []
         for row in decoded.itertuples(index=False):
             attributes = {"tempo": float(row.tempo), "key": int(row.tonic), "mode": row.mode,
-                          "density": float(row.density), "brightness": float(row.brightness),
+                          "density": float(row.density),
                           "loudness": float(row.loudness)}
+            if self.equalise:
+                attributes["envelope"] = row.envelope
             if row.genre_proba is not None:
                 attributes["genre"] = row.genre_proba
             if row.instrument_proba:
