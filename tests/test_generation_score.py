@@ -80,10 +80,10 @@ def test_decoded_attributes_follow_the_embedding_and_a_shuffle_does_not(corpus):
     genre_hits = np.mean(decoded.genre.to_numpy() == corpus["genre"][test])
     control_hits = np.mean(control.genre.to_numpy() == corpus["genre"][test])
     assert genre_hits >= 0.8 and genre_hits - control_hits >= 0.3
-    log_tempo = np.log2(corpus["tempo"][test])
-    r = np.corrcoef(np.log2(decoded.tempo.to_numpy()), log_tempo)[0, 1]
-    r_control = np.corrcoef(np.log2(control.tempo.to_numpy()), log_tempo)[0, 1]
-    assert r >= 0.5 and r - r_control >= 0.3
+    # The key is read off the decoded chroma: right far more often than chance (1/12).
+    key_hits = np.mean(decoded.tonic.to_numpy() == corpus["key"][test])
+    control_key_hits = np.mean(control.tonic.to_numpy() == corpus["key"][test])
+    assert key_hits >= 0.4 and key_hits - control_key_hits >= 0.25
     assert set(decoded.columns) >= {"genre", "genre_proba", "tempo", "tonic", "mode", "key",
                                     "key_proba", "density", "instruments", "moods"}
     low, high = backend.tempo_range_
