@@ -603,10 +603,13 @@ def band_envelope(audio, sample_rate, n_bands=16):
     import librosa
 
     audio = np.atleast_2d(np.asarray(audio, dtype=np.float32))
-    power = np.abs(librosa.stft(audio, n_fft=2048, hop_length=1024)) ** 2
     filters = librosa.filters.mel(sr=sample_rate, n_fft=2048, n_mels=n_bands,
                                   fmax=sample_rate / 2.0)
-    bands = np.einsum("bf,cft->cb", filters, power) / power.shape[-1]
+    bands = np.empty((len(audio), n_bands))
+    # A few clips at a time: the spectrogram of a whole corpus would not fit in memory.
+    for start in range(0, len(audio), 8):
+        power = np.abs(librosa.stft(audio[start:start + 8], n_fft=2048, hop_length=1024)) ** 2
+        bands[start:start + 8] = np.einsum("bf,cft->cb", filters, power) / power.shape[-1]
     return 10.0 * np.log10(np.maximum(bands, 1e-12))
 
 
