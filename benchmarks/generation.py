@@ -15,7 +15,11 @@ the study's own retrieval corpus:
    the embedding predicted from fMRI (TemporalWindowAligner + ROIEnsembleRidge +
    CalibratedDecoder), oracle generation (true embeddings), oracle attributes (the true
    score parameters given to the composer), genre-only resynthesis (decoded genre, random
-   piece), shuffled responses (chance). Within-genre identification beside it.
+   piece), shuffled responses (chance: the mean of three shuffles, with their spread and a
+   permutation null of the generated clips' order). Within-genre identification beside it.
+   The generator shrinks every decoded attribute towards its genre-conditional expectation
+   by a weight chosen on out-of-fold predictions of the training clips; "no shrinkage" is
+   the same generator without it.
 3. Key decoded from fMRI (the simulated brain has no key signal: must be at chance 1/12),
    the no-collapse statistic (mean pairwise correlation of generated clips' evaluation
    features against the stimuli's), time to generate 30 clips and the fit's peak memory,
@@ -35,6 +39,7 @@ import tracemalloc
 import numpy as np
 from sklearn.base import clone
 from sklearn.feature_selection import VarianceThreshold
+from sklearn.model_selection import cross_val_predict
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -51,10 +56,12 @@ from skbrainmusic.datasets import get_data_home, make_synthetic_study
 from skbrainmusic.generation._attributes import estimate_attributes
 from skbrainmusic.generation._score import ScoreBackend
 from skbrainmusic.metrics import identification_accuracy, top_n_agreement_batch
+from skbrainmusic.ridge._split import check_clip_cv
 from skbrainmusic.tagging import AudioTagger, top_n_agreement_score
 
 EVALUATION = {"librosa-10s": ("librosa", 10.0), "mel-1.5s": ("mel", 1.5)}
 MUSIC = "librosa-10s"
+N_SHUFFLES = 3
 
 
 class Standardised:
@@ -185,19 +192,32 @@ def run_world(world, args):
         cache=cache)).fit(corpus_audio, labels_of(study.corpus.clips, with_genres=False),
                           sample_rate=rate)
     corpus_music = corpus_eval[MUSIC].mean(axis=1)
+    decoder = decoder_of(study).fit(study.responses_train, train_music)
+    predicted = decoder.predict(study.responses_test)
+    # Out-of-fold calibrated predictions of the training clips: the generator's shrinkage
+    # towards genre expectations is chosen on them (training data only).
+    out_of_fold = cross_val_predict(clone(decoder.estimator), study.responses_train,
+                                    train_music, cv=check_clip_cv(decoder.cv))
+    out_of_fold = ((out_of_fold - decoder.oof_mean_) / decoder.oof_scale_
+                   * decoder.target_scale_ + decoder.target_mean_)
     backend, fit_seconds, fit_peak = measure_fit(
         lambda: ScoreBackend(tagger=attribute_tagger, random_state=args.seed),
-        corpus_music, corpus_audio, rate, labels=list(study.corpus.clips.genre))
+        corpus_music, corpus_audio, rate, labels=list(study.corpus.clips.genre),
+        validation=(out_of_fold, np.asarray(study.audio_train)))
+    unshrunk = clone(backend).fit(corpus_music, corpus_audio, rate,
+                                  labels=list(study.corpus.clips.genre))
     baseline, baseline_fit_seconds, baseline_peak = measure_fit(
         lambda: ConditionedGenerator(random_state=args.seed), corpus_music, corpus_audio,
         sample_rate=rate)
     print("fitted the generators", flush=True)
 
-    decoder = decoder_of(study).fit(study.responses_train, train_music)
-    predicted = decoder.predict(study.responses_test)
-    order = np.random.default_rng(args.seed).permutation(len(train_music))
-    shuffled = decoder_of(study).fit(np.asarray(study.responses_train)[order], train_music)
-    predicted_shuffled = shuffled.predict(study.responses_test)
+    # Shuffled responses: one shuffle is a noisy control (its decoder maps whole genres
+    # at random), so three shuffles are averaged and their spread reported.
+    predicted_shuffled = []
+    for shuffle in range(N_SHUFFLES):
+        order = np.random.default_rng([args.seed, shuffle]).permutation(len(train_music))
+        shuffled = decoder_of(study).fit(np.asarray(study.responses_train)[order], train_music)
+        predicted_shuffled.append(shuffled.predict(study.responses_test))
     print("decoded fMRI", flush=True)
 
     retriever = EmbeddingRetriever({"embeddings": corpus_music,
@@ -211,15 +231,20 @@ def run_world(world, args):
     start = time.perf_counter()
     audio["generation (fMRI)"] = backend.generate(predicted, random_state=args.seed)
     timings["score"] = time.perf_counter() - start
+    audio["generation, no shrinkage"] = unshrunk.generate(predicted, random_state=args.seed)
     audio["generation, no equaliser"] = clone(backend).set_params(equalise=False).fit(
-        corpus_music, corpus_audio, rate, labels=list(study.corpus.clips.genre)).generate(
+        corpus_music, corpus_audio, rate, labels=list(study.corpus.clips.genre),
+        validation=(out_of_fold, np.asarray(study.audio_train))).generate(
         predicted, random_state=args.seed)
-    audio["oracle generation"] = backend.generate(stimulus[MUSIC], random_state=args.seed)
+    # True embeddings carry no decoding noise: the unshrunk generator.
+    audio["oracle generation"] = unshrunk.generate(stimulus[MUSIC], random_state=args.seed)
     audio["oracle attributes"] = composer.generate(oracle_attributes(study.clips_test),
                                                    args.seed)
     audio["genre-only resynthesis"] = composer.generate(
         [{"genre": g} for g in decoded.genre], args.seed)
-    audio["shuffled responses"] = backend.generate(predicted_shuffled, random_state=args.seed)
+    for shuffle, shuffled in enumerate(predicted_shuffled):
+        audio[f"shuffled responses {shuffle}"] = backend.generate(shuffled,
+                                                                  random_state=args.seed)
     start = time.perf_counter()
     audio["spectrogram baseline (fMRI)"] = baseline.generate(predicted, random_state=args.seed)
     timings["spectrogram"] = time.perf_counter() - start
@@ -242,6 +267,15 @@ def run_world(world, args):
                                                   group="genres"),
             "pairwise corr": mean_pairwise_correlation(evaluation[MUSIC]),
         }
+    shuffles = [rows.pop(f"shuffled responses {k}") for k in range(N_SHUFFLES)]
+    rows["shuffled responses (mean)"] = {key: float(np.mean([r[key] for r in shuffles]))
+                                         for key in shuffles[0]}
+    spread = {key: float(np.std([r[key] for r in shuffles])) for key in EVALUATION}
+    # Permutation null of the generated clips' order: the chance level of the evaluation.
+    generated = features[MUSIC].transform(audio["generation (fMRI)"])
+    rng = np.random.default_rng(args.seed)
+    null = [identification_accuracy(stimulus[MUSIC], generated[rng.permutation(len(generated))])
+            for _ in range(200)]
     true_keys = study.clips_test.key.to_numpy()
     keys = {
         "key from fMRI (chance 0.083)": np.mean(decoded.tonic.to_numpy() == true_keys),
@@ -256,6 +290,12 @@ def run_world(world, args):
     return {
         "world": world, "rows": rows, "accuracy": accuracy, "keys": keys,
         "stimuli_corr": stimuli_corr,
+        "chance": {"shuffles sd (librosa-10s)": spread[MUSIC],
+                   "shuffles sd (mel-1.5s)": spread["mel-1.5s"],
+                   "shuffles (librosa-10s)": [r[MUSIC] for r in shuffles],
+                   "permutation null mean": float(np.mean(null)),
+                   "permutation null sd": float(np.std(null))},
+        "shrinkage": dict(zip(backend.target_names_, backend.shrinkage_.round(2))),
         "speed": {"score s / 30 clips": timings["score"] * 30 / n_test,
                   "spectrogram s / 30 clips": timings["spectrogram"] * 30 / n_test,
                   "score fit s": fit_seconds, "spectrogram fit s": baseline_fit_seconds,
@@ -283,6 +323,9 @@ def report(result):
     print(f"{'stimuli':30s} {'':12s} {'':9s} {'':13s} {'':13s} {result['stimuli_corr']:11.3f}")
     for name, value in result["keys"].items():
         print(f"  {name:48s} {value:.3f}")
+    for name, value in result["chance"].items():
+        print(f"  {name:48s} {np.round(value, 3)}")
+    print(f"  shrinkage weights: {result['shrinkage']}")
     speed = result["speed"]
     for name, value in speed.items():
         print(f"  {name:48s} {value:.2f}")
@@ -309,6 +352,8 @@ def targets(result):
             checks.append((f"generation >= retrieval - 0.10 ({key})", generation[key],
                            retrieval[key] - 0.10))
     checks += [
+        ("generation > genre-only resynthesis", generation[MUSIC],
+         rows["genre-only resynthesis"][MUSIC] + 1e-9),
         ("no collapse: pairwise r <= stimuli + 0.2", -generation["pairwise corr"],
          -(result["stimuli_corr"] + 0.2)),
         ("30 clips <= 10 s", -result["speed"]["score s / 30 clips"], -10.0),

@@ -287,7 +287,7 @@ class Composer:
     - ``density``: melody notes per eighth-note step, in [0, 1].
     - ``moods``: AudioSet moods as ``{mood: probability}`` or a list; they set the
       dynamics and, without ``mode``, lean the mode (happy: major, sad: minor).
-    - ``envelope``: the tonal balance, mean power (dB) in ``len(envelope)`` mel bands up to
+    - ``envelope``: the tonal balance, mean log power (dB) in ``len(envelope)`` mel bands up to
       the Nyquist frequency (as :func:`band_envelope` measures it); the rendered piece is
       equalised to its shape (gains within +-18 dB; the level is set by ``loudness``).
     - ``loudness``: root mean square of the rendered piece.
@@ -587,14 +587,20 @@ def _write_events(piece, style, duration, rng):
     return [e for e in events if 0.0 <= e[0] < duration]
 
 
-def band_envelope(audio, sample_rate, n_bands=16):
-    """Tonal balance: mean power (dB) of waveforms in ``n_bands`` mel bands.
+def band_envelope(audio, sample_rate, n_bands=16, top_db=80.0):
+    """Tonal balance: mean log power (dB) of waveforms in ``n_bands`` mel bands.
+
+    The mean over frames is taken of the log power (as log-mel embeddings see it), so an
+    equaliser gain of ``g`` dB in a band moves that band's value by exactly ``g``.
 
     Parameters
     ----------
     audio : array-like of shape (n_clips, n_samples)
     sample_rate : int
     n_bands : int, default=16
+    top_db : float, default=80.0
+        Floor of every frame's band power, below the clip's loudest band frame (silent
+        frames would otherwise dominate the mean).
 
     Returns
     -------
@@ -609,8 +615,10 @@ def band_envelope(audio, sample_rate, n_bands=16):
     # A few clips at a time: the spectrogram of a whole corpus would not fit in memory.
     for start in range(0, len(audio), 8):
         power = np.abs(librosa.stft(audio[start:start + 8], n_fft=2048, hop_length=1024)) ** 2
-        bands[start:start + 8] = np.einsum("bf,cft->cb", filters, power) / power.shape[-1]
-    return 10.0 * np.log10(np.maximum(bands, 1e-12))
+        db = 10.0 * np.log10(np.maximum(np.einsum("bf,cft->cbt", filters, power), 1e-12))
+        floor = db.max(axis=(1, 2), keepdims=True) - top_db
+        bands[start:start + 8] = np.maximum(db, floor).mean(axis=-1)
+    return bands
 
 
 def _equalise(wave, sample_rate, target, max_gain=18.0):

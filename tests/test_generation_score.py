@@ -63,10 +63,11 @@ def test_estimators_recover_composed_attributes_and_a_shuffle_does_not(corpus):
     assert np.all(np.isfinite(estimated.filter(like="envelope_").to_numpy()))
 
 
-def _fit(corpus, rows, embeddings=None, **params):
+def _fit(corpus, rows, embeddings=None, validation=None, **params):
     embeddings = corpus["embeddings"] if embeddings is None else embeddings
     return ScoreBackend(random_state=0, **params).fit(
-        embeddings[rows], corpus["audio"][rows], RATE, labels=corpus["genre"][rows])
+        embeddings[rows], corpus["audio"][rows], RATE, labels=corpus["genre"][rows],
+        validation=validation)
 
 
 def test_decoded_attributes_follow_the_embedding_and_a_shuffle_does_not(corpus):
@@ -89,6 +90,24 @@ def test_decoded_attributes_follow_the_embedding_and_a_shuffle_does_not(corpus):
     low, high = backend.tempo_range_
     assert np.all((decoded.tempo >= low) & (decoded.tempo <= high))
     assert all(abs(sum(p.values()) - 1) < 1e-3 for p in decoded.genre_proba)
+
+
+def test_shrinkage_follows_the_validation_noise(corpus):
+    train, validation = np.arange(36), np.arange(36, 48)
+    embeddings = corpus["embeddings"]
+    clean = _fit(corpus, train, validation=(embeddings[validation],
+                                            corpus["audio"][validation]))
+    noise = np.random.default_rng(0).standard_normal(embeddings[validation].shape)
+    noisy = _fit(corpus, train, validation=(noise * embeddings.std(axis=0) + embeddings.mean(
+        axis=0), corpus["audio"][validation]))
+    tempo = clean.target_names_.index("tempo")
+    # Clean embeddings decode the tempo: little shrinkage; pure noise: the genre's tempo.
+    assert clean.shrinkage_[tempo] >= 0.6 and noisy.shrinkage_[tempo] <= 0.4
+    assert clean.shrinkage_.mean() > noisy.shrinkage_.mean()
+    assert clean.genre_means_.shape == (3, len(clean.target_names_))
+    assert np.all(_fit(corpus, train).shrinkage_ == 1.0)
+    with pytest.raises(TypeError, match="validation must be a tuple"):
+        _fit(corpus, train, validation=embeddings[validation])
 
 
 def test_generate_returns_waveforms_of_the_corpus_format(corpus):

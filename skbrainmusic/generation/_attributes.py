@@ -2,7 +2,7 @@
 
 Tempo by beat tracking (librosa), key and mode by chroma key profiles (Albrecht-Shanahan,
 with the tuning estimated first), rhythmic density as onsets per eighth note, the tonal balance
-as the mean power in 16 mel bands, loudness as the root mean square, and, given a fitted
+as the mean log power in 16 mel bands, loudness as the root mean square, and, given a fitted
 :class:`~skbrainmusic.tagging.AudioTagger`, instrument and mood probabilities.
 """
 
@@ -137,7 +137,7 @@ def estimate_attributes(audio, sample_rate, *, tagger=None):
     attributes : DataFrame
         One row per clip: ``tempo`` (BPM), ``tonic`` (0-11), ``major`` (bool),
         ``chroma_0`` .. ``chroma_11`` (mean chroma, sum 1), ``density`` (onsets per eighth
-        note), ``envelope_0`` .. ``envelope_15`` (tonal balance: mean power in dB in 16 mel
+        note), ``envelope_0`` .. ``envelope_15`` (tonal balance: mean log power (dB) in 16 mel
         bands, see :func:`skbrainmusic.composer.band_envelope`), ``loudness`` (RMS), and
         with a tagger
         ``instrument:<class>`` and ``mood:<class>`` probabilities.

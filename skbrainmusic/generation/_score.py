@@ -31,6 +31,30 @@ _ENVELOPE = [f"envelope_{k}" for k in range(N_BANDS)]
 _KEY_TEMPERATURE = 0.05
 
 
+def _targets(attributes):
+    """The regression targets of estimated attributes (log tempo, log density, log loudness;
+    a clip without a beat gets the median tempo) and the mask of clips with a beat."""
+    pulsed = attributes.tempo.to_numpy() > 0
+    if not pulsed.any():
+        raise ValueError("No clip has a detectable beat (all silent?): the tempo cannot be "
+                         "learnt.")
+    targets = attributes.drop(columns=["tonic", "major"])
+    targets["tempo"] = np.log2(np.where(pulsed, targets.tempo,
+                                        np.median(targets.tempo[pulsed])))
+    for name in ("density", "loudness"):
+        targets[name] = np.log(np.maximum(targets[name], 1e-6))
+    return targets, pulsed
+
+
+def _attribute_groups(names):
+    """Column indices of every attribute group (``chroma``, ``envelope``, ``instrument``,
+    ``mood``, ``tempo``...), the unit of shrinkage."""
+    groups = {}
+    for index, name in enumerate(names):
+        groups.setdefault(name.split(":")[0].split("_")[0], []).append(index)
+    return groups
+
+
 @fill_doc
 class ScoreBackend(BaseEstimator):
     """Generate music by decoding musical attributes from embeddings and composing.
@@ -86,6 +110,13 @@ class ScoreBackend(BaseEstimator):
         Columns of ``regressor_``'s output.
     classifier_ : LogisticRegressionCV, LogisticRegression or None
         Genre from standardised embeddings.
+    genre_means_ : ndarray of shape (n_genres, n_targets)
+        Mean targets of every genre of ``classifier_.classes_`` (one row, the corpus mean,
+        without a classifier): the genre-conditional expectation that decoded targets
+        shrink towards, weighted by the genre probabilities.
+    shrinkage_ : ndarray of shape (n_targets,)
+        Weight of the decoded targets against that expectation (1: no shrinkage), chosen
+        per attribute group on ``validation`` clips.
 
     Examples
     --------
@@ -113,7 +144,7 @@ class ScoreBackend(BaseEstimator):
         self.fade = fade
         self.random_state = random_state
 
-    def fit(self, embeddings, audio, sample_rate, labels=None):
+    def fit(self, embeddings, audio, sample_rate, labels=None, *, validation=None):
         """Learn the attributes of the corpus clips from their embeddings.
 
         Parameters
@@ -126,6 +157,14 @@ class ScoreBackend(BaseEstimator):
             Sample rate of ``audio``.
         labels : sequence of str of length n_clips, default=None
             Corpus-level genre of every clip (e.g. GTZAN's or FMA's).
+        validation : tuple (decoded, audio), default=None
+            Embeddings of other clips decoded the way the embeddings given to
+            :meth:`generate` will be (e.g. out-of-fold predictions from fMRI of the training
+            stimuli), ``(n_validation, d)`` or ``(n_validation, n_windows, d)``, and the
+            waveforms of those clips ``(n_validation, n_samples)`` at ``sample_rate``. Every
+            attribute group is then shrunk towards its genre-conditional expectation by the
+            weight that decodes the validation clips' attributes best (see
+            ``shrinkage_``); without it, no shrinkage.
 
         Returns
         -------
@@ -141,17 +180,9 @@ class ScoreBackend(BaseEstimator):
         self.n_samples_ = audio.shape[1]
         features = X3.mean(axis=1)
         attributes = estimate_attributes(audio, self.sample_rate_, tagger=self.tagger)
-        pulsed = attributes.tempo.to_numpy() > 0
-        if not pulsed.any():
-            raise ValueError("No corpus clip has a detectable beat (all silent?): the tempo "
-                             "cannot be learnt.")
+        targets, pulsed = _targets(attributes)
         self.tempo_range_ = (float(attributes.tempo[pulsed].min()),
                              float(attributes.tempo[pulsed].max()))
-        targets = attributes.drop(columns=["tonic", "major"])
-        targets["tempo"] = np.log2(np.where(pulsed, targets.tempo, np.median(
-            targets.tempo[pulsed])))
-        for name in ("density", "loudness"):
-            targets[name] = np.log(np.maximum(targets[name], 1e-6))
         self.target_names_ = list(targets.columns)
         self.scaler_ = StandardScaler().fit(features)
         scaled = self.scaler_.transform(features)
@@ -160,7 +191,40 @@ class ScoreBackend(BaseEstimator):
         self.density_mean_ = float(targets.density.mean())
         self.density_scale_ = float(targets.density.std()) or 1.0
         self._fit_genre(scaled, labels)
+        self.genre_means_ = self._genre_means(targets.to_numpy(), labels)
+        self.shrinkage_ = np.ones(len(self.target_names_))
+        if validation is not None:
+            self._fit_shrinkage(validation)
         return self
+
+    def _genre_means(self, targets, labels):
+        """Mean attributes of every genre ``(n_genres, n_targets)``, in ``genres_`` order (a
+        single row, the corpus mean, without a genre classifier)."""
+        if self.classifier_ is None:
+            return targets.mean(axis=0, keepdims=True)
+        labels = np.asarray([str(label) for label in labels], dtype=object)
+        return np.stack([targets[labels == genre].mean(axis=0)
+                         for genre in self.classifier_.classes_])
+
+    def _fit_shrinkage(self, validation):
+        if not isinstance(validation, tuple) or len(validation) != 2:
+            raise TypeError("validation must be a tuple (decoded embeddings, audio); got "
+                            f"{type(validation).__name__}.")
+        decoded, audio = validation
+        audio = check_audio(audio, name="validation audio")
+        truth = _targets(estimate_attributes(audio, self.sample_rate_,
+                                             tagger=self.tagger))[0].to_numpy()
+        scaled, full = self._decoded_targets(decoded)
+        prior, full = self._prior(scaled), full.to_numpy()
+        if len(truth) != len(full):
+            raise ValueError(f"validation holds {len(full)} embeddings but {len(truth)} "
+                             "waveforms: give one waveform per embedding.")
+        weights = np.linspace(0.0, 1.0, 11)
+        groups = _attribute_groups(self.target_names_)
+        for columns in groups.values():
+            errors = [np.mean((prior[:, columns] + w * (full[:, columns] - prior[:, columns])
+                               - truth[:, columns]) ** 2) for w in weights]
+            self.shrinkage_[columns] = weights[int(np.argmin(errors))]
 
     def _fit_genre(self, scaled, labels):
         self.classifier_ = None
@@ -194,6 +258,20 @@ class ScoreBackend(BaseEstimator):
         scaled = self.scaler_.transform(X3.mean(axis=1))
         return scaled, pd.DataFrame(self.regressor_.predict(scaled), columns=self.target_names_)
 
+    def _shrunk_targets(self, embeddings):
+        """Decoded targets shrunk towards their genre-conditional expectation."""
+        scaled, decoded = self._decoded_targets(embeddings)
+        prior = self._prior(scaled)
+        shrunk = prior + self.shrinkage_ * (decoded.to_numpy() - prior)
+        return scaled, pd.DataFrame(shrunk, columns=self.target_names_)
+
+    def _prior(self, scaled):
+        """Genre-conditional expectation of the targets (the genre probabilities weigh the
+        genres' mean attributes)."""
+        if self.classifier_ is None:
+            return np.repeat(self.genre_means_, len(scaled), axis=0)
+        return self.classifier_.predict_proba(scaled) @ self.genre_means_
+
     def decode_attributes(self, embeddings):
         """Musical attributes decoded from embeddings.
 
@@ -212,19 +290,19 @@ class ScoreBackend(BaseEstimator):
             ``moods`` (AudioSet names, most probable first) and ``instrument_proba`` /
             ``mood_proba`` (dicts).
         """
-        scaled, decoded = self._decoded_targets(embeddings)
+        scaled, decoded = self._shrunk_targets(embeddings)
         n = len(decoded)
         tempo = np.clip(2.0 ** decoded.tempo.to_numpy(), *self.tempo_range_)
         tonic, major, scores = key_from_chroma(np.maximum(decoded[_CHROMA].to_numpy(), 0.0))
         weights = np.exp((scores - scores.max(axis=1, keepdims=True)) / _KEY_TEMPERATURE)
-        key_proba = weights.max(axis=1) / weights.sum(axis=1)
+        posterior = weights / weights.sum(axis=1, keepdims=True)
         z = (decoded.density.to_numpy() - self.density_mean_) / self.density_scale_
         table = pd.DataFrame({
             "tempo": tempo,
             "tonic": tonic.astype(int),
             "mode": np.where(major, "major", "minor"),
             "key": [key_name(t, m) for t, m in zip(tonic, major)],
-            "key_proba": key_proba,
+            "key_proba": posterior.max(axis=1),
             "density": np.clip(0.5 + 0.2 * z, 0.1, 0.9),
             "envelope": list(decoded[_ENVELOPE].to_numpy()),
             "loudness": np.exp(decoded.loudness.to_numpy()),
