@@ -295,7 +295,9 @@ def run_world(world, args):
                    "shuffles (librosa-10s)": [r[MUSIC] for r in shuffles],
                    "permutation null mean": float(np.mean(null)),
                    "permutation null sd": float(np.std(null))},
-        "shrinkage": dict(zip(backend.target_names_, backend.shrinkage_.round(2))),
+        # One weight per attribute group (chroma_0..11 share one, ...).
+        "shrinkage": {name.split(":")[0].split("_")[0]: float(weight) for name, weight in
+                      zip(backend.target_names_, backend.shrinkage_.round(2))},
         "speed": {"score s / 30 clips": timings["score"] * 30 / n_test,
                   "spectrogram s / 30 clips": timings["spectrogram"] * 30 / n_test,
                   "score fit s": fit_seconds, "spectrogram fit s": baseline_fit_seconds,
