@@ -164,6 +164,148 @@ STYLES = {
                  seventh=False, density=0.5, moods={"Exciting music": 0.6, "Angry music": 0.3}),
 }
 
+# The held-out world: music the default world never plays, for an evaluation that is not
+# circular. Its grooves, progressions, bass figures, accompaniment rhythms and voicings are
+# none of the default world's; its General MIDI programs are outside the 35 that the default
+# styles use; each clip then goes through a post-render channel (reverb, equaliser, detune).
+LOW_TOM, HIGH_TOM, COWBELL, SHAKER = 41, 48, 56, 70
+HELDOUT_DRUM_PATTERNS = {
+    "triplet_ride": {KICK: [0, 10], SNARE: [4, 12], RIDE: [0, 3, 6, 8, 11, 14]},
+    "brush_train": {KICK: [0, 8], SNARE: [2, 6, 10, 14], PEDAL_HAT: [4, 12]},
+    "hustle": {KICK: [0, 4, 8, 12], SNARE: [4, 12], OPEN_HAT: [3, 7, 11, 15],
+               CLOSED_HAT: [1, 5, 9, 13]},
+    "trap": {KICK: [0, 6, 9, 14], CLAP: [8], CLOSED_HAT: list(range(16))},
+    "brushes": {RIDE: [0, 3, 4, 8, 11, 12], PEDAL_HAT: [4, 12], SIDE_STICK: [14]},
+    "gallop": {KICK: [0, 3, 4, 8, 11, 12], SNARE: [4, 12], CRASH: [0, 8]},
+    "half_time": {KICK: [0, 10], SNARE: [8], CLOSED_HAT: [0, 4, 8, 12],
+                  TAMBOURINE: [2, 6, 10, 14]},
+    "steppers_rim": {KICK: [0, 4, 8, 12], SIDE_STICK: [6, 14], OPEN_HAT: [2, 10]},
+    "floor_tom": {KICK: [0, 8, 9], SNARE: [4, 12], LOW_TOM: [0, 2, 4, 6, 8, 10, 12, 14],
+                  COWBELL: [0, 8]},
+    "timpani_roll": {LOW_TOM: [0, 1, 2, 3], HIGH_TOM: [8], SHAKER: [12]},
+}
+HELDOUT_BASS_PATTERNS = {
+    "dotted": [(0, 0), (3, 0), (6, 7), (8, 0), (11, 12)],
+    "tresillo": [(0, 0), (6, 0), (12, 7)],
+    "climb": [(0, 0), (4, 2), (8, 4), (12, 5)],
+    "descend": [(0, 12), (4, 7), (8, 4), (12, 0)],
+    "pedal_eighths": [(s, 12 if s == 14 else 0) for s in range(0, 16, 2)],
+    "sustain_low": [(0, 0), (8, -5)],
+}
+HELDOUT_PROGRESSIONS = {
+    "eight_bar": [0, 3, 0, 0, 4, 3, 0, 4],
+    "canon": [0, 4, 5, 2, 3, 0, 3, 4],
+    "mixolydian": [0, 6, 3, 0],
+    "two_five_six": [1, 4, 5, 5],
+    "minor_plagal": [0, 3, 3, 0],
+    "stepwise": [0, 1, 2, 3],
+    "dorian": [0, 3],
+    "six_two": [5, 1, 4, 0],
+}
+# Accompaniment rhythms of both worlds: comp -> (step, length in steps) of one bar.
+COMP_RHYTHMS = {
+    "block": [(0, 16)],
+    "strum": [(s, 3) for s in (0, 4, 8, 12)],
+    "offbeat": [(s, 1.5) for s in (2, 6, 10, 14)],
+    "power": [(s, 1.8) for s in range(0, 16, 2)],
+    "arpeggio": [(s, 2) for s in range(0, 16, 2)],
+    "charleston": [(0, 3), (6, 2), (8, 3), (14, 2)],
+    "tresillo": [(0, 3), (6, 3), (12, 4)],
+    "swell": [(0, 7), (8, 7)],
+    "cascade": [(s, 1) for s in range(0, 16)],
+}
+# Chord voicings, as semitones above the accompaniment's root: (chord tones) -> notes.
+VOICINGS = {
+    "close": lambda chord: list(chord),
+    "open": lambda chord: [chord[0] - 12, chord[2] - 12, chord[1]] + list(chord[3:]),
+    "quartal": lambda chord: [chord[0], chord[0] + 5, chord[0] + 10, chord[0] + 15],
+    "sus2": lambda chord: [chord[0], chord[0] + 2, chord[2]],
+    "add9": lambda chord: [chord[0], chord[1], chord[2], chord[0] + 14],
+}
+HELDOUT_STYLES = {
+    "blues": dict(tempo=(60, 100), major=0.5, swing=True, drums="triplet_ride",
+                  progressions=["eight_bar"], lead=[28, 64, 3], harmony=[3, 18],
+                  comp="charleston", voicing="add9", bass=[35, 36], bass_pattern="dotted",
+                  seventh=True, density=0.45, moods={"Sad music": 0.6, "Tender music": 0.3}),
+    "classical": dict(tempo=(60, 130), major=0.55, swing=False, drums=None,
+                      progressions=["canon", "two_five_six", "six_two"],
+                      lead=[41, 72, 69, 6, 70], harmony=[49, 6, 45, 44], comp="cascade",
+                      voicing="open", bass=[70, 58], bass_pattern="sustain_low",
+                      seventh=False, density=0.55, orchestral=(49, 44),
+                      moods={"Tender music": 0.6, "Sad music": 0.3, "Scary music": 0.1}),
+    "country": dict(tempo=(90, 140), major=0.9, swing=False, drums="brush_train",
+                    progressions=["mixolydian", "eight_bar"], lead=[110, 28, 23],
+                    harmony=[3, 45, 31], comp="tresillo", voicing="sus2", bass=[35, 37],
+                    bass_pattern="climb", seventh=False, density=0.5,
+                    moods={"Happy music": 0.6, "Tender music": 0.3}),
+    "disco": dict(tempo=(110, 130), major=0.6, swing=False, drums="hustle",
+                  progressions=["canon", "dorian"], lead=[50, 62, 82], harmony=[5, 50, 7],
+                  comp="charleston", voicing="add9", bass=[36, 39], bass_pattern="dotted",
+                  seventh=True, density=0.5, moods={"Happy music": 0.6, "Exciting music": 0.6}),
+    "hiphop": dict(tempo=(80, 100), major=0.2, swing=True, drums="trap",
+                   progressions=["dorian", "minor_plagal"], lead=[84, 8, 108],
+                   harmony=[88, 5, 12], comp="swell", voicing="quartal", bass=[39, 87],
+                   bass_pattern="tresillo", seventh=True, density=0.3,
+                   moods={"Exciting music": 0.4, "Angry music": 0.5, "Scary music": 0.2}),
+    "jazz": dict(tempo=(100, 180), major=0.7, swing=True, drums="brushes",
+                 progressions=["six_two", "two_five_six"], lead=[64, 59, 67, 13, 28],
+                 harmony=[5, 2], comp="charleston", voicing="quartal", bass=[35],
+                 bass_pattern="climb", seventh=True, density=0.6,
+                 moods={"Tender music": 0.5, "Happy music": 0.4}),
+    "metal": dict(tempo=(140, 200), major=0.05, swing=False, drums="gallop",
+                  progressions=["minor_plagal", "stepwise"], lead=[84, 31], harmony=[18, 87],
+                  comp="cascade", voicing="open", bass=[37, 39], bass_pattern="pedal_eighths",
+                  seventh=False, density=0.7,
+                  moods={"Angry music": 0.8, "Scary music": 0.5, "Exciting music": 0.4}),
+    "pop": dict(tempo=(95, 125), major=0.8, swing=False, drums="half_time",
+                progressions=["canon", "mixolydian"], lead=[82, 1, 53, 74], harmony=[1, 5, 88],
+                comp="tresillo", voicing="add9", bass=[37, 39], bass_pattern="descend",
+                seventh=False, density=0.45, moods={"Happy music": 0.7, "Exciting music": 0.3}),
+    "reggae": dict(tempo=(70, 95), major=0.7, swing=False, drums="steppers_rim",
+                   progressions=["dorian", "mixolydian"], lead=[17, 59, 12], harmony=[18, 7],
+                   comp="charleston", voicing="sus2", bass=[35], bass_pattern="tresillo",
+                   seventh=False, density=0.35, moods={"Happy music": 0.5, "Tender music": 0.4}),
+    "rock": dict(tempo=(100, 150), major=0.6, swing=False, drums="floor_tom",
+                 progressions=["mixolydian", "stepwise", "eight_bar"], lead=[18, 84, 1],
+                 harmony=[18, 31], comp="swell", voicing="open", bass=[36, 37],
+                 bass_pattern="pedal_eighths", seventh=False, density=0.5,
+                 moods={"Exciting music": 0.6, "Angry music": 0.3}),
+}
+# The held-out programs' AudioSet classes (all among the default world's classes, so the
+# simulated brain's semantic latent keeps its layout) and caption names.
+INSTRUMENTS.update({
+    1: ("Keyboard (musical)", "bright piano"), 2: ("Keyboard (musical)", "electric grand"),
+    3: ("Keyboard (musical)", "honky-tonk piano"), 5: ("Keyboard (musical)", "chorus piano"),
+    6: ("Keyboard (musical)", "harpsichord"), 7: ("Keyboard (musical)", "clavinet"),
+    8: ("Percussion", "celesta"), 12: ("Percussion", "marimba"), 13: ("Percussion", "xylophone"),
+    17: ("Keyboard (musical)", "percussive organ"), 18: ("Keyboard (musical)", "rock organ"),
+    23: ("Accordion", "tango accordion"), 28: ("Plucked string instrument", "muted guitar"),
+    31: ("Plucked string instrument", "guitar harmonics"),
+    35: ("Plucked string instrument", "fretless bass"),
+    36: ("Plucked string instrument", "slap bass"), 37: ("Plucked string instrument", "funk bass"),
+    39: ("Keyboard (musical)", "analog synth bass"), 41: ("Bowed string instrument", "viola"),
+    44: ("Bowed string instrument", "tremolo strings"),
+    45: ("Bowed string instrument", "pizzicato strings"),
+    49: ("Bowed string instrument", "slow strings"), 50: ("Keyboard (musical)", "synth strings"),
+    53: ("Choir", "voice oohs"), 58: ("Brass instrument", "tuba"),
+    59: ("Brass instrument", "muted trumpet"), 62: ("Brass instrument", "synth brass"),
+    64: ("Wind instrument, woodwind instrument", "soprano saxophone"),
+    67: ("Wind instrument, woodwind instrument", "baritone saxophone"),
+    69: ("Wind instrument, woodwind instrument", "english horn"),
+    70: ("Wind instrument, woodwind instrument", "bassoon"),
+    72: ("Wind instrument, woodwind instrument", "piccolo"),
+    74: ("Wind instrument, woodwind instrument", "recorder"),
+    82: ("Keyboard (musical)", "calliope lead"), 84: ("Keyboard (musical)", "charang lead"),
+    87: ("Keyboard (musical)", "bass and lead synth"), 88: ("Keyboard (musical)", "new age pad"),
+    108: ("Percussion", "kalimba"), 110: ("Bowed string instrument", "fiddle"),
+})
+WORLDS = {
+    "default": dict(styles=STYLES, drums=DRUM_PATTERNS, bass=BASS_PATTERNS,
+                    progressions=PROGRESSIONS),
+    "heldout": dict(styles=HELDOUT_STYLES, drums=HELDOUT_DRUM_PATTERNS,
+                    bass=HELDOUT_BASS_PATTERNS, progressions=HELDOUT_PROGRESSIONS),
+}
+
 _PENTATONIC_MAJOR = (0, 2, 4, 7, 9)
 _PENTATONIC_MINOR = (0, 3, 5, 7, 10)
 _TAIL = 1.0  # seconds rendered past the clip so that notes ring across its end
@@ -186,14 +328,23 @@ def _import_tinysoundfont():
     return tinysoundfont
 
 
-def draw_clip(genre, rng):
-    """Draw the musical parameters of one clip of ``genre``.
+def check_world(world):
+    """Validate a world name of the synthetic study."""
+    if world not in WORLDS:
+        raise ValueError(f"world must be one of {sorted(WORLDS)}; got {world!r}.")
+    return world
+
+
+def draw_clip(genre, rng, world="default"):
+    """Draw the musical parameters of one clip of ``genre`` in ``world``.
 
     Returns a dict with the score parameters (tempo, key, mode, progression, instruments)
     and the clip's labels: ``instruments`` (AudioSet classes, most salient first),
     ``moods`` (the six AudioSet moods, most salient first), ``genres`` (AudioSet genres).
+    Held-out clips name their drum pattern ``groove`` (``drums`` is the default world's
+    pattern, which captions describe) and carry their post-render ``channel``.
     """
-    style = STYLES[genre]
+    style = WORLDS[check_world(world)]["styles"][genre]
     major = bool(rng.random() < style["major"])
     tempo = float(rng.uniform(*style["tempo"]))
     lead = int(rng.choice(style["lead"]))
@@ -204,7 +355,7 @@ def draw_clip(genre, rng):
     if style["drums"] is not None:
         classes.insert(2, PERCUSSION)
     ensemble_lead = INSTRUMENTS[lead][0] != "Keyboard (musical)"
-    if genre == "classical" and harmony in (48, 60) and ensemble_lead:
+    if genre == "classical" and harmony in style.get("orchestral", (48, 60)) and ensemble_lead:
         classes.insert(0, ORCHESTRA)
     instruments = list(dict.fromkeys(classes))
     # Mood saliences: the genre's leaning, the mode and the tempo, plus individual variation.
@@ -217,7 +368,7 @@ def draw_clip(genre, rng):
     score["Scary music"] += 0.15 * (not major)
     noise = rng.normal(0.0, 0.15, len(MOODS))
     moods = [MOODS[i] for i in np.argsort([-(score[m] + n) for m, n in zip(MOODS, noise)])]
-    return {
+    clip = {
         "genre": genre,
         "tempo": round(tempo, 1),
         "key": int(rng.integers(12)),
@@ -230,7 +381,20 @@ def draw_clip(genre, rng):
         "genres": list(AUDIOSET_GENRES[genre]),
         "density": float(np.clip(style["density"] + rng.normal(0.0, 0.08), 0.15, 0.9)),
         "seed": int(rng.integers(2**31)),
+        "world": world,
     }
+    if world != "default":
+        clip["groove"] = clip.pop("drums")
+        clip["drums"] = None
+        clip["channel"] = {
+            "detune": float(rng.uniform(-30.0, 30.0)),
+            "reverb_wet": float(rng.uniform(0.15, 0.45)),
+            "reverb_decay": float(rng.uniform(0.3, 1.2)),
+            "tilt_db": float(rng.uniform(-3.0, 3.0)),
+            "peak_hz": float(np.exp(rng.uniform(np.log(300.0), np.log(4000.0)))),
+            "peak_db": float(rng.uniform(-6.0, 6.0)),
+        }
+    return clip
 
 
 def _chord(degree, scale, seventh):
@@ -243,12 +407,15 @@ def _chord(degree, scale, seventh):
 def score_events(clip):
     """Note events ``(time_s, channel, key, velocity, duration_s)`` of one clip's score."""
     rng = np.random.default_rng(clip["seed"])
-    style = STYLES[clip["genre"]]
+    world = WORLDS[clip.get("world", "default")]
+    style = world["styles"][clip["genre"]]
     step = 60.0 / clip["tempo"] / 4
     swing = step / 3 if style["swing"] else 0.0
     scale = MAJOR if clip["major"] else MINOR
     pentatonic = _PENTATONIC_MAJOR if clip["major"] else _PENTATONIC_MINOR
-    progression = PROGRESSIONS[clip["progression"]]
+    progression = world["progressions"][clip["progression"]]
+    voicing = VOICINGS[style.get("voicing", "close")]
+    drums = clip.get("groove", clip["drums"])
     root = 48 + clip["key"]
     n_bars = int(np.ceil((CLIP_DURATION + _TAIL) / (16 * step)))
     events = []
@@ -261,27 +428,20 @@ def score_events(clip):
         degree = progression[bar % len(progression)]
         chord = _chord(degree, scale, style["seventh"])
         chord_root = root + scale[degree]
-        for s, interval in BASS_PATTERNS[style["bass_pattern"]]:
-            length = 16 if style["bass_pattern"] == "held" else 2
+        for s, interval in world["bass"][style["bass_pattern"]]:
+            length = 16 if style["bass_pattern"] in ("held", "sustain_low") else 2
             events.append((at(bar, s), 1, chord_root - 12 + interval, 95, length * step * 0.9))
         comp = style["comp"]
-        if comp == "block":
-            hits = [(0, 16)]
-        elif comp == "strum":
-            hits = [(s, 3) for s in (0, 4, 8, 12)]
-        elif comp == "offbeat":
-            hits = [(s, 1.5) for s in (2, 6, 10, 14)]
-        elif comp == "power":
-            hits = [(s, 1.8) for s in range(0, 16, 2)]
-        else:
-            hits = [(s, 2) for s in range(0, 16, 2)]
-        for k, (s, length) in enumerate(hits):
+        voiced = voicing(chord)
+        for k, (s, length) in enumerate(COMP_RHYTHMS[comp]):
             if comp == "power":
                 notes = [chord_root, chord_root + 7]
             elif comp == "arpeggio":
                 notes = [root + 12 + chord[k % len(chord)]]
+            elif comp == "cascade":
+                notes = [root + 12 + voiced[-1 - k % len(voiced)]]
             else:
-                notes = [root + 12 + t for t in chord]
+                notes = [root + 12 + t for t in voiced]
             for note in notes:
                 events.append((at(bar, s), 2, note, 70, length * step * 0.95))
         for s in range(0, 16, 2):
@@ -295,16 +455,37 @@ def score_events(clip):
                 pitch = root + 24 + pentatonic[melody_note % 5] + 12 * (melody_note // 5) - 12
             length = int(rng.choice([2, 2, 4, 6]))
             events.append((at(bar, s), 0, pitch, int(rng.integers(80, 115)), length * step * 0.9))
-        if clip["drums"] is not None:
-            for drum, steps in DRUM_PATTERNS[clip["drums"]].items():
+        if drums is not None:
+            for drum, steps in world["drums"][drums].items():
                 for s in steps:
                     velocity = 110 if s % 4 == 0 else 85
                     events.append((at(bar, s), 9, drum, velocity, step * 0.9))
     return [e for e in events if e[0] < CLIP_DURATION]
 
 
+def post_channel(wave, sample_rate, channel, seed):
+    """The held-out world's recording channel: equaliser (a spectral tilt and one peak)
+    then a reverb (exponentially decaying noise), on a rendered waveform ``(n_samples,)``."""
+    from scipy.signal import fftconvolve
+
+    n = wave.size
+    spectrum = np.fft.rfft(wave.astype(np.float64))
+    frequencies = np.maximum(np.fft.rfftfreq(n, 1.0 / sample_rate), 20.0)
+    gain_db = (channel["tilt_db"] * np.log2(frequencies / 1000.0)
+               + channel["peak_db"] * np.exp(-0.5 * np.log2(frequencies / channel["peak_hz"])**2))
+    dry = np.fft.irfft(spectrum * 10.0 ** (gain_db / 20.0), n=n)
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(channel["reverb_decay"] * sample_rate)) / sample_rate
+    # exp(-6.9 t / T): the response falls by 60 dB over the decay time T.
+    impulse = rng.standard_normal(t.size) * np.exp(-6.9 * t / channel["reverb_decay"])
+    wet = fftconvolve(dry, impulse)[:n]
+    wet *= np.std(dry) / max(np.std(wet), 1e-12)
+    mix = channel["reverb_wet"]
+    return ((1.0 - mix) * dry + mix * wet).astype(np.float32)
+
+
 class Renderer:
-    """Render scores with tinysoundfont; one synthesizer reused for every clip."""
+    """Render note events with tinysoundfont; one synthesizer reused for every piece."""
 
     def __init__(self, sample_rate=SAMPLE_RATE):
         tinysoundfont = _import_tinysoundfont()
@@ -312,18 +493,34 @@ class Renderer:
         self.synth = tinysoundfont.Synth(samplerate=sample_rate, gain=-6.0)
         self.soundfont = self.synth.sfload(str(_soundfont_path()))
 
-    def render(self, clip):
-        """Waveform of float32 ``(n_samples,)`` of one clip, before fades and normalisation."""
+    def render_events(self, programs, events, duration, detune_cents=0.0):
+        """Mono float32 waveform ``(n_samples,)`` of note events, before any preparation.
+
+        Parameters
+        ----------
+        programs : sequence of int
+            General MIDI program of melodic channel 0, 1, ... (channel 9 plays drums).
+        events : list of tuple
+            ``(time_s, channel, key, velocity, duration_s)`` note events.
+        duration : float
+            Seconds rendered; notes still sounding are cut.
+        detune_cents : float, default=0.0
+            Pitch bend of every melodic channel, in cents (within +-200).
+        """
         synth = self.synth
-        for channel, program in enumerate(clip["programs"]):
-            synth.program_select(channel, self.soundfont, 0, program)
+        for channel, program in enumerate(programs):
+            synth.program_select(channel, self.soundfont, 0, int(program))
         synth.program_select(9, self.soundfont, 128, 0, is_drums=True)
+        if detune_cents:
+            for channel in range(len(programs)):
+                # The default bend range is 2 semitones either way over 8192 steps.
+                synth.pitchbend(channel, int(round(8192 + 8191 * detune_cents / 200.0)))
         actions = []
-        for time, channel, key, velocity, duration in score_events(clip):
+        for time, channel, key, velocity, length in events:
             actions.append((time, 1, channel, key, velocity))
-            actions.append((time + duration, 0, channel, key, 0))
+            actions.append((time + length, 0, channel, key, 0))
         actions.sort()
-        n_total = int(round(CLIP_DURATION * self.sample_rate))
+        n_total = int(round(duration * self.sample_rate))
         chunks, position = [], 0
         for time, is_on, channel, key, velocity in actions:
             sample = min(int(round(time * self.sample_rate)), n_total)
@@ -337,7 +534,19 @@ class Renderer:
         if n_total > position:
             chunks.append(np.frombuffer(synth.generate_simple(n_total - position), np.float32))
         synth.sounds_off()
+        if detune_cents:
+            for channel in range(len(programs)):
+                synth.pitchbend(channel, 8192)
         return np.concatenate(chunks).reshape(-1, 2).mean(axis=1)
+
+    def render(self, clip):
+        """Waveform of float32 ``(n_samples,)`` of one clip, before fades and normalisation."""
+        channel = clip.get("channel")
+        detune = channel["detune"] if channel is not None else 0.0
+        wave = self.render_events(clip["programs"], score_events(clip), CLIP_DURATION, detune)
+        if channel is None:
+            return wave
+        return post_channel(wave, self.sample_rate, channel, clip["seed"])
 
 
 def render_clips(clips, sample_rate=SAMPLE_RATE):

@@ -13,7 +13,16 @@ from ._audio import CLIP_DURATION, SAMPLE_RATE
 from ._base import cache_key, cached, get_data_home
 from ._captions import make_captions
 from ._events import TR, assemble_runs, test_layout, training_layout
-from ._music import GENRES, INSTRUMENTS, MOODS, ORCHESTRA, PERCUSSION, draw_clip, render_clips
+from ._music import (
+    GENRES,
+    INSTRUMENTS,
+    MOODS,
+    ORCHESTRA,
+    PERCUSSION,
+    check_world,
+    draw_clip,
+    render_clips,
+)
 
 # Bump when the generator changes, so that caches of older versions are not reused.
 _VERSION = 2
@@ -97,6 +106,9 @@ def _clip_table(clips, ids):
         "genres": [c["genres"] for c in clips],
         "tempo": [c["tempo"] for c in clips],
         "major": [c["major"] for c in clips],
+        "key": [c["key"] for c in clips],
+        "programs": [c["programs"] for c in clips],
+        "density": [c["density"] for c in clips],
     })
 
 
@@ -126,7 +138,7 @@ def _build_stimuli(store, params, n_jobs):
     n_samples = int(round(CLIP_DURATION * SAMPLE_RATE))
     for role, role_genres in genres.items():
         clips = [
-            draw_clip(str(g), np.random.default_rng([seed, _ROLES[role], i]))
+            draw_clip(str(g), np.random.default_rng([seed, _ROLES[role], i]), params["world"])
             for i, g in enumerate(role_genres)
         ]
         if role == "corpus":
@@ -289,7 +301,7 @@ detrending (240 s) and z-scoring as for real data.
 def make_synthetic_study(scale="small", subject=1, random_state=0, *, n_corpus=None,
                          n_train_runs=None, n_test_runs=None, n_voxels=None,
                          n_trailing_scans=0, n_informative_rois=6, snr_max=1.0, snr_min=0.1,
-                         data_home=None, cache=True, n_jobs=None):
+                         world="default", data_home=None, cache=True, n_jobs=None):
     """Generate an offline music-fMRI study with a known ground truth.
 
     The study has the structure of the real one (:func:`load_nakai2022`), so estimators,
@@ -347,6 +359,10 @@ def make_synthetic_study(scale="small", subject=1, random_state=0, *, n_corpus=N
     snr_max, snr_min : float, default=1.0, 0.1
         Signal-to-noise variance ratio (per scan, one presentation) of the most and least
         informative ROI; the ROIs in between are spaced geometrically.
+    world : {"default", "heldout"}, default="default"
+        The music: ``"heldout"`` plays grooves, progressions, voicings and General MIDI
+        programs that the default world never uses, through a recording channel (reverb,
+        equaliser, +-30 cent detune), for evaluations that are not circular.
     data_home : str or path-like, default=None
         Cache folder root (see :func:`get_data_home`).
     cache : bool, default=True
@@ -363,7 +379,8 @@ def make_synthetic_study(scale="small", subject=1, random_state=0, *, n_corpus=N
         ``responses_test_repeats`` ``(n_test, 4, n_scans, n_voxels)``,
         ``clips_train`` / ``clips_test`` (DataFrames: ``clip_id``, ``genre``, ``track``,
         ``start``, ``end``, ``run``, ``onset``, ``n_padded_scans``, ``instruments``,
-        ``moods``, ``genres`` (AudioSet genre names), ``tempo``, ``major``),
+        ``moods``, ``genres`` (AudioSet genre names), ``tempo``, ``major``, and the score's
+        ``key`` (pitch class), ``programs`` (lead, harmony, bass) and ``density``),
         ``roi_labels`` ``(n_voxels,)`` parcel ids (Seitzman ROI numbers), ``roi_names``
         (label -> name), ``mask_img`` (nibabel image in MNI space whose non-zero voxels,
         in C order, are the responses' voxels), ``voxel_coords`` ``(n_voxels, 3)`` (MNI
@@ -427,6 +444,7 @@ def make_synthetic_study(scale="small", subject=1, random_state=0, *, n_corpus=N
         "version": _VERSION, "random_state": int(random_state),
         "n_train_runs": int(sizes["n_train_runs"]), "n_test_runs": int(sizes["n_test_runs"]),
         "n_corpus": int(sizes["n_corpus"]), "sample_rate": SAMPLE_RATE,
+        "world": check_world(world),
     }
     subject_params = {
         **stim_params, "subject": int(subject), "n_voxels": int(sizes["n_voxels"]),

@@ -7,7 +7,10 @@ are reduced, the seed). The rest belongs to a backend object, as himalaya's
 
 - :class:`SpectrogramBackend` (default, offline, no weights; ``_spectrogram.py``);
 - :class:`DiffusionBackend` (MusicLDM / AudioLDM latent diffusion conditioned on a CLAP
-  embedding, the open counterpart of MusicLM conditioned on MuLan; ``_diffusers.py``).
+  embedding, the open counterpart of MusicLM conditioned on MuLan; ``_diffusers.py``);
+- :class:`ScoreBackend` (offline, no weights; ``_score.py``): decodes musical attributes
+  (genre, tempo, key, mode, instruments, tonal balance ...) estimated from the corpus audio
+  and composes a new piece with :mod:`skbrainmusic.composer`.
 
 The backend interface
 ---------------------
@@ -36,9 +39,10 @@ from .._docs import fill_doc
 from .._validation import validate_clips
 from ..retrieval import check_corpus
 from ._diffusers import EXAMPLE_MODELS, PIPELINES, DiffusionBackend
+from ._score import ScoreBackend
 from ._spectrogram import SpectrogramBackend
 
-__all__ = ["ConditionedGenerator", "DiffusionBackend", "SpectrogramBackend"]
+__all__ = ["ConditionedGenerator", "DiffusionBackend", "ScoreBackend", "SpectrogramBackend"]
 
 
 @fill_doc

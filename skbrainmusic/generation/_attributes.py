@@ -1,0 +1,180 @@
+"""Musical attributes estimated from audio, so that a generator fits on any corpus.
+
+Tempo by beat tracking (librosa), key and mode by chroma key profiles (Albrecht-Shanahan,
+with the tuning estimated first), rhythmic density as onsets per eighth note, the tonal balance
+as the mean log power in 16 mel bands, loudness as the root mean square, and, given a fitted
+:class:`~skbrainmusic.tagging.AudioTagger`, instrument and mood probabilities.
+"""
+
+import numpy as np
+import pandas as pd
+
+from ..composer import band_envelope
+from ..metrics import AUDIOSET_GROUPS
+
+# Albrecht & Shanahan (2013) key profiles, tonic first: pitch-class distributions of a
+# corpus of major and minor pieces. On the synthetic study's corpus they find the tonic
+# of 68% of the clips against 43% for Krumhansl & Kessler's probe-tone ratings.
+MAJOR_PROFILE = np.array([0.238, 0.006, 0.111, 0.006, 0.137, 0.094, 0.016, 0.214, 0.009,
+                          0.080, 0.008, 0.081])
+MINOR_PROFILE = np.array([0.220, 0.006, 0.104, 0.123, 0.019, 0.103, 0.012, 0.214, 0.062,
+                          0.022, 0.061, 0.052])
+N_BANDS = 16
+_N_FFT, _HOP = 4096, 2048
+
+
+def _profiles():
+    """The 24 key profiles ``(24, 12)``: C..B major, then C..B minor, z-scored."""
+    rows = [np.roll(profile, tonic) for profile in (MAJOR_PROFILE, MINOR_PROFILE)
+            for tonic in range(12)]
+    rows = np.asarray(rows)
+    return (rows - rows.mean(axis=1, keepdims=True)) / rows.std(axis=1, keepdims=True)
+
+
+def key_scores(chroma):
+    """Correlation of every chroma vector with the 24 key profiles.
+
+    Parameters
+    ----------
+    chroma : array-like of shape (n_clips, 12)
+        Mean chroma (pitch class C first, non-negative); compared through its square root,
+        which keeps loud bass notes from dominating.
+
+    Returns
+    -------
+    scores : ndarray of shape (n_clips, 24)
+        Columns 0-11: C..B major; 12-23: C..B minor.
+    """
+    chroma = np.atleast_2d(np.asarray(chroma, dtype=np.float64))
+    if chroma.shape[-1] != 12:
+        raise ValueError(f"chroma must have 12 pitch classes on its last axis; got shape "
+                         f"{chroma.shape}.")
+    chroma = np.sqrt(np.maximum(chroma, 0.0))
+    centred = chroma - chroma.mean(axis=1, keepdims=True)
+    norm = np.linalg.norm(centred, axis=1, keepdims=True)
+    centred = np.divide(centred, norm, out=np.zeros_like(centred), where=norm > 0)
+    return centred @ _profiles().T / np.sqrt(12.0)
+
+
+def key_from_chroma(chroma):
+    """Tonic (0-11, C = 0), mode (True = major) and the 24 key scores of chroma vectors
+    (Krumhansl-Schmuckler's method with Albrecht & Shanahan's profiles)."""
+    scores = key_scores(chroma)
+    best = scores.argmax(axis=1)
+    return best % 12, best < 12, scores
+
+
+def mean_chroma(audio, sample_rate):
+    """Mean chroma ``(n_clips, 12)`` of waveforms, each normalised to sum 1.
+
+    The tuning of every clip is estimated first, so a detuned recording keeps its key.
+    """
+    import librosa
+
+    chroma = np.empty((len(audio), 12))
+    for i, clip in enumerate(np.asarray(audio, dtype=np.float32)):
+        power = np.abs(librosa.stft(clip, n_fft=_N_FFT, hop_length=_HOP)) ** 2
+        tuning = librosa.estimate_tuning(S=power, sr=sample_rate, n_fft=_N_FFT)
+        frames = librosa.feature.chroma_stft(S=power, sr=sample_rate, n_fft=_N_FFT,
+                                             tuning=tuning, norm=None)
+        total = frames.mean(axis=1)
+        chroma[i] = total / max(total.sum(), 1e-12)
+    return chroma
+
+
+def estimate_tempo(audio, sample_rate):
+    """Tempo in BPM ``(n_clips,)`` by librosa's beat tracker (0 for a clip without onsets)."""
+    import librosa
+
+    tempo = np.zeros(len(audio))
+    for i, clip in enumerate(np.asarray(audio, dtype=np.float32)):
+        envelope = librosa.onset.onset_strength(y=clip, sr=sample_rate)
+        if envelope.max() > 0:
+            tempo[i] = float(np.atleast_1d(librosa.beat.beat_track(
+                onset_envelope=envelope, sr=sample_rate)[0])[0])
+    return tempo
+
+
+def _onset_rate(audio, sample_rate):
+    import librosa
+
+    duration = audio.shape[1] / sample_rate
+    rate = np.empty(len(audio))
+    for i, clip in enumerate(np.asarray(audio, dtype=np.float32)):
+        rate[i] = len(librosa.onset.onset_detect(y=clip, sr=sample_rate)) / duration
+    return rate
+
+
+def tagger_groups(tagger, audio, sample_rate):
+    """Instrument and mood probabilities of a fitted tagger, as two DataFrames.
+
+    Only the tagger's classes of the paper's instrument and mood groups are kept; a group
+    the tagger does not know gives a DataFrame without columns.
+    """
+    proba = np.asarray(tagger.predict_proba(audio, sample_rate=sample_rate))
+    classes = list(tagger.classes_)
+    groups = []
+    for group in ("instruments", "moods"):
+        names = [c for c in classes if c in AUDIOSET_GROUPS[group]]
+        groups.append(pd.DataFrame(proba[:, [classes.index(c) for c in names]], columns=names))
+    return groups
+
+
+def estimate_attributes(audio, sample_rate, *, tagger=None):
+    """Musical attributes of every clip, estimated from its audio.
+
+    Parameters
+    ----------
+    audio : array-like of shape (n_clips, n_samples)
+        Waveforms.
+    sample_rate : int
+        Sample rate of ``audio`` in Hz.
+    tagger : AudioTagger, default=None
+        Fitted tagger giving instrument and mood probabilities (AudioSet names).
+
+    Returns
+    -------
+    attributes : DataFrame
+        One row per clip: ``tempo`` (BPM), ``tonic`` (0-11), ``major`` (bool),
+        ``chroma_0`` .. ``chroma_11`` (mean chroma, sum 1), ``density`` (onsets per eighth
+        note), ``envelope_0`` .. ``envelope_15`` (tonal balance: mean log power (dB) in 16 mel
+        bands, see :func:`skbrainmusic.composer.band_envelope`), ``loudness`` (RMS), and
+        with a tagger
+        ``instrument:<class>`` and ``mood:<class>`` probabilities.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbrainmusic.generation._attributes import estimate_attributes
+    >>> t = np.arange(4 * 22050) / 22050
+    >>> # The A major scale, its tonic triad louder.
+    >>> steps, weights = [0, 2, 4, 5, 7, 9, 11], [3, 1, 2, 1, 2, 1, 1]
+    >>> a_major = sum(w * np.sin(2 * np.pi * 220.0 * 2 ** (k / 12) * t)
+    ...               for k, w in zip(steps, weights))
+    >>> attributes = estimate_attributes(a_major[None], 22050)
+    >>> int(attributes.tonic[0]), bool(attributes.major[0])
+    (9, True)
+    """
+    from ..tagging import _check_sample_rate, check_audio
+
+    audio = check_audio(audio)
+    sample_rate = _check_sample_rate(sample_rate)
+    chroma = mean_chroma(audio, sample_rate)
+    tonic, major, _ = key_from_chroma(chroma)
+    tempo = estimate_tempo(audio, sample_rate)
+    envelope = band_envelope(audio, sample_rate, N_BANDS)
+    eighths_per_second = np.maximum(tempo, 1.0) / 30.0
+    table = pd.DataFrame({
+        "tempo": tempo,
+        "tonic": tonic.astype(int),
+        "major": major.astype(bool),
+        **{f"chroma_{k}": chroma[:, k] for k in range(12)},
+        "density": _onset_rate(audio, sample_rate) / eighths_per_second,
+        **{f"envelope_{k}": column for k, column in enumerate(envelope.T)},
+        "loudness": np.sqrt(np.mean(np.square(audio, dtype=np.float64), axis=1)),
+    })
+    if tagger is not None:
+        instruments, moods = tagger_groups(tagger, audio, sample_rate)
+        table = pd.concat([table, instruments.add_prefix("instrument:"),
+                           moods.add_prefix("mood:")], axis=1)
+    return table
