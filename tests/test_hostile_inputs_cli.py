@@ -55,7 +55,7 @@ def test_real_data_seed_out_of_range(tmp_path, capsys, command):
     assert "--random-state must be an integer" in _one_error_line(capsys)
 
 
-@pytest.mark.parametrize("address", ["notanaddress", "tcp://host", "host:99999",
+@pytest.mark.parametrize("address", ["notanaddress", "tcp://host", "host:99999", "inproc://x",
                                      "tcp://:8786", "tcp://a b:1", "tcp//host:1"])
 def test_scheduler_address_is_checked_before_connecting(tmp_path, capsys, address):
     assert _demo(tmp_path, "--scheduler", address) == 2

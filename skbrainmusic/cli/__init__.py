@@ -153,6 +153,8 @@ _MAX_SEED = 2**32 - 1
 # [protocol://]host:port, the address forms a Dask client connects to.
 _SCHEDULER = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):"
                         r"(\d{1,5})$")
+# Dask's in-process transport (a LocalCluster with processes=False): inproc://host/pid/n.
+_INPROC_SCHEDULER = re.compile(r"^inproc://[A-Za-z0-9_.:-]+/\d+/\d+$")
 
 
 def _writable_folder(path, option):
@@ -180,8 +182,10 @@ def check_args(args):
     if not args.out.strip():
         raise CLIError("--out is empty: give the folder to write to, e.g. --out results.")
     if args.scheduler is not None:
-        match = _SCHEDULER.match(args.scheduler.strip())
-        if match is None or not 0 < int(match.group(1)) < 2**16:
+        address = args.scheduler.strip()
+        match = _SCHEDULER.match(address)
+        if (match is None or not 0 < int(match.group(1)) < 2**16) \
+                and not _INPROC_SCHEDULER.match(address):
             raise CLIError(f"--scheduler {args.scheduler!r} is not a Dask scheduler address: "
                            "give [protocol://]host:port, e.g. tcp://10.0.0.5:8786.")
     data_home = getattr(args, "data_home", None)
