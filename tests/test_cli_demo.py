@@ -35,6 +35,8 @@ def demo(tmp_path_factory, data_home):
 def test_demo_writes_every_output(demo):
     out, results = demo
     files = results["files"]
+    # Brains as in the paper's Figure 2: ROI scores and the encoding map on the cortex.
+    assert {"roi_brain", "encoding_map"} <= set(files["figures"])
     for path in files["figures"].values():
         assert (out / path).stat().st_size > 1000
     for row in files["audio"]:

@@ -126,6 +126,11 @@ def _figures(out, results, summary, example_waves):
         [roi_scores[name] for name in names], names, folder / "roi_scores.png",
         highlight=first.informative_rois,
         title=f"ROI ranking, subject {first.subject} (dark: informative by construction)")
+    ridge = first.calibrated_decoder.estimator_[-1]
+    paths["roi_brain"] = figures.roi_brain(
+        ridge.roi_scores_, ridge.rois_, first.roi_labels, first.mask_img,
+        folder / "roi_scores_brain.png",
+        title=f"ROI scores on the cortex ({music} analog), subject {first.subject}")
     paths["encoding_map"] = figures.voxel_map(
         first.voxel_scores, first.mask_img, folder / "encoding_map.png",
         significant=first.significant,
@@ -255,7 +260,7 @@ def write_demo_report(out, results, cli_settings, *, elapsed):
                 f"embedding, subject {first.subject}. Informative ROIs by construction: "
                 + ", ".join(first.informative_rois) + ". Selected: "
                 + ", ".join(first.decoding[DEMO_MUSIC]["selected_rois"]) + ".",
-                figures=[figure_paths["roi_scores"]]),
+                figures=[figure_paths["roi_scores"], figure_paths["roi_brain"]]),
         Section("Encoding models",
                 "Voxelwise ridge from each embedding to the windowed responses (one alpha per "
                 "voxel by cross-validation over clips), scored on the test clips; "

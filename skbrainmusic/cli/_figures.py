@@ -147,6 +147,18 @@ def roi_scores(scores, names, path, *, highlight=(), title):
     return _save(fig, path)
 
 
+def roi_brain(scores, rois, roi_labels, mask_img, path, *, title):
+    """Every ROI's cross-validated score drawn on the cortex (fsaverage5), as Figure 2b of
+    the paper; ``scores`` and ``rois`` as ``ROIEnsembleRidge.roi_scores_`` / ``rois_``."""
+    from ..plotting import plot_roi_scores
+
+    _pyplot()
+    figure = plot_roi_scores(scores, rois, roi_labels, mask_img, title=title)
+    write_output(path, lambda temporary: figure.savefig(temporary, dpi=110))
+    _pyplot().close(figure)
+    return path
+
+
 def voxel_map(scores, mask_img, path, *, significant=None, title, surface=True,
               label="held-out Pearson r"):
     """A per-voxel map drawn as a brain (:mod:`skbrainmusic.plotting`), plus an interactive
