@@ -1,6 +1,8 @@
 """``skbrainmusic demo`` at the test-only tiny scale: outputs, numbers, Dask equivalence."""
 
 import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -28,8 +30,15 @@ def _run_demo(out, data_home, *extra):
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory, data_home):
-    out = tmp_path_factory.mktemp("demo")
-    return out, _run_demo(out, data_home, "--n-jobs", "1")
+    # A relative --out, as the README's `skbrainmusic demo` (default: skbrainmusic-demo).
+    parent = tmp_path_factory.mktemp("demo")
+    cwd = os.getcwd()
+    os.chdir(parent)
+    try:
+        results = _run_demo(Path("skbrainmusic-demo"), data_home, "--n-jobs", "1")
+    finally:
+        os.chdir(cwd)
+    return parent / "skbrainmusic-demo", results
 
 
 def test_demo_writes_every_output(demo):

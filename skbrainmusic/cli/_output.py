@@ -60,11 +60,13 @@ def prepare_output(out):
     Returns
     -------
     out : pathlib.Path
-        The folder, with its marker written.
+        The folder as an absolute path (the paths :func:`write_output` returns are
+        absolute too, so the report can name its files relative to it), with its marker
+        written.
     """
     if not str(out).strip():
         raise CLIError("--out is empty: give the folder to write to, e.g. --out results.")
-    out = Path(out).expanduser()
+    out = Path(os.path.abspath(Path(out).expanduser()))
     if out.exists() and not out.is_dir():
         raise CLIError(f"--out {out} is a file, not a folder: give a new or empty folder.")
     try:
