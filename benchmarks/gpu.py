@@ -75,12 +75,13 @@ def check_encoder(check):
     fits = {backend: VoxelwiseEncoder(alphas=ALPHAS, backend=backend).fit(X, Y)
             for backend in ("numpy", "torch_cuda")}
     cpu, gpu = fits["numpy"], fits["torch_cuda"]
-    same = np.mean(cpu.alphas_ == gpu.alphas_)
-    error = relative_error(cpu.predict(X[:30]), gpu.predict(X[:30]))
-    # Near-tied alphas may flip between summation orders; predictions must still agree.
-    check("VoxelwiseEncoder torch_cuda == numpy", same >= 0.99 and error < RTOL,
-          f"identical alphas {same:.2%} of voxels, max relative prediction difference "
-          f"{error:.1e}")
+    same = cpu.alphas_ == gpu.alphas_
+    # A near-tied alpha may flip between summation orders (and change that voxel's
+    # prediction by the step of the grid): compare predictions where the alphas agree.
+    error = relative_error(cpu.predict(X[:30])[..., same], gpu.predict(X[:30])[..., same])
+    check("VoxelwiseEncoder torch_cuda == numpy", same.mean() >= 0.99 and error < RTOL,
+          f"identical alphas {same.mean():.2%} of voxels, max relative prediction "
+          f"difference where they agree {error:.1e}")
 
 
 def clap_embedder(model, extractor, device, window, sample_rate):
