@@ -25,9 +25,10 @@ def route(request, monkeypatch):
     return request.param
 
 
-@pytest.fixture(params=["numpy-eigh", "numpy-tridiagonal", "torch"])
+@pytest.fixture(params=["numpy-eigh", "numpy-tridiagonal", "torch", "torch-cholesky"])
 def backend(request, monkeypatch):
-    """Backend name, the numpy backend through both of its factorisations."""
+    """Backend name, the numpy backend through both of its factorisations and torch through
+    both of its own (eigh; the batched Cholesky of CUDA, here forced on the CPU)."""
     from skbrainmusic.ridge import _solvers
 
     name, _, factorisation = request.param.partition("-")
@@ -35,7 +36,18 @@ def backend(request, monkeypatch):
         monkeypatch.setattr(_solvers, "_MIN_TRIDIAGONAL_SIZE",
                             0 if factorisation == "tridiagonal" else 10**9)
         monkeypatch.setattr(_solvers, "_TRIDIAGONAL_SOLVES_PER_RANK2", np.inf)
+    if factorisation == "cholesky":
+        pytest.importorskip("torch")
+        monkeypatch.setattr(_solvers, "get_backend", _forced_cholesky(_solvers.get_backend))
     return name
+
+
+def _forced_cholesky(get_backend):
+    def forced(name):
+        be = get_backend(name)
+        be.batched_cholesky = True
+        return be
+    return forced
 
 
 def _problem(n_samples, n_features, n_targets=5, seed=0, offset=5.0):
@@ -273,3 +285,27 @@ def test_torch_cuda_without_gpu_says_so():
     X, Y = _problem(20, 3, seed=13)
     with pytest.raises(ValueError, match="needs a CUDA device"):
         ridge_cv(X, Y, ALPHAS, clip_splits(2, 20, 1), backend="torch_cuda")
+
+
+def test_batched_cholesky_falls_back_to_eigh_when_not_positive_definite():
+    torch = pytest.importorskip("torch")
+    from skbrainmusic.ridge._backend import ShiftedCholesky
+
+    rng = np.random.default_rng(0)
+    basis = rng.standard_normal((6, 2))
+    matrix = torch.as_tensor(basis @ basis.T)  # rank 2: singular
+    rhs = torch.as_tensor(rng.standard_normal((6, 3)))
+    shifts = np.array([-1e-3, 1.0])  # the first shifted copy is indefinite
+    solver = ShiftedCholesky(torch, matrix)
+    out = solver.shifted_solves(shifts, rhs).numpy()
+    eigenvalues, vectors = np.linalg.eigh(basis @ basis.T)
+    for k, shift in enumerate(shifts):
+        expected = vectors @ ((vectors.T @ rhs.numpy()) / (eigenvalues.clip(min=0)
+                                                            + shift)[:, None])
+        np.testing.assert_allclose(out[:, k], expected, rtol=1e-8, atol=1e-8)
+    with pytest.raises(ValueError, match="same shifts"):
+        solver.shifted_solves(shifts * 2, rhs)
+    positive = ShiftedCholesky(torch, matrix).shifted_solves(np.array([0.5, 2.0]), rhs)
+    for k, shift in enumerate((0.5, 2.0)):
+        np.testing.assert_allclose(positive[:, k].numpy(), np.linalg.solve(
+            basis @ basis.T + shift * np.eye(6), rhs.numpy()), rtol=1e-8, atol=1e-10)

@@ -10,7 +10,12 @@ methods below, so one solver code path serves both libraries. Backends:
   O(n) per right-hand side); eigendecompositions use the divide-and-conquer driver
   (``scipy.linalg.eigh(driver="evd")``).
 - ``"torch"``: torch tensors on CPU; ``"torch_cuda"``: on the current CUDA device. No
-  tridiagonal reduction there: the solvers use ``torch.linalg.eigh``.
+  tridiagonal reduction there: the solvers use ``torch.linalg.eigh``, except that on CUDA
+  the cross-validation folds solve their shifted systems through one batched Cholesky
+  factorisation per fold (:class:`ShiftedCholesky`): cuSOLVER's eigendecomposition is
+  latency-bound on the small Gram matrices of ROI decoding (2.5 ms for 140 x 140 on an
+  H200, where the batched factorisation of 20 shifted copies takes about 0.2 ms), and the
+  eigendecompositions of the 150 ROIs x 5 folds took 3.6 s of the 6.4 s decoding fit.
 
 torch is an optional dependency, imported only when a torch backend is asked for.
 """
@@ -47,6 +52,10 @@ class NumpyBackend:
     def tridiagonalize(self, matrix):
         """``matrix = Q T Q^T`` with ``T`` tridiagonal, as a :class:`Tridiagonal`."""
         return Tridiagonal(matrix)
+
+    def shifted_cholesky(self, matrix):
+        """Not used with numpy (the tridiagonal route is cheaper on the CPU): None."""
+        return None
 
     def solve_spd(self, matrix, rhs):
         """Solve ``matrix @ out = rhs`` by Cholesky; None when ``matrix`` is not positive
@@ -146,6 +155,8 @@ class TorchBackend:
         self._torch = torch
         self.device = torch.device(device)
         self.name = "torch" if device == "cpu" else "torch_cuda"
+        #: Solve the folds' shifted systems by batched Cholesky (see the module docstring).
+        self.batched_cholesky = self.device.type == "cuda"
 
     def asarray(self, x, dtype):
         """Tensor of ``dtype`` on this backend's device."""
@@ -170,12 +181,70 @@ class TorchBackend:
         """Not available with torch: None tells the solvers to use :meth:`eigh`."""
         return None
 
+    def shifted_cholesky(self, matrix):
+        """A :class:`ShiftedCholesky` of ``matrix`` when ``batched_cholesky``, else None."""
+        return ShiftedCholesky(self._torch, matrix) if self.batched_cholesky else None
+
     def solve_spd(self, matrix, rhs):
         """Solve ``matrix @ out = rhs`` by Cholesky; None when not positive definite."""
         factor, info = self._torch.linalg.cholesky_ex(matrix)
         if int(info) != 0:
             return None
         return self._torch.cholesky_solve(rhs, factor)
+
+
+class ShiftedCholesky:
+    """``(matrix + shift I)^-1 rhs`` for every shift, through one batched torch Cholesky
+    factorisation of all shifted copies, with the interface of :class:`Tridiagonal` and the
+    identity as its basis (``Q = I``).
+
+    The factors are computed at the first :meth:`shifted_solves` and reused by later calls,
+    which must pass the same shifts (the solvers' alpha grid, for every target batch of a
+    fold). When a shifted copy is not positive definite at this precision (a tiny shift on
+    round-off negative eigenvalues), all shifts go through the eigendecomposition of
+    ``matrix`` with negative eigenvalues set to zero, as the eigendecomposition route does.
+    """
+
+    def __init__(self, torch, matrix):
+        self._torch = torch
+        self._matrix = matrix
+        self._shifts = self._factors = self._eigen = None
+        self.size = matrix.shape[0]
+
+    def times(self, matrix):
+        """``matrix @ Q`` (``Q = I``)."""
+        return matrix
+
+    def transpose_times(self, matrix):
+        """``Q^T @ matrix`` (``Q = I``)."""
+        return matrix
+
+    def _factorise(self, shifts, like):
+        torch = self._torch
+        values = torch.as_tensor(shifts, dtype=like.dtype, device=like.device)
+        identity = torch.eye(self.size, dtype=like.dtype, device=like.device)
+        factors, info = torch.linalg.cholesky_ex(
+            self._matrix[None] + values[:, None, None] * identity)
+        self._shifts = np.array(shifts, copy=True)
+        if bool((info != 0).any()):
+            eigenvalues, vectors = torch.linalg.eigh(self._matrix)
+            self._eigen = eigenvalues.clip(min=0), vectors, values
+        else:
+            self._factors = factors
+
+    def shifted_solves(self, shifts, rhs):
+        """``(matrix + shift I)^-1 rhs`` for every shift, stacked as (n, n_shifts, n_rhs)."""
+        if self._shifts is None:
+            self._factorise(shifts, rhs)
+        elif not np.array_equal(self._shifts, shifts):
+            raise ValueError("ShiftedCholesky.shifted_solves needs the same shifts in every "
+                             "call.")
+        if self._factors is not None:
+            return self._torch.cholesky_solve(rhs[None], self._factors).permute(1, 0, 2)
+        eigenvalues, vectors, values = self._eigen
+        projected = vectors.T @ rhs
+        scaled = projected[None] / (eigenvalues[None, :, None] + values[:, None, None])
+        return (vectors[None] @ scaled).permute(1, 0, 2)
 
 
 def get_backend(backend):

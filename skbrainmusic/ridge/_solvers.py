@@ -39,17 +39,20 @@ training block, double-centred), so no fold repeats the large product.
 With the numpy backend ``M`` is tridiagonal (LAPACK ``sytrd``; ``Q`` is applied from its
 Householder reflectors, never formed) and ``Z = (M + alpha I)^-1 B`` costs O(rank) per
 target and alpha (``ptsv``); a full eigendecomposition costs ~3x more than the reduction at
-these sizes. With torch, ``M`` is diagonal (``torch.linalg.eigh``) and ``Z = B / (s +
-alpha)``. Either way the validation predictions are ``A Z``, and their correlation (or R^2)
-with the held-out targets needs only ``A^T Yv`` (shared by all alphas) and the squared norms
-``||Ac Z||^2``, computed as ``sum(Z * (Ac^T Ac) Z)`` when the rank is smaller than the
-number of validation rows and directly otherwise; all alphas of a target batch go through
-one GEMM. Targets are processed in batches (``n_targets_batch``) so that 60,000 voxel
-targets fit in memory. Validation scores are accumulated in float64 and averaged over
-folds; the best alpha of each target maximises the mean score, ties going to the larger
-alpha (as himalaya does). The refit on all samples uses a Cholesky solve per distinct
-selected alpha when there are few of them (cheaper than an eigendecomposition) and one
-eigendecomposition otherwise.
+these sizes. With torch on the CPU, ``M`` is diagonal (``torch.linalg.eigh``) and ``Z = B /
+(s + alpha)``. With torch on CUDA, ``Q = I`` and ``M`` is the Gram matrix itself, whose
+shifted copies ``M + alpha I`` are factorised in one batched Cholesky call
+(:class:`~skbrainmusic.ridge._backend.ShiftedCholesky`: the GPU's eigendecomposition is
+latency-bound at these sizes). Either way the validation predictions are ``A Z``, and their
+correlation (or R^2) with the held-out targets needs only ``A^T Yv`` (shared by all alphas)
+and the squared norms ``||Ac Z||^2``, computed as ``sum(Z * (Ac^T Ac) Z)`` when the rank is
+smaller than the number of validation rows and directly otherwise; all alphas of a target
+batch go through one GEMM. Targets are processed in batches (``n_targets_batch``) so that
+60,000 voxel targets fit in memory. Validation scores are accumulated in float64 and
+averaged over folds; the best alpha of each target maximises the mean score, ties going to
+the larger alpha (as himalaya does). The refit on all samples uses a Cholesky solve per
+distinct selected alpha when there are few of them (cheaper than an eigendecomposition) and
+one eigendecomposition otherwise.
 
 Eigenvalues below zero (float32 round-off of a positive semi-definite Gram matrix) are set to
 zero. Predictions that are constant across validation rows, and held-out targets that are
@@ -284,21 +287,26 @@ class _FoldDecomposition:
 
     def _diagonalise(self, be, matrix, right):
         """Factor the fold's symmetric ``matrix = Q M Q^T`` (M tridiagonal with the numpy
-        backend, diagonal otherwise) and set ``A = right @ Q``."""
+        backend, ``matrix`` itself with ``Q = I`` for batched Cholesky on CUDA, diagonal
+        otherwise) and set ``A = right @ Q``."""
         rank = matrix.shape[0]
         cheaper = (rank >= _MIN_TRIDIAGONAL_SIZE
                    and self.n_solves <= _TRIDIAGONAL_SOLVES_PER_RANK2 * rank**2)
-        self.tridiagonal = be.tridiagonalize(matrix) if cheaper else None
-        if self.tridiagonal is not None:
-            self.A = self.tridiagonal.times(right)
+        # Shifted solves without an eigendecomposition: batched Cholesky (torch on CUDA)
+        # or, where cheaper, the tridiagonal reduction (numpy).
+        self.shifted = be.shifted_cholesky(matrix)
+        if self.shifted is None and cheaper:
+            self.shifted = be.tridiagonalize(matrix)
+        if self.shifted is not None:
+            self.A = self.shifted.times(right)
         else:
             eigenvalues, self.vectors = be.eigh(matrix)
             self.eigenvalues = eigenvalues.clip(min=0)
             self.A = right @ self.vectors
 
     def _to_basis(self, matrix):
-        if self.tridiagonal is not None:
-            return self.tridiagonal.transpose_times(matrix)
+        if self.shifted is not None:
+            return self.shifted.transpose_times(matrix)
         return self.vectors.T @ matrix
 
     def project(self, Yt_centered):
@@ -313,8 +321,8 @@ class _FoldDecomposition:
 
     def shrink(self, alphas, alphas_b, B):
         """``Z = (M + alpha I)^-1 B`` for every alpha, shape (rank, n_alphas * n_targets)."""
-        if self.tridiagonal is not None:
-            return self.tridiagonal.shifted_solves(alphas, B).reshape(B.shape[0], -1)
+        if self.shifted is not None:
+            return self.shifted.shifted_solves(alphas, B).reshape(B.shape[0], -1)
         weights = 1.0 / (self.eigenvalues[None, :] + alphas_b[:, None])
         return _spread_over_alphas(weights, B)
 
