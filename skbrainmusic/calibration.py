@@ -184,8 +184,9 @@ class CalibratedDecoder(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         Unfitted decoder with ``fit(X, y)`` and ``predict(X)`` returning
         ``(n_clips, n_windows, d)`` (or 2-D) predictions.
     method : {"standardize", "deshrink", "none", "auto"}, default="standardize"
-        Calibration map (see above). ``"auto"`` needs at least 2 embedding dimensions
-        (identification compares the dimensions of a prediction).
+        Calibration map (see above). With a single embedding dimension (1-D ``y``),
+        identification is undefined, and ``"auto"`` keeps ``"standardize"`` (with empty
+        ``method_scores_``).
     cv : int or cross-validation splitter, default=5
         Folds over training clips for the out-of-fold predictions, the de-shrinking
         penalty and the choice of ``"auto"`` (an int means unshuffled ``KFold``; with
@@ -213,7 +214,7 @@ class CalibratedDecoder(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         The calibration map applied: ``method``, or the one ``"auto"`` chose.
     method_scores_ : dict of str to float
         With ``method="auto"`` only: cross-validated identification accuracy of every
-        candidate map.
+        candidate map (empty for a single embedding dimension).
     oof_predictions_ : ndarray of the shape of y
         Out-of-fold predictions of the training clips, before calibration (windows kept
         when y is 3-D).
@@ -286,11 +287,6 @@ class CalibratedDecoder(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
                              "None: give the training embeddings.")
         y = check_array(y, dtype=FLOAT_DTYPES, ensure_2d=False, allow_nd=True,
                         ensure_min_samples=2, input_name="y")
-        if self.method == "auto" and (y.ndim == 1 or y.shape[-1] < 2):
-            raise ValueError("CalibratedDecoder(method='auto') scores by identification "
-                             "accuracy, which needs at least 2 embedding dimensions, got y of "
-                             f"shape {y.shape}: choose method='standardize', 'deshrink' or "
-                             "'none'.")
         n_clips = y.shape[0]
         if groups is not None:
             groups = np.asarray(groups)
@@ -311,7 +307,11 @@ class CalibratedDecoder(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         self.oof_mean_, self.oof_scale_ = _moments(out_of_fold)
         self.target_mean_, self.target_scale_ = _moments(targets)
         self.method_ = self.method
-        if self.method == "auto":
+        if self.method == "auto" and targets.shape[-1] < 2:
+            # Identification compares the dimensions of a prediction: with one there is
+            # nothing to compare, so the default map is kept (documented).
+            self.method_, self.method_scores_ = "standardize", {}
+        elif self.method == "auto":
             self.method_, self.method_scores_ = _select_method(out_of_fold, targets, splitter,
                                                                self.cv, groups)
         self.calibration_coef_, self.calibration_intercept_ = _fit_map(

@@ -134,8 +134,6 @@ def test_groups_are_respected(method, monkeypatch):
 @pytest.mark.parametrize("params, X, y, groups, match", [
     ({"method": "isotonic"}, np.ones((10, 2)), np.ones((10, 2)), None,
      "method must be one of .*got 'isotonic'"),
-    ({"method": "auto"}, np.ones((10, 2)), np.arange(10.0), None,
-     r"needs at least 2 embedding dimensions, got y of shape \(10,\)"),
     ({"cv": 5}, np.ones((4, 2)), np.ones((4, 2)), None, r"needs at least 5 clips .* got 4"),
     ({"cv": 3}, np.ones((6, 2)), np.ones((6, 2)), [0, 0, 0, 1, 1, 1],
      r"needs at least 3 groups .* got 2"),
@@ -182,12 +180,17 @@ def test_it_de_shrinks_ridge_predictions():
                                    np.corrcoef(calibrated[:, k], truth[:, k])[0, 1])
 
 
-def test_one_target():
+@pytest.mark.parametrize("method", ["standardize", "deshrink", "none", "auto"])
+def test_one_target(method):
     rng = np.random.default_rng(10)
     X = rng.standard_normal((30, 5))
     y = X[:, 0] + rng.standard_normal(30)
-    model = CalibratedDecoder(Ridge(alpha=100.0), cv=3).fit(X, y)
+    model = CalibratedDecoder(Ridge(alpha=100.0), method=method, cv=3).fit(X, y)
     assert model.predict(X).shape == (30,) and model.oof_mean_.shape == (1,)
+    assert model.oof_predictions_.shape == (30,)
+    # One dimension leaves identification undefined: auto keeps the default map.
+    if method == "auto":
+        assert model.method_ == "standardize" and model.method_scores_ == {}
 
 
 def test_groups_reach_the_final_step_of_a_pipeline(monkeypatch):
