@@ -80,6 +80,12 @@ def _inner_cv(cv, groups, n_clips):
     (fewer when the subset has fewer clips or groups), or the user's splitter as given."""
     if isinstance(cv, numbers.Integral) and not isinstance(cv, bool):
         n_units = n_clips if groups is None else len(np.unique(groups))
+        if n_units < 2:
+            unit = "clip" if groups is None else "group"
+            raise ValueError(
+                f"method='deshrink' (also tried by 'auto') chooses its penalty by "
+                f"cross-validation within the training clips of each fold, but a fold of "
+                f"cv={cv} leaves 1 {unit} for training: give more {unit}s or a larger cv.")
         return min(int(cv), n_units)
     return cv
 

@@ -137,6 +137,8 @@ def test_groups_are_respected(method, monkeypatch):
     ({"cv": 5}, np.ones((4, 2)), np.ones((4, 2)), None, r"needs at least 5 clips .* got 4"),
     ({"cv": 3}, np.ones((6, 2)), np.ones((6, 2)), [0, 0, 0, 1, 1, 1],
      r"needs at least 3 groups .* got 2"),
+    ({"method": "auto", "cv": 2}, np.ones((6, 2)), np.ones((6, 2)), [0, 0, 0, 1, 1, 1],
+     "penalty by cross-validation .* leaves 1 group for training"),
     ({}, np.ones((10, 2)), np.r_[np.ones(9), np.nan], None, "y contains NaN"),
     ({}, np.r_[np.ones((9, 2)), [[np.nan, 1.0]]], np.arange(10.0), None, "X contains NaN"),
     ({}, np.ones((10, 2)), None, None, "requires y to be passed"),
