@@ -29,7 +29,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, has_fit_param
 
 from ._validation import FLOAT_DTYPES
 from .metrics import identification_accuracy
-from .ridge import check_clip_cv, clip_splits, ridge_cv
+from .ridge import check_clip_cv, clip_splits, ridge_cv, ridge_fit
 
 __all__ = ["CalibratedDecoder"]
 
@@ -101,16 +101,36 @@ def _fit_map(method, predictions, targets, cv, groups):
         target_mean, target_scale = _moments(targets)
         gain = target_scale / oof_scale
         return np.diag(gain), target_mean - oof_mean * gain
-    n_clips, n_windows = targets.shape[:2]
-    splits = clip_splits(_inner_cv(cv, groups, n_clips), n_clips, n_windows, groups)
+    return _deshrink_map(predictions, targets, cv, groups)
+
+
+def _deshrink_map(predictions, targets, cv, groups):
+    """Ridge of the targets on the (standardised) predictions, one penalty for all
+    dimensions, chosen by ``cv`` folds over clips to maximise the identification accuracy
+    of the mapped held-out predictions (R^2 for a single dimension)."""
+    n_clips, n_windows, d = targets.shape
     rows = n_clips * n_windows
-    # Standardised inputs make the penalty grid relative to the number of rows, whatever
-    # the scale of the predictions; R^2 (not correlation) is the score because the map's
-    # job is to restore scale and offset, to which a correlation is blind.
-    result = ridge_cv(predictions.reshape(rows, d), targets.reshape(rows, d),
-                      _DESHRINK_ALPHAS_PER_ROW * rows, splits, dtype="float64", score="r2",
-                      standardize=True)
-    return result.coef, result.intercept
+    inputs, outputs = predictions.reshape(rows, d), targets.reshape(rows, d)
+    splits = clip_splits(_inner_cv(cv, groups, n_clips), n_clips, n_windows, groups)
+    alphas = _DESHRINK_ALPHAS_PER_ROW * rows
+    if d < 2:
+        result = ridge_cv(inputs, outputs, alphas, splits, dtype="float64", score="r2",
+                          standardize=True)
+        return result.coef, result.intercept
+    # Not R^2, which rewards shrinking towards the mean: on the synthetic study (small
+    # scale, librosa embedding, subjects 1 and 2) it picks penalties about 10 times larger,
+    # whose maps identify test clips worse (0.76, 0.72) than no calibration (0.82, 0.75).
+    scores = np.zeros(alphas.size)
+    for train, val in splits:
+        for k, alpha in enumerate(alphas):
+            coef, intercept = ridge_fit(inputs[train], outputs[train], alpha, dtype="float64",
+                                        standardize=True)
+            mapped = (inputs[val] @ coef + intercept).reshape(-1, n_windows, d)
+            scores[k] += val.size * identification_accuracy(
+                outputs[val].reshape(-1, n_windows, d), mapped)
+    # np.argmax takes the first maximum: reversed, ties go to the larger penalty.
+    best = alphas.size - 1 - int(np.argmax(scores[::-1]))
+    return ridge_fit(inputs, outputs, alphas[best], dtype="float64", standardize=True)
 
 
 def _apply_map(coef, intercept, predictions):
@@ -158,11 +178,12 @@ class CalibratedDecoder(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
       the spread of each dimension, but cannot undo a mixing of dimensions and inflates the
       noise of a dimension the decoder barely predicts as much as its signal.
     - ``"deshrink"`` is multivariate de-shrinking: the true embeddings are regressed on all
-      dimensions of the out-of-fold predictions by a ridge (inputs standardised, one penalty
-      per embedding dimension chosen by ``cv`` folds over the training clips, maximising
-      R^2). It estimates the embedding given the prediction, so it undoes a shrinkage and a
-      mixing across dimensions, and gives a dimension in proportion to how well it is
-      predicted (a dimension that carries nothing is mapped to the target mean).
+      dimensions of the out-of-fold predictions by a ridge (inputs standardised), so it
+      undoes a shrinkage and a mixing across dimensions, and weighs each predicted
+      dimension by what it says about the embedding. Its penalty, one for all dimensions,
+      is chosen by ``cv`` folds over the training clips to maximise the identification
+      accuracy of the mapped held-out predictions (R^2 for a single dimension): R^2 would
+      favour shrinking towards the mean, the fault being corrected.
     - ``"none"``: no calibration, the predictions of ``estimator_`` are passed through.
     - ``"auto"`` chooses among ``"none"``, ``"standardize"`` and ``"deshrink"`` by nested
       cross-validation on the training clips: with the same ``cv`` folds, every map is

@@ -287,7 +287,7 @@ def test_auto_picks_deshrink_where_it_helps():
 @pytest.mark.parametrize("noise", [0.5, 2.0])
 def test_auto_keeps_a_simpler_map_where_calibration_cannot_help(noise):
     # Unbiased predictions: nothing to undo. With noise 2, de-shrinking lowers the squared
-    # error but costs identification (measured 0.83 none, 0.77 deshrink), and auto sees it.
+    # error but costs identification (measured 0.83 none, 0.77 deshrink); auto sees it.
     model, id_auto, _ = held_out_scores("auto", np.eye(8), noise=noise)
     assert model.method_ in ("none", "standardize")
     _, id_deshrink, mse_deshrink = held_out_scores("deshrink", np.eye(8), noise=noise)
@@ -304,10 +304,8 @@ def test_shuffled_targets_control():
     coef = planted_shrinkage()
     # The fixed decoder still separates test clips; a map learned from broken pairs must not.
     deshrink = CalibratedDecoder(FixedLinearDecoder(coef), method="deshrink").fit(X, shuffled)
-    predicted = deshrink.predict(X_test)
-    assert identification_accuracy(y_test, predicted) == pytest.approx(0.5, abs=0.06)
-    # Predictions that carry nothing about their clips are mapped near the target mean.
-    assert np.all(predicted.std(axis=(0, 1)) < 0.2 * y_test.std(axis=(0, 1)))
+    assert identification_accuracy(y_test, deshrink.predict(X_test)) == pytest.approx(
+        0.5, abs=0.06)
     # A learning decoder of shuffled targets: every cross-validated score of auto at chance.
     auto = CalibratedDecoder(Ridge(alpha=1.0), method="auto").fit(X.reshape(120, -1),
                                                                   shuffled.reshape(120, -1))
