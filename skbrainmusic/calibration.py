@@ -233,6 +233,13 @@ class CalibratedDecoder(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
     they also describe how shrunk the decoder's predictions are (e.g. for a generator that
     must know the spread of decoded embeddings).
 
+    Every map assumes that predictions for new clips are as noisy as the out-of-fold
+    predictions of the training clips. Test responses averaged over repeated presentations
+    (4 in ds003720 and the synthetic study) give cleaner predictions than single training
+    presentations: there, the map learned out of fold over-corrects for noise (on the
+    synthetic study, a de-shrinking penalty about 10 times smaller than the one chosen out
+    of fold identifies the test clips best).
+
     Attributes
     ----------
     estimator_ : estimator
