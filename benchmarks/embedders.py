@@ -7,8 +7,8 @@
 ``embedder`` embeds synthetic 15 s music-like clips (tones, drum clicks, noise) with
 ``AudioEmbedder()`` (librosa features, 10 s windows every 1.5 s) and reports seconds of
 audio per second of compute, i.e. the multiple of real time (target: >= 50x on 2 cores),
-for audio at the backend's 22,050 Hz and at 44,100 Hz (resampled), plus the ``mel``
-backend; the floor is the clip-level STFT alone, measured in the same run.
+for audio at the backend's 22,050 Hz and at 44,100 Hz (resampled), plus the ``mel`` and
+``modulation`` backends; the floor is the clip-level STFT alone, measured in the same run.
 
 ``aligner`` aligns a paper-scale float32 response array (540 clips x 10 scans x 60,000
 voxels, 1.3 GB) to 10 s windows and reports GB/s counting the bytes read and written,
@@ -62,6 +62,9 @@ def bench_embedder(n_clips, repeats):
             lambda: AudioEmbedder(sample_rate=44100).fit_transform(clips_44k),
         "mel (22,050 Hz in)":
             lambda: AudioEmbedder(backend="mel", sample_rate=22050).fit_transform(clips_22k),
+        "modulation (22,050 Hz in)":
+            lambda: AudioEmbedder(backend="modulation",
+                                  sample_rate=22050).fit_transform(clips_22k),
         "floor: clip STFT only": lambda: librosa.stft(
             clips_22k, n_fft=_librosa.N_FFT, hop_length=_librosa.HOP_LENGTH, center=False),
     }

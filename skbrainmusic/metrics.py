@@ -5,6 +5,8 @@
 - :func:`correlation_score` / :func:`pearson_per_target`: Pearson r per target (embedding
   dimension or voxel), as reported in Table 1 and the encoding analyses.
 - :data:`AUDIOSET_GROUPS`: the genre, instrument and mood AudioSet classes of Section A.1.6.
+- :data:`identification_scorer`, :data:`correlation_scorer` and
+  :func:`make_identification_scorer` (e.g. within genre): scorers for ``scoring=``.
 
 Every function rejects NaN/inf, mismatched shapes and undefined correlations (constant rows
 or columns) with a ``ValueError``: a metric never returns a silent NaN.
@@ -14,6 +16,7 @@ import csv
 from importlib import resources
 
 import numpy as np
+from sklearn import get_config
 from sklearn.metrics import make_scorer
 
 from ._numeric import rescaled
@@ -27,9 +30,11 @@ __all__ = [
     "correlation_scorer",
     "identification_accuracy",
     "identification_scorer",
+    "make_identification_scorer",
     "pearson_per_target",
     "top_n_agreement",
     "top_n_agreement_batch",
+    "within_group_identification",
 ]
 
 
@@ -422,3 +427,118 @@ def top_n_agreement_batch(classes_a, classes_b, n):
 identification_scorer = make_scorer(identification_accuracy, greater_is_better=True)
 #: Scorer for ``scoring=``: :func:`correlation_score` of ``predict(X)`` against ``y``.
 correlation_scorer = make_scorer(correlation_score, greater_is_better=True)
+
+
+def within_group_identification(y_true, y_pred, *, groups=None, windows="separate"):
+    """Identification accuracy among the items of each group: the metric of within-group
+    scorers.
+
+    :func:`identification_accuracy` with ``groups`` required: a scorer made by
+    :func:`make_identification_scorer` with ``groups`` receives them as metadata, and if
+    they were not passed this raises instead of silently identifying among all items.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_items, d) or (n_clips, n_windows, d)
+        Target embeddings.
+    y_pred : array-like of the same shape as ``y_true``
+        Predicted embeddings.
+    groups : array-like of shape (n_items,) or (n_clips,), default=None
+        Group of every item (e.g. its genre); see :func:`identification_accuracy`.
+        Required: None raises a ``ValueError`` (the default only lets a scorer that was
+        not given its metadata say so).
+    windows : {"separate", "mean"}, default="separate"
+        How 3-D input is compared (see :func:`identification_accuracy`).
+
+    Returns
+    -------
+    score : float
+        Mean within-group identification accuracy (items alone in their group left out).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbrainmusic.metrics import within_group_identification
+    >>> T = np.array([[1., 2., 3.], [3., 1., 2.], [2., 3., 1.], [1., 3., 2.]])
+    >>> within_group_identification(T, T, groups=["a", "a", "b", "b"])
+    1.0
+    """
+    if groups is None:
+        raise ValueError(
+            "within_group_identification got no groups: give one group (e.g. genre) per "
+            "item; a scorer from make_identification_scorer(groups=...) receives them as "
+            "metadata, e.g. cross_val_score(..., params={'genres': genres}) for "
+            "groups='genres'.")
+    return identification_accuracy(y_true, y_pred, windows=windows, groups=groups)
+
+
+def make_identification_scorer(*, windows="separate", groups=None):
+    """Scorer of identification accuracy, among all items or within groups (e.g. genres).
+
+    Genre alone identifies most clips among all clips, so a decoder that only knows the
+    genre scores well on :data:`identification_scorer`; identifying a clip among the clips
+    of its own genre (:func:`within_group_identification`) it cannot win. Inside
+    cross-validation the groups of every test fold's items must reach the scorer with
+    that fold, which is what scikit-learn's metadata routing does: the scorer requests
+    ``groups`` as metadata (under the name ``groups`` or an alias such as ``"genres"``,
+    so that a group splitter's ``groups``, e.g. runs, can be passed beside them), and
+    ``cross_validate``, ``cross_val_score`` or ``GridSearchCV`` hand every fold's subset
+    to it.
+
+    Parameters
+    ----------
+    windows : {"separate", "mean"}, default="separate"
+        How 3-D predictions are compared (see :func:`identification_accuracy`).
+    groups : None, True or str, default=None
+        None: identification among all items (:data:`identification_scorer` for
+        ``windows="separate"``). True or a name: within-group identification, the groups
+        being requested as the metadata ``groups`` (True) or under that name (e.g.
+        ``"genres"``: pass ``params={"genres": genres}``). This needs
+        ``sklearn.set_config(enable_metadata_routing=True)`` (or a
+        ``sklearn.config_context``), and a call without the metadata raises a
+        ``ValueError``.
+
+    Returns
+    -------
+    scorer : callable
+        ``scorer(estimator, X, y, **metadata) -> float``, greater is better.
+
+    Notes
+    -----
+    skops cannot store a scorer that requests metadata (its request refers back to the
+    scorer, a cycle skops does not follow): a ``GridSearchCV`` that holds one is saved with
+    ``save_model(..., format="joblib")``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import sklearn
+    >>> from sklearn.linear_model import Ridge
+    >>> from sklearn.model_selection import KFold, cross_val_score
+    >>> from skbrainmusic.metrics import make_identification_scorer
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((60, 10))
+    >>> Y = X[:, :4] + 0.3 * rng.standard_normal((60, 4))
+    >>> genres = np.repeat(["jazz", "rock", "pop"], 20)
+    >>> with sklearn.config_context(enable_metadata_routing=True):
+    ...     scorer = make_identification_scorer(groups="genres")
+    ...     scores = cross_val_score(Ridge(), X, Y, cv=KFold(3, shuffle=True, random_state=0),
+    ...                              scoring=scorer, params={"genres": genres})
+    >>> bool(scores.min() > 0.8)
+    True
+    """
+    if windows not in ("separate", "mean"):
+        raise ValueError(f"windows must be 'separate' or 'mean', got {windows!r}.")
+    if groups is None:
+        return make_scorer(identification_accuracy, greater_is_better=True, windows=windows)
+    if groups is not True and not isinstance(groups, str):
+        raise TypeError(f"groups must be None, True or the name of the metadata holding the "
+                        f"groups (e.g. 'genres'), got {groups!r}.")
+    if not get_config()["enable_metadata_routing"]:
+        raise RuntimeError(
+            "make_identification_scorer(groups=...) receives the groups of every fold "
+            "through scikit-learn's metadata routing, which is disabled: call "
+            "sklearn.set_config(enable_metadata_routing=True) or build and use the scorer "
+            "inside sklearn.config_context(enable_metadata_routing=True).")
+    scorer = make_scorer(within_group_identification, greater_is_better=True, windows=windows)
+    return scorer.set_score_request(groups=groups)

@@ -52,6 +52,7 @@ def _package_types():
     from .calibration import CalibratedDecoder
     from .embeddings import AudioEmbedder, CaptionEmbedder
     from .embeddings._librosa import LibrosaBackend, MelBackend
+    from .embeddings._modulation import ModulationBackend
     from .encoding import VoxelwiseEncoder
     from .generation import ConditionedGenerator, DiffusionBackend, SpectrogramBackend
     from .model_selection import LeaveOneGenreOut
@@ -63,7 +64,8 @@ def _package_types():
         TemporalWindowAligner, ROIEnsembleRidge, CalibratedDecoder, VoxelwiseEncoder,
         EmbeddingRetriever, Corpus, ConditionedGenerator, SpectrogramBackend,
         DiffusionBackend, AudioEmbedder,
-        LibrosaBackend, MelBackend, CaptionEmbedder, AudioTagger, LeaveOneGenreOut,
+        LibrosaBackend, MelBackend, ModulationBackend, CaptionEmbedder, AudioTagger,
+        LeaveOneGenreOut,
         # pure functions wrapped by identification_scorer / correlation_scorer
         metrics.identification_accuracy, metrics.correlation_score,
     )

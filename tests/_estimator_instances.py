@@ -80,6 +80,8 @@ INSTANCES[ConditionedGenerator] = [
 ]
 INSTANCES[CalibratedDecoder] = [
     CalibratedDecoder(Ridge()),
+    CalibratedDecoder(Ridge(), method="deshrink"),
+    CalibratedDecoder(Ridge(), method="auto"),
     CalibratedDecoder(ROIEnsembleRidge(roi_labels=None, n_rois=1, cv=3), cv=3),
 ]
 

@@ -12,7 +12,7 @@ from sklearn.exceptions import NotFittedError
 
 from skbrainmusic import AudioEmbedder, TemporalWindowAligner, n_windows
 from skbrainmusic.datasets import make_synthetic_study
-from skbrainmusic.embeddings import _librosa
+from skbrainmusic.embeddings import _librosa, _modulation
 
 SR = 22050
 
@@ -43,20 +43,22 @@ def clips():
     return np.stack([_tone(440.0), _clicks(120.0), noise[0] + _tone(261.63), noise[1]])
 
 
-@pytest.mark.parametrize("backend", ["librosa", "mel"])
+DIMENSIONS = {"librosa": 210, "mel": 128, "modulation": 64}
+
+
+@pytest.mark.parametrize("backend", ["librosa", "mel", "modulation"])
 @pytest.mark.parametrize(("window", "expected"), [(None, 4), (10.0, 4), (5.0, 7), (1.5, 10),
                                                   (15.0, 1)])
 def test_window_counts_match_table_a2_and_aligner(clips, backend, window, expected):
     out = raw_embedder(backend=backend, window=window, sample_rate=SR).transform(clips[:2])
-    d = 210 if backend == "librosa" else 128
-    assert out.shape == (2, expected, d) and out.dtype == np.float32
+    assert out.shape == (2, expected, DIMENSIONS[backend]) and out.dtype == np.float32
     assert np.isfinite(out).all()
     responses = np.zeros((2, 10, 3), dtype=np.float32)
     aligned = TemporalWindowAligner(window=window or 10.0).fit_transform(responses)
     assert aligned.shape[1] == out.shape[1] == n_windows(15.0, window or 10.0, 1.5)
 
 
-@pytest.mark.parametrize("backend", ["librosa", "mel"])
+@pytest.mark.parametrize("backend", ["librosa", "mel", "modulation"])
 def test_each_window_depends_only_on_its_samples(clips, backend):
     embedder = raw_embedder(backend=backend, window=5.0, sample_rate=SR)
     full = embedder.transform(clips)
@@ -86,6 +88,49 @@ def test_silence_is_finite_without_a_pulse():
     np.testing.assert_array_equal(out[0, :, 208:], 0.0)
 
 
+def _amplitude_modulated(rate, seed, seconds=15.0):
+    """White noise whose amplitude swings between 0.1 and 1.9 times ``rate`` per second."""
+    t = np.arange(int(seconds * SR)) / SR
+    carrier = np.random.default_rng(seed).standard_normal(t.size)
+    return (0.3 * carrier * (1 + 0.9 * np.sin(2 * np.pi * rate * t))).astype(np.float32)
+
+
+def test_modulation_features_recover_the_modulation_rate():
+    edges = _modulation.RATE_EDGES
+    centres = np.sqrt(edges[:-1] * edges[1:])
+    rates = centres[[1, 3, 4, 6, 7]]  # 1.0, 2.5, 4.0, 10.0, 15.9 Hz
+    audio = np.stack([_amplitude_modulated(rate, seed) for seed, rate in enumerate(rates)])
+    out = raw_embedder(backend="modulation", sample_rate=SR).transform(audio)
+    # feature 8 * band + rate: the profile over rates, averaged over bands and windows
+    profile = out.reshape(len(rates), 4, 8, 8).mean(axis=(1, 2))
+    np.testing.assert_array_equal(profile.argmax(axis=1), [1, 3, 4, 6, 7])
+    # Unmodulated noise (the same carrier) has far less power at each of these rates.
+    flat = raw_embedder(backend="modulation", sample_rate=SR).transform(
+        (0.3 * np.random.default_rng(9).standard_normal((1, 15 * SR))).astype(np.float32))
+    flat_profile = flat.reshape(4, 8, 8).mean(axis=(0, 1))
+    peaks = profile[np.arange(len(rates)), [1, 3, 4, 6, 7]]
+    assert np.all(peaks > flat_profile[[1, 3, 4, 6, 7]] + 10.0)
+
+
+def test_modulation_features_separate_rates_not_carriers():
+    # Two carriers at 2.5 Hz and one at 10 Hz: the rate decides, the noise sample does not.
+    audio = np.stack([_amplitude_modulated(2.5, 0), _amplitude_modulated(2.5, 1),
+                      _amplitude_modulated(10.0, 2)])
+    out = raw_embedder(backend="modulation", sample_rate=SR).transform(audio).mean(axis=1)
+    same = np.linalg.norm(out[0] - out[1])
+    assert np.linalg.norm(out[0] - out[2]) > 5 * same
+    assert np.linalg.norm(out[1] - out[2]) > 5 * same
+
+
+def test_modulation_of_silence_and_tones_is_finite():
+    audio = np.stack([np.zeros(15 * SR, np.float32), _tone(440.0), _amplitude_modulated(4.0, 0)])
+    out = raw_embedder(backend="modulation", window=1.5, sample_rate=SR).transform(audio)
+    assert np.isfinite(out).all()
+    # Silence sits at the floor of -100 dB; a steady tone far below a modulated sound.
+    np.testing.assert_array_equal(out[0], -100.0)
+    assert out[1].max() < out[2].max() - 15.0
+
+
 def test_resampling_to_the_backend_rate():
     tone_44k = _tone(440.0, sample_rate=44100)[np.newaxis]
     tone_22k = _tone(440.0)[np.newaxis]
@@ -95,8 +140,9 @@ def test_resampling_to_the_backend_rate():
     np.testing.assert_allclose(from_44k[loud], from_22k[loud], atol=0.5)
 
 
-def test_batching_and_determinism(clips):
-    embedder = raw_embedder(window=5.0, sample_rate=SR, batch_size=4)
+@pytest.mark.parametrize("backend", ["librosa", "modulation"])
+def test_batching_and_determinism(clips, backend):
+    embedder = raw_embedder(backend=backend, window=5.0, sample_rate=SR, batch_size=4)
     batched = embedder.transform(clips)
     singles = np.concatenate([embedder.transform(clips[i : i + 1]) for i in range(4)])
     np.testing.assert_allclose(batched, singles, rtol=1e-5, atol=1e-5)
@@ -148,6 +194,10 @@ def test_cache_hits_misses_and_keys(tmp_path, clips, monkeypatch):
     assert len(list((tmp_path / "cache").rglob("*.npy"))) == 5
     mel = raw_embedder(backend="mel", window=5.0, sample_rate=SR, cache=tmp_path / "cache")
     assert mel.transform(clips[:1]).shape[2] == 128
+    modulation = raw_embedder(backend="modulation", window=5.0, sample_rate=SR,
+                              cache=tmp_path / "cache")
+    assert modulation.transform(clips[:1]).shape[2] == 64
+    assert len(list((tmp_path / "cache").rglob("*.npy"))) == 7
 
 
 def test_progress_bar(clips, capsys):
@@ -188,6 +238,7 @@ def test_errors_name_the_problem(params, audio, error, match, standardize):
 
 def test_librosa_dimension_is_documented():
     assert _librosa.LibrosaBackend.dim == 210
+    assert _modulation.ModulationBackend.dim == 64 and len(_modulation.RATE_EDGES) == 9
     assert _librosa.FRAME_RATE == 42.0
 
 

@@ -1,10 +1,11 @@
 import numpy as np
 import pytest
+import sklearn
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from sklearn.linear_model import Ridge
-from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
+from sklearn.model_selection import GridSearchCV, GroupKFold, KFold, cross_val_score
 
 from skbrainmusic.metrics import (
     AUDIOSET_GROUPS,
@@ -14,9 +15,11 @@ from skbrainmusic.metrics import (
     correlation_scorer,
     identification_accuracy,
     identification_scorer,
+    make_identification_scorer,
     pearson_per_target,
     top_n_agreement,
     top_n_agreement_batch,
+    within_group_identification,
 )
 
 
@@ -365,3 +368,76 @@ def test_identification_within_groups_bad_input(rng):
         identification_accuracy(T, T, groups=[0, 1, 2, 3])
     alone = identification_accuracy(T, T, groups=[0, 0, 0, 1], average=False)
     assert np.isnan(alone[3]) and np.all(alone[:3] == 1.0)
+
+
+# ---------------------------------------------------------------- within-group scorer
+def _genre_problem(seed, n=120, n_genres=4, p=12, d=8):
+    """Embeddings = a large genre centre + a clip-specific part that X carries (noisily);
+    ``genre_only`` inputs carry the genre and nothing of the clip."""
+    rng = np.random.default_rng(seed)
+    genres = np.tile(np.arange(n_genres), n // n_genres)
+    clip = rng.standard_normal((n, p))
+    Y = 4.0 * rng.standard_normal((n_genres, d))[genres] + clip @ rng.standard_normal((p, d))
+    one_hot = np.eye(n_genres)[genres]
+    X = np.c_[one_hot, clip + 0.3 * rng.standard_normal((n, p))]
+    return X, one_hot, Y, genres
+
+
+def test_within_genre_scorer_in_cross_validation():
+    X, genre_only, Y, genres = _genre_problem(0)
+    cv = KFold(4, shuffle=True, random_state=0)
+    with sklearn.config_context(enable_metadata_routing=True):
+        scorer = make_identification_scorer(groups="genres")
+        within = cross_val_score(Ridge(), X, Y, cv=cv, scoring=scorer,
+                                 params={"genres": genres})
+        genre_mean_within = cross_val_score(Ridge(), genre_only, Y, cv=cv, scoring=scorer,
+                                            params={"genres": genres})
+        shuffled = Y[np.random.default_rng(1).permutation(len(Y))]
+        shuffled_within = cross_val_score(Ridge(), X, shuffled, cv=cv, scoring=scorer,
+                                          params={"genres": genres})
+    # Every fold is scored on its own test clips' genres.
+    manual = [identification_accuracy(Y[test], Ridge().fit(X[train], Y[train]).predict(
+        X[test]), groups=genres[test]) for train, test in cv.split(X)]
+    np.testing.assert_allclose(within, manual)
+    assert within.min() > 0.9
+    # The genre-mean predictor wins among all clips, not within genre: one prediction for
+    # a whole genre, so of every pair of its clips exactly one wins, chance exactly.
+    genre_mean_all = cross_val_score(Ridge(), genre_only, Y, cv=cv,
+                                     scoring=identification_scorer)
+    assert genre_mean_all.mean() > 0.75
+    np.testing.assert_allclose(genre_mean_within, 0.5, atol=1e-9)
+    assert abs(shuffled_within.mean() - 0.5) < 0.1
+
+
+def test_within_genre_scorer_beside_a_group_splitter():
+    X, _, Y, genres = _genre_problem(2)
+    runs = np.repeat(np.arange(6), 20)
+    with sklearn.config_context(enable_metadata_routing=True):
+        scorer = make_identification_scorer(groups="genres", windows="mean")
+        scores = cross_val_score(Ridge(), X, Y, cv=GroupKFold(3), scoring=scorer,
+                                 params={"groups": runs, "genres": genres})
+        search = GridSearchCV(Ridge(), {"alpha": [1e-2, 1e7]}, cv=GroupKFold(3),
+                              scoring=scorer).fit(X, Y, groups=runs, genres=genres)
+    manual = [identification_accuracy(Y[test], Ridge().fit(X[train], Y[train]).predict(
+        X[test]), groups=genres[test]) for train, test in GroupKFold(3).split(X, Y, runs)]
+    np.testing.assert_allclose(scores, manual)
+    assert search.best_params_ == {"alpha": 1e-2}
+
+
+def test_within_genre_scorer_errors():
+    X, _, Y, genres = _genre_problem(3)
+    with pytest.raises(RuntimeError, match="enable_metadata_routing=True"):
+        make_identification_scorer(groups="genres")
+    with pytest.raises(TypeError, match="got 3"):
+        make_identification_scorer(groups=3)
+    with pytest.raises(ValueError, match="windows must be .* got 'max'"):
+        make_identification_scorer(windows="max")
+    with sklearn.config_context(enable_metadata_routing=True):
+        scorer = make_identification_scorer(groups=True)
+        model = Ridge().fit(X, Y)
+        assert scorer(model, X, Y, groups=genres) == within_group_identification(
+            Y, model.predict(X), groups=genres)
+        with pytest.raises(ValueError, match="got no groups"):
+            scorer(model, X, Y)
+    # Without groups the factory gives the all-items scorer.
+    assert make_identification_scorer()(model, X, Y) == identification_scorer(model, X, Y)

@@ -97,7 +97,7 @@ def test_typical_models_load_without_extra_trust(data, name, tmp_path):
     np.testing.assert_array_equal(load_model(path).predict(X), model.predict(X))
 
 
-@pytest.mark.parametrize("backend", ["librosa", "mel"])
+@pytest.mark.parametrize("backend", ["librosa", "mel", "modulation"])
 def test_offline_embedders_and_tagger_load_without_extra_trust(tmp_path, backend):
     rng = np.random.default_rng(0)
     audio = (0.1 * rng.standard_normal((6, 3 * 8000))).astype(np.float32)

@@ -18,13 +18,15 @@ from ._hf import (
     Wav2Vec2Backend,
 )
 from ._librosa import LibrosaBackend, MelBackend
+from ._modulation import ModulationBackend
 from ._standardize import (
     apply_standardization,
     check_standardization_fitted,
     fit_standardization,
 )
 
-_OFFLINE_BACKENDS = {"librosa": LibrosaBackend, "mel": MelBackend}
+_OFFLINE_BACKENDS = {"librosa": LibrosaBackend, "mel": MelBackend,
+                     "modulation": ModulationBackend}
 _MODEL_BACKENDS = {
     "clap": ClapAudioBackend,
     "encodec": EncodecBackend,
@@ -70,12 +72,17 @@ class AudioEmbedder(TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    backend : {"librosa", "mel", "clap", "encodec", "w2v-bert", "wav2vec2", "hubert"}, \
-default="librosa"
+    backend : {"librosa", "mel", "modulation", "clap", "encodec", "w2v-bert", "wav2vec2", \
+"hubert"}, default="librosa"
         - ``"librosa"``: offline default, no weights; 210 timbre, harmony and rhythm
           statistics per window (log-mel, MFCC, chroma, spectral contrast, onset flux,
           tempo; see ``skbrainmusic.embeddings._librosa.LibrosaBackend``).
         - ``"mel"``: the mean log-mel spectrum of A.1.9, ``d = 128``.
+        - ``"modulation"``: offline, no weights; the modulation power spectrum of 8 log-mel
+          band envelopes at 8 rates from 0.5 to 20 Hz, ``d = 64`` (how fast the loudness
+          of each frequency region fluctuates: a feature family the ``"librosa"`` backend
+          does not use, for a second evaluation embedding; see
+          ``skbrainmusic.embeddings._modulation.ModulationBackend``).
         - ``"clap"``: CLAP audio tower (``transformers.ClapModel``, 48 kHz), projected and
           L2-normalised; the MuLan-music counterpart.
         - ``"encodec"``: ``EncodecModel`` encoder latents averaged per window
@@ -86,7 +93,7 @@ default="librosa"
           averaged per window (A.1.9).
     window : float or None, default=None
         Window length in seconds. ``None`` takes the backend's window from Table A.2:
-        10 s for librosa, mel, clap, wav2vec2 and hubert (MuLan's), 5 s for w2v-bert and
+        10 s for librosa, mel, modulation, clap, wav2vec2 and hubert (MuLan's), 5 s for w2v-bert and
         1.5 s for encodec.
     step : float, default=1.5
         Seconds between consecutive window starts.
@@ -102,7 +109,8 @@ default=None
     sample_rate : int or None, default=None
         Sampling rate (Hz) of array input, required for it. For paths, the rate they are
         read at (``None``: each file's own rate). Audio is resampled with librosa to the
-        backend's rate (22,050 Hz for librosa and mel, the feature extractor's otherwise).
+        backend's rate (22,050 Hz for librosa, mel and modulation, the feature extractor's
+        otherwise).
     clip_duration : float or None, default=None
         Pad (with zeros) or cut every clip to this many seconds before windowing, so that
         all clips give the same windows as the fMRI (e.g. 15.0 for GTZAN excerpts of
