@@ -27,8 +27,8 @@ N_EXAMPLES = 4
 def _generator(args, paths):
     from ..generation import ConditionedGenerator, DiffusionBackend
 
-    if args.generator == "spectrogram":
-        return ConditionedGenerator(random_state=args.random_state)
+    if args.generator in ("score", "spectrogram"):
+        return ConditionedGenerator(args.generator, random_state=args.random_state)
     # At the pipeline's own length (MusicLDM's 10.24 s): the evaluation embeddings pad
     # shorter music with silence to the clips' length.
     return ConditionedGenerator(
