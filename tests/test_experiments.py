@@ -104,6 +104,12 @@ def test_within_genre_scores_and_per_genre(mini_results):
     genres = mini_results.test_clips.genre.to_numpy()
     for genre, value in subject.per_genre.items():
         assert value == pytest.approx(table["identification_mel"][genres == genre].mean())
+    # The genre-mean predictor knows the genre only: identified across genres, at chance
+    # (ties count half) within them.
+    genre_mean = mini_results.references["genre mean"]
+    assert genre_mean["within_genre_identification"]["mel"] == pytest.approx(0.5)
+    assert genre_mean["identification"]["mel"] > \
+        mini_results.references["chance"]["identification"]["mel"] + 0.2
     per_genre = mini_results.per_genre
     assert list(per_genre.index) == sorted(GENRES)
     assert (per_genre["ci_low"] <= per_genre["mean"] + 1e-12).all()
@@ -128,7 +134,8 @@ def test_results_json_is_complete_and_json_able(mini_results):
     entry = statistics["table1"]["mel"]["identification_test"]
     assert [s["subject"] for s in entry["subjects"]] == [1, 2]
     assert all(0 < s["p_value"] <= 1 for s in entry["subjects"])
-    assert set(statistics["references"]) == {"oracle retrieval", "oracle generation", "chance"}
+    assert set(statistics["references"]) == {"oracle retrieval", "oracle generation", "chance",
+                                             "genre mean"}
     assert "identification" in statistics["generation_minus_retrieval"]
     encoding = content["encoding"]
     assert encoding["n_informative_voxels"]["mean"] == 10
@@ -434,7 +441,8 @@ def test_clap_diffusion_ast_path_end_to_end(backend, monkeypatch):
     for method in ("retrieval", "generation"):
         assert set(subject.reconstruction[method]["agreement"]) == {"genres", "instruments",
                                                                     "moods"}
-    assert set(results.references) == {"oracle retrieval", "oracle generation", "chance"}
+    assert set(results.references) == {"oracle retrieval", "oracle generation", "chance",
+                                       "genre mean"}
     # The diffusion output (16 kHz) is resampled to the stimuli's rate for judging and
     # listening.
     generated = results.example_audio["generated"]

@@ -17,7 +17,6 @@ from ._render import (
 from ._report import Section, Table, format_mean_std, write_report
 
 _METHODS = ("retrieval", "generation")
-_REFERENCES = ("oracle retrieval", "oracle generation", "chance")
 _GROUPS = ("genres", "instruments", "moods")
 LOW_LEVEL = DEMO_EVALUATION[1]
 
@@ -65,7 +64,7 @@ def _figure1_table(results, summary):
             + [format_mean_std(reconstruction["identification"][method][key])
                for key in DEMO_EVALUATION]
             + [format_mean_std(reconstruction["agreement"][method][group]) for group in _GROUPS])
-    for name in _REFERENCES:
+    for name in reconstruction["references"]:
         values = reconstruction["references"][name]
         rows.append([name]
                     + [f"{values['identification'][key]:.3f}" for key in DEMO_EVALUATION]
@@ -75,7 +74,8 @@ def _figure1_table(results, summary):
         "subjects). Controls: shuffled responses (generation from a decoder fitted on "
         "training responses shuffled across clips: chance) and genre-only resynthesis (only "
         "the decoded genre kept: a random piece of it). Oracle: the same from the true "
-        "embedding; chance: a random corpus clip."))
+        "embedding; chance: a random corpus clip; genre mean: the mean of the training clips of "
+        "the clip's genre (knows the genre only: at chance within genre)."))
 
 
 def _figures(out, results, summary, example_waves):
@@ -173,7 +173,7 @@ def _text_tables(results, summary):
                  for k in DEMO_EVALUATION]
         cells += [format_mean_std(reconstruction["agreement"][method][g]) for g in _GROUPS]
         lines.append(f"{method:<24}" + "".join(f"{c:>16}" for c in cells))
-    for name in _REFERENCES:
+    for name in reconstruction["references"]:
         values = reconstruction["references"][name]
         cells = [f"{values['identification'][k]:.3f}" for k in DEMO_EVALUATION]
         cells += [f"{values['agreement'][g]:.3f}" for g in _GROUPS]

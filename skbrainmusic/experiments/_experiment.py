@@ -218,6 +218,7 @@ class _Stimuli:
     genres: np.ndarray
     rows: np.ndarray
     example_rows: list
+    genre_mean: ClipDescription
 
 
 def _at_rate(audio, rate, sample_rate):
@@ -455,9 +456,10 @@ def _prepare_stimuli(study, config, corpus, generator, tagger, n_reconstructions
         None if tagger is None else tagger.predict_proba(np.asarray(study.audio_test)[rows],
                                                          sample_rate=rate),
         classes)
+    genres = np.asarray(study.clips_test.genre)
+    genre_mean = _genre_mean(study, embeddings, tagger, genres[rows], config)
     for stimulus in features.values():
         stimulus.forget_training()
-    genres = np.asarray(study.clips_test.genre)
     stimuli = _Stimuli(
         embeddings=embeddings, features=features, tagger=tagger, retriever=retriever,
         generator=generator,
@@ -465,8 +467,31 @@ def _prepare_stimuli(study, config, corpus, generator, tagger, n_reconstructions
             {key: corpus_embeddings[key] for key in config.evaluation}, corpus_proba, classes),
         stimulus_description=stimulus_description, sample_rate=rate,
         test_clip_ids=list(study.clips_test.clip_id), genres=genres, rows=rows,
-        example_rows=_example_rows(genres, rows, n_examples))
+        example_rows=_example_rows(genres, rows, n_examples), genre_mean=genre_mean)
     return stimuli, corpus
+
+
+def _genre_mean(study, embeddings, tagger, genres, config):
+    """The genre-mean predictor: every reconstructed clip described by the mean evaluation
+    embeddings (and tag probabilities) of the training stimuli of its genre. It knows the
+    genre and nothing else (within a genre it is at chance); its tag probabilities are the
+    tagger's on its own training clips, so its agreement is optimistic. None when a test
+    genre has no training clip."""
+    train_genres = np.asarray(study.clips_train.genre)
+    if not np.isin(genres, train_genres).all():
+        return None
+
+    def means(values):
+        by_genre = {genre: values[train_genres == genre].mean(axis=0)
+                    for genre in np.unique(genres)}
+        return np.stack([by_genre[genre] for genre in genres])
+
+    proba = None
+    if tagger is not None:
+        proba = means(np.asarray(tagger.predict_proba(np.asarray(study.audio_train),
+                                                      sample_rate=study.sample_rate)))
+    return ClipDescription({key: means(embeddings[key][0]) for key in config.evaluation},
+                           proba, None if tagger is None else tuple(tagger.classes_))
 
 
 def _tagger_clips(corpus, study):
@@ -763,14 +788,22 @@ def _generation(study, stimuli, config, calibrated, predicted):
 
 
 def _encoding(study, embeddings, config):
-    """Voxelwise encoding of every feature space, with a permutation test for the music one."""
-    from ..encoding import permutation_test
+    """Voxelwise encoding of every feature space, with a permutation test for the music one.
+
+    Every feature space predicts the same targets: the responses averaged over the music
+    embedding's windows, from its features averaged per clip and repeated over those
+    windows (feature spaces of other windows would otherwise predict other targets, and
+    their scores would not compare)."""
+    from ..encoding import permutation_test, upsample_to_windows
 
     informative_rois = _field(study, "informative_rois")
+    window = next(spec.window for spec in config.specs if spec.key == config.music)
+    n_windows = embeddings[config.music][0].shape[1]
     per_space = {}
     for spec in config.specs:
-        train, test = embeddings[spec.key]
-        _, predicted, responses_test, scores = fit_encoder(study, spec.window, train, test,
+        train, test = (upsample_to_windows(features.mean(axis=1), n_windows)
+                       for features in embeddings[spec.key])
+        _, predicted, responses_test, scores = fit_encoder(study, window, train, test,
                                                            step=config.step, cv=config.cv)
         if informative_rois is None:
             per_space[spec.key] = {"mean_r": float(scores.mean()),
@@ -819,6 +852,8 @@ def _references(stimuli, config, corpus, progress):
         descriptions["oracle generation"] = _describe(oracle_audio, stimuli, config)
     descriptions["chance"] = stimuli.corpus_description.take(
         chance_rows(len(corpus.ids), rows.size, config.random_state))
+    if stimuli.genre_mean is not None:
+        descriptions["genre mean"] = stimuli.genre_mean
     statistics = {}
     resampling = _resampling(rows.size, stimuli.genres[rows], config)
     references, per_clip = _reconstruction_scores(descriptions, stimuli)
