@@ -165,19 +165,22 @@ def _text_tables(results, summary):
                          "identification_test", "identification_train", "correlation_test",
                          "correlation_train")))
     reconstruction = summary["reconstruction"]
+    widths = [20] * len(DEMO_EVALUATION) + [16] * len(_GROUPS)
+
+    def line(name, cells):
+        return f"{name:<24}" + "".join(f"{cell:>{width}}" for cell, width in zip(cells, widths))
+
     lines += ["", "Figure 1a,b analog (identification of reconstructions; top-n agreement)",
-              f"{'music':<24}{'ident. music':>16}{'ident. low-lvl':>16}{'genres':>16}"
-              f"{'instruments':>16}{'moods':>16}"]
+              line("music", [f"ident. {key}" for key in DEMO_EVALUATION] + list(_GROUPS))]
     for method in reconstruction["identification"]:
         cells = [format_mean_std(reconstruction["identification"][method][k])
                  for k in DEMO_EVALUATION]
         cells += [format_mean_std(reconstruction["agreement"][method][g]) for g in _GROUPS]
-        lines.append(f"{method:<24}" + "".join(f"{c:>16}" for c in cells))
-    for name in reconstruction["references"]:
-        values = reconstruction["references"][name]
+        lines.append(line(method, cells))
+    for name, values in reconstruction["references"].items():
         cells = [f"{values['identification'][k]:.3f}" for k in DEMO_EVALUATION]
         cells += [f"{values['agreement'][g]:.3f}" for g in _GROUPS]
-        lines.append(f"{name:<24}" + "".join(f"{c:>16}" for c in cells))
+        lines.append(line(name, cells))
     encoding = summary["encoding"]
     lines += ["", "Encoding (voxels significant after FDR q=0.05): "
               f"informative ROIs {format_mean_std(encoding['fraction_significant_informative'])}"
