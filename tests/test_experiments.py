@@ -269,6 +269,10 @@ def test_stimulus_features_standardise_on_training_clips_and_reuse_them(monkeypa
     features.forget_training()
     monkeypatch.undo()
     np.testing.assert_allclose(features.raw(study.audio_train), raw)
+    # Evaluation features use the training statistics only: a clip's features do not depend
+    # on the set it is embedded with (no per-set centring of reconstructions).
+    np.testing.assert_allclose(features.transform(study.audio_test[:3]),
+                               features.transform(study.audio_test)[:3], rtol=1e-6)
     unscaled = StimulusFeatures(mel_spec().embedder, standardize=False).fit(study.audio_train)
     np.testing.assert_allclose(unscaled.transform(study.audio_test),
                                unscaled.raw(study.audio_test))

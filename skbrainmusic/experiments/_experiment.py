@@ -906,17 +906,23 @@ def run_experiment(studies, embeddings, *, music, evaluation=None, corpus=None,
         ``(music,)``.
     corpus : Bunch or mapping, default=None
         Retrieval corpus and the generator's training music: ``audio`` ``(n_items,
-        n_samples)`` at the stimuli's rate, optional ``ids``, ``clips`` (a clip table) or
-        ``labels`` (AudioSet names per item, to fit the tagger on). ``None``: the training
-        stimuli.
+        n_samples)`` at the stimuli's rate, optional ``ids``, ``clips`` (a clip table; its
+        ``genre`` column gives the genres), ``genres`` (one str per item, the generator's
+        :attr:`Corpus.labels <skbrainmusic.retrieval.Corpus.labels>`) or ``labels``
+        (AudioSet names per item, to fit the tagger on when the training stimuli have
+        none). ``None``: the training stimuli.
     generator : ConditionedGenerator or None, default=None
-        Unfitted generator; cloned and fitted on the corpus' music embeddings and audio.
-        ``None`` reconstructs by retrieval only.
+        Unfitted generator; cloned and fitted on the corpus' music embeddings, audio and
+        genres (once for the oracle; refitted per subject with ``validation=`` the
+        calibrated out-of-fold predictions of the training clips and their audio when its
+        backend's ``fit`` takes ``validation``). ``None`` reconstructs by retrieval only.
     tagger : "music", AudioTagger or None, default="music"
-        ``"music"``: an offline tagger on the raw music embedding; an
-        :class:`~skbrainmusic.AudioTagger` (e.g. ``backend="ast"``) is cloned and fitted on
-        the labelled clips (the corpus' labels if it has any, else the training stimuli's).
-        ``None``: no top-n agreement.
+        ``"music"``: an offline tagger on the raw music embedding (it shares the music
+        embedding's features: prefer a tagger of another feature family, as the demo's
+        log-mel one); an :class:`~skbrainmusic.AudioTagger` (e.g. ``backend="ast"``) is
+        cloned. It is fitted on the labelled training stimuli (clips a separate corpus,
+        the generator's training music, does not hold), or on the corpus' labels when the
+        stimuli have none. ``None``: no top-n agreement.
     cv : int, default=5
         Folds over clips of the decoders, the calibration and the encoders.
     n_rois : int, default=6
