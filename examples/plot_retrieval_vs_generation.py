@@ -6,9 +6,10 @@ Figure 1 of the paper judges reconstructed music two ways: the identification ac
 its embedding against the stimulus', and the agreement of the top-n AudioSet classes an
 audio tagger hears in the original and the reconstruction. This example decodes the music
 embedding of held-out clips, then reconstructs them by retrieval from a corpus
-(:class:`~skbrainmusic.EmbeddingRetriever`) and with the offline spectrogram generator
-(:class:`~skbrainmusic.ConditionedGenerator`), next to the oracle (the true embedding) and
-chance (a random corpus clip).
+(:class:`~skbrainmusic.EmbeddingRetriever`) and with the offline score-conditioned
+generator (:class:`~skbrainmusic.ConditionedGenerator`: it decodes genre, tempo, key and
+tonal balance learnt on the corpus and its genre labels, and composes a new piece), next to
+the oracle (the true embedding) and chance (a random corpus clip).
 """
 
 # %%
@@ -56,7 +57,8 @@ print(f"decoded embeddings: identification {identification_accuracy(test, predic
 # -------------------------------------
 retriever = EmbeddingRetriever(corpus).fit()
 generator = ConditionedGenerator(random_state=0, corpus=Corpus(
-    corpus, audio=study.corpus.audio, sample_rate=rate)).fit()
+    corpus, audio=study.corpus.audio, sample_rate=rate,
+    labels=list(study.corpus.clips.genre))).fit()
 rng = np.random.default_rng(0)
 reconstructions = {
     "retrieval": study.corpus.audio[retriever.predict(predicted)],

@@ -81,6 +81,9 @@ class Corpus:
         ``None``).
     sample_rate : int, default=None
         Sample rate of the audio.
+    labels : array-like of str of shape (n_items,), default=None
+        One label per item, e.g. its genre (GTZAN's, FMA's): a generator whose backend
+        learns from labels (:class:`~skbrainmusic.generation.ScoreBackend`) gets them.
 
     Attributes
     ----------
@@ -92,6 +95,8 @@ class Corpus:
         Read-only views.
     load_audio : callable or None
     sample_rate : int or None
+    labels : ndarray of str of shape (n_items,) or None
+        Read-only.
     n_items : int
     n_features : int
         Embedding dimension ``d``.
@@ -111,7 +116,8 @@ class Corpus:
     False
     """
 
-    def __init__(self, embeddings, *, ids=None, audio=None, load_audio=None, sample_rate=None):
+    def __init__(self, embeddings, *, ids=None, audio=None, load_audio=None, sample_rate=None,
+                 labels=None):
         embeddings3, was_2d = check_clips(embeddings, name="corpus embeddings")
         validated = embeddings3[:, 0, :] if was_2d else embeddings3
         # Validation keeps the data but not the memmap type: keep the caller's memmap (e.g.
@@ -138,8 +144,10 @@ class Corpus:
                             f"{type(load_audio).__name__}.")
         if sample_rate is not None:
             sample_rate = _check_sample_rate(sample_rate, "corpus sample_rate")
+        if labels is not None:
+            labels = _read_only(_check_labels(labels, n_items))
         fields = {"embeddings": _read_only(embeddings), "ids": _read_only(ids), "audio": audio,
-                  "load_audio": load_audio, "sample_rate": sample_rate}
+                  "load_audio": load_audio, "sample_rate": sample_rate, "labels": labels}
         for name, value in fields.items():
             object.__setattr__(self, name, value)
 
@@ -169,8 +177,9 @@ class Corpus:
         return self
 
     def __setstate__(self, state):
-        # Unpickled arrays are writable copies: make them read-only again.
-        for name, value in state.items():
+        # Unpickled arrays are writable copies: make them read-only again. (Corpora pickled
+        # before labels existed have none.)
+        for name, value in {"labels": None, **state}.items():
             if isinstance(value, np.ndarray):
                 value = _read_only(value)
             elif isinstance(value, tuple):
@@ -188,7 +197,22 @@ class Corpus:
                 f"{self.embeddings.dtype}, audio={audio}, sample_rate={self.sample_rate})")
 
 
-_CORPUS_FIELDS = ("ids", "audio", "load_audio", "sample_rate")
+_CORPUS_FIELDS = ("ids", "audio", "load_audio", "sample_rate", "labels")
+
+
+def _check_labels(labels, n_items):
+    """One non-empty str label per item, as an array of str."""
+    if isinstance(labels, str) or not hasattr(labels, "__len__"):
+        raise TypeError(f"corpus labels must be a sequence of str (one per item), got "
+                        f"{type(labels).__name__}.")
+    if len(labels) != n_items:
+        raise ValueError(f"corpus labels has {len(labels)} entries but there are {n_items} "
+                         "embeddings: give one label per item.")
+    bad = [label for label in labels if not isinstance(label, str) or not label]
+    if bad:
+        raise TypeError(f"corpus labels must be non-empty str (e.g. a genre), got "
+                        f"{bad[0]!r}: convert them with str or drop the unlabelled items.")
+    return np.asarray(labels, dtype=str)
 
 
 def check_corpus(corpus):
@@ -200,7 +224,7 @@ def check_corpus(corpus):
         A :class:`Corpus` is returned as it is; an array of embeddings ``(n_items, d)`` or
         ``(n_items, n_windows, d)`` becomes ``Corpus(corpus)``; a mapping or an object
         (e.g. a :class:`~sklearn.utils.Bunch`) gives its ``embeddings`` and, where it has
-        them, ``ids``, ``audio``, ``load_audio`` and ``sample_rate``.
+        them, ``ids``, ``audio``, ``load_audio``, ``sample_rate`` and ``labels``.
 
     Returns
     -------
@@ -224,7 +248,7 @@ def check_corpus(corpus):
     if fields["embeddings"] is None:
         raise ValueError("corpus has no 'embeddings': give a Corpus, an array (n_items, d) or "
                          "a mapping with 'embeddings' and optionally 'ids', 'audio', "
-                         "'load_audio', 'sample_rate'.")
+                         "'load_audio', 'sample_rate', 'labels'.")
     return Corpus(fields.pop("embeddings"), **fields)
 
 

@@ -120,7 +120,7 @@ def test_progress_is_silent_when_quiet(capsys):
 @pytest.mark.parametrize("options, message", [
     (["--generator", "musicldm"], "--generator musicldm needs --generator-model PATH"),
     (["--generator-model", "{models}"], "--generator-model is for --generator musicldm or "
-                                        "audioldm, not --generator spectrogram"),
+                                        "audioldm, not --generator score"),
     (["--tagger", "ast"], "--tagger ast needs --tagger-model PATH"),
     (["--tagger-model", "{models}"], "--tagger-model is for --tagger ast"),
     (["--tagger", "ast", "--tagger-model", "{missing}"], "--tagger-model {missing} does not "
@@ -145,6 +145,6 @@ def test_decode_help_names_the_papers_path(capsys):
     with pytest.raises(SystemExit):
         main(["decode", "--help"])
     text = capsys.readouterr().out
-    for option in ("--generator {spectrogram,musicldm,audioldm}", "--generator-model PATH",
+    for option in ("--generator {score,spectrogram,musicldm,audioldm}", "--generator-model PATH",
                    "--tagger {embedding,ast}", "--tagger-model PATH"):
         assert option in text

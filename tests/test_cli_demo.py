@@ -58,6 +58,14 @@ def test_demo_writes_every_output(demo):
     assert html.count("data:image/png;base64,") == len(files["figures"])
     assert "<script" not in html
     assert results["model_roundtrip_identical"] is True
+    # The score generator's decoded attributes beside the example clips' true ones, and the
+    # controls beside generation.
+    assert "Musical attributes decoded from fMRI" in html
+    examples = results["example_attributes"]
+    assert len(examples) == len(files["audio"])
+    assert {"genre", "decoded_genre", "key", "decoded_key"} <= set(examples[0])
+    assert {"shuffled responses", "genre-only resynthesis"} <= set(
+        results["reconstruction"]["identification"])
     # Every subject's numbers with their interval and test against chance.
     assert "Uncertainty" in html and "p (chance)" in html
     entry = results["statistics"]["table1"]["librosa-10s"]["identification_test"]

@@ -110,8 +110,10 @@ def test_decode_end_to_end(real_tree, tmp_path, capsys):
     assert set(decoding) == {"mel", "captions"}
     # The planted pitch makes the mel embedding decodable from the responses.
     assert decoding["mel"]["identification_test"] > 0.6
-    assert set(results["reconstruction"]) == {"retrieval", "generation", "oracle retrieval",
-                                              "oracle generation", "chance"}
+    # The default score generator: its controls beside it, the genre-mean reference.
+    assert set(results["reconstruction"]) == {
+        "retrieval", "generation", "shuffled responses", "genre-only resynthesis",
+        "oracle retrieval", "oracle generation", "chance", "genre mean"}
     assert results["reconstruction"]["oracle retrieval"]["identification"] == 1.0
     html = (out / "report.html").read_text()
     assert "data:image/png;base64," in html and ".wav" in html
@@ -212,8 +214,9 @@ def test_decode_the_papers_path_clap_musicldm_ast(tmp_path, monkeypatch, capsys)
     assert status == 0, capsys.readouterr().err
     results = json.loads((out / "results.json").read_text())
     assert set(results["decoding"]) == {"clap"}
-    assert set(results["reconstruction"]) == {"retrieval", "generation", "oracle retrieval",
-                                              "oracle generation", "chance"}
+    assert set(results["reconstruction"]) == {"retrieval", "generation", "shuffled responses",
+                                              "oracle retrieval", "oracle generation",
+                                              "chance", "genre mean"}
     assert all("genre_top2_agreement" in scores
                for scores in results["reconstruction"].values())
     experiment = results["experiment"]

@@ -1,6 +1,7 @@
 """skbrainmusic.experiments: the paper's study on data Bunches, its statistics, and the demo's
 numbers (the tiny-scale fixtures saved before the library owned the study)."""
 
+import functools
 import json
 import math
 from pathlib import Path
@@ -59,7 +60,7 @@ def test_experiment_decodes_and_reconstructs_beyond_chance(mini_results):
         decoding = subject.decoding["mel"]
         assert decoding["identification_test"] > 0.75
         assert decoding["selected_rois"] == ["auditory"] and decoding["selected_informative"] == 1
-        assert set(subject.reconstruction) == {"retrieval", "generation"}
+        assert set(subject.reconstruction) == {"retrieval", "generation", "shuffled responses"}
         assert subject.reconstruction["retrieval"]["identification"]["mel"] > 0.65
         assert set(subject.reconstruction["retrieval"]["agreement"]) == {"genres"}
     tests = results.tests.set_index(["subject", "table", "row", "score"])
@@ -103,6 +104,12 @@ def test_within_genre_scores_and_per_genre(mini_results):
     genres = mini_results.test_clips.genre.to_numpy()
     for genre, value in subject.per_genre.items():
         assert value == pytest.approx(table["identification_mel"][genres == genre].mean())
+    # The genre-mean predictor knows the genre only: identified across genres, at chance
+    # (ties count half) within them.
+    genre_mean = mini_results.references["genre mean"]
+    assert genre_mean["within_genre_identification"]["mel"] == pytest.approx(0.5)
+    assert genre_mean["identification"]["mel"] > \
+        mini_results.references["chance"]["identification"]["mel"] + 0.2
     per_genre = mini_results.per_genre
     assert list(per_genre.index) == sorted(GENRES)
     assert (per_genre["ci_low"] <= per_genre["mean"] + 1e-12).all()
@@ -127,7 +134,8 @@ def test_results_json_is_complete_and_json_able(mini_results):
     entry = statistics["table1"]["mel"]["identification_test"]
     assert [s["subject"] for s in entry["subjects"]] == [1, 2]
     assert all(0 < s["p_value"] <= 1 for s in entry["subjects"])
-    assert set(statistics["references"]) == {"oracle retrieval", "oracle generation", "chance"}
+    assert set(statistics["references"]) == {"oracle retrieval", "oracle generation", "chance",
+                                             "genre mean"}
     assert "identification" in statistics["generation_minus_retrieval"]
     encoding = content["encoding"]
     assert encoding["n_informative_voxels"]["mean"] == 10
@@ -146,6 +154,55 @@ def test_examples_keep_the_first_clip_of_each_genre(mini_results):
                                                "generated from the true embedding"}
     np.testing.assert_array_equal(mini_results.example_audio["stimulus"],
                                   make_mini_study().audio_test[examples.row])
+
+
+def test_score_generator_is_refitted_per_subject_with_controls_and_attributes(monkeypatch):
+    from skbrainmusic.generation import ScoreBackend
+
+    study = make_mini_study(subject=1)
+    # True keys drawn at random: the simulated brain carries none, so the key decoded from
+    # fMRI must stay at chance (1/12).
+    rng = np.random.default_rng(0)
+    for clips in (study.clips_train, study.clips_test):
+        clips["key"] = rng.integers(0, 12, len(clips))
+        clips["major"] = rng.random(len(clips)) < 0.5
+        clips["tempo"] = 120.0
+    validations = []
+    fit = ScoreBackend.fit
+
+    @functools.wraps(fit)  # the same signature: the generator passes labels to it
+    def spy(self, *args, validation=None, **kwargs):
+        validations.append(validation)
+        return fit(self, *args, validation=validation, **kwargs)
+
+    monkeypatch.setattr(ScoreBackend, "fit", spy)
+    results = run_experiment(study, [mel_spec()], music="mel", encoding=False,
+                             generator=ConditionedGenerator(random_state=0), **FAST)
+    # Once on the corpus (oracle generation), once per subject with validation clips: the
+    # out-of-fold predictions of the training clips (every one, every window).
+    assert validations[0] is None
+    decoded, audio = validations[1]
+    assert decoded.shape[0] == audio.shape[0] == len(study.clips_train)
+    subject = results.subjects[0]
+    assert set(subject.reconstruction) == {"retrieval", "generation", "shuffled responses",
+                                           "genre-only resynthesis"}
+    identification = {method: scores["identification"]["mel"]
+                      for method, scores in subject.reconstruction.items()}
+    assert identification["generation"] > identification["shuffled responses"] + 0.2
+    assert identification["generation"] > identification["genre-only resynthesis"] + 0.1
+    attributes = results.summary()["attributes"]
+    assert attributes["generation"]["key"]["mean"] <= 0.25
+    assert attributes["generation"]["genre"]["mean"] > \
+        attributes["shuffled responses"]["genre"]["mean"] + 0.3
+    table = results.example_attributes
+    assert list(table.clip_id) == list(results.examples.clip_id)
+    assert {"genre", "decoded_genre", "decoded_genre_proba", "tempo", "decoded_tempo", "key",
+            "decoded_key", "decoded_key_proba", "decoded_instruments"} <= set(table.columns)
+    assert ((table.decoded_genre_proba > 0) & (table.decoded_genre_proba <= 1)).all()
+    content = json.loads(json.dumps(results.to_dict(), allow_nan=False))
+    assert content["example_attributes"][0]["clip_id"] == table.clip_id[0]
+    assert content["subjects"][0]["attributes"]["generation"]["key"] == \
+        subject.attributes["generation"]["key"]
 
 
 def test_n_reconstructions_and_corpus():
@@ -212,6 +269,10 @@ def test_stimulus_features_standardise_on_training_clips_and_reuse_them(monkeypa
     features.forget_training()
     monkeypatch.undo()
     np.testing.assert_allclose(features.raw(study.audio_train), raw)
+    # Evaluation features use the training statistics only: a clip's features do not depend
+    # on the set it is embedded with (no per-set centring of reconstructions).
+    np.testing.assert_allclose(features.transform(study.audio_test[:3]),
+                               features.transform(study.audio_test)[:3], rtol=1e-6)
     unscaled = StimulusFeatures(mel_spec().embedder, standardize=False).fit(study.audio_train)
     np.testing.assert_allclose(unscaled.transform(study.audio_test),
                                unscaled.raw(study.audio_test))
@@ -378,11 +439,14 @@ def test_clap_diffusion_ast_path_end_to_end(backend, monkeypatch):
     subject = results.subjects[0]
     assert results.embeddings["clap"]["dimension"] == DIFFUSION_EMBEDDING_DIM
     assert subject.decoding["clap"]["identification_test"] > 0.6
-    assert set(subject.reconstruction) == {"retrieval", "generation"}
+    # No genre-only control: the diffusion backend decodes no genre.
+    assert set(subject.reconstruction) == {"retrieval", "generation", "shuffled responses"}
+    assert subject.attributes == {} and results.example_attributes is None
     for method in ("retrieval", "generation"):
         assert set(subject.reconstruction[method]["agreement"]) == {"genres", "instruments",
                                                                     "moods"}
-    assert set(results.references) == {"oracle retrieval", "oracle generation", "chance"}
+    assert set(results.references) == {"oracle retrieval", "oracle generation", "chance",
+                                       "genre mean"}
     # The diffusion output (16 kHz) is resampled to the stimuli's rate for judging and
     # listening.
     generated = results.example_audio["generated"]

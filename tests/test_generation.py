@@ -7,7 +7,8 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 
 from skbrainmusic import ConditionedGenerator, Corpus
-from skbrainmusic.generation import DiffusionBackend, SpectrogramBackend
+from skbrainmusic.composer import Composer
+from skbrainmusic.generation import DiffusionBackend, ScoreBackend, SpectrogramBackend
 from skbrainmusic.metrics import identification_accuracy
 
 SAMPLE_RATE = 8000
@@ -35,6 +36,16 @@ def make_tone_corpus(n_clips, seed, n_samples=SAMPLE_RATE):
     audio = np.einsum("ib,ibt->it", weights, sources)
     embeddings = np.c_[weights, rng.standard_normal((n_clips, 2))]
     return embeddings, (audio / audio.std()).astype(np.float32)
+
+
+def make_score_corpus(n_clips, seed):
+    """Composed clips of two genres: embeddings hold the genre (one-hot) and noise."""
+    rng = np.random.default_rng(seed)
+    genres = np.array(["rock", "jazz"])[np.arange(n_clips) % 2]
+    composer = Composer(sample_rate=SAMPLE_RATE, duration=2.0, fade=0.2)
+    audio = composer.generate([{"genre": g, "tempo": 120.0} for g in genres], seed)
+    embeddings = np.c_[genres == "rock", genres == "jazz", rng.standard_normal((n_clips, 2))]
+    return embeddings.astype(float), audio, genres
 
 
 def log_mel(audio):
@@ -138,7 +149,8 @@ def test_fitted_generator_pickles():
 @pytest.mark.parametrize(
     "params, corpus_args, error, match",
     [
-        ({"backend": "musiclm"}, {}, ValueError, "backend must be 'spectrogram' or a backend"),
+        ({"backend": "musiclm"}, {}, ValueError,
+         "backend must be 'score', 'spectrogram' or a backend"),
         ({"backend": object()}, {}, TypeError, "backend object with fit and generate"),
         ({"backend": "musicldm"}, {}, ValueError,
          r"needs weights: give backend=DiffusionBackend\('musicldm', model=...\)"),
@@ -146,8 +158,10 @@ def test_fitted_generator_pickles():
         ({"corpus": None}, {}, ValueError, r"give ConditionedGenerator\(corpus=Corpus"),
         ({}, {"audio": None}, ValueError, "learns embedding -> audio on a corpus"),
         ({}, {"sample_rate": None}, ValueError, "learns embedding -> audio on a corpus"),
-        ({}, {"audio": [np.zeros(4096)] * 19 + [np.zeros(10)]}, ValueError,
-         "waveforms of one length"),
+        ({"backend": "spectrogram", "corpus": None}, {}, ValueError,
+         "SpectrogramBackend learns embedding"),
+        ({"backend": "spectrogram"}, {"audio": [np.zeros(4096)] * 19 + [np.zeros(10)]},
+         ValueError, "waveforms of one length"),
         ({"backend": SpectrogramBackend(n_fft=8192)}, {}, ValueError, "fewer than n_fft=8192"),
         ({"backend": SpectrogramBackend(n_iter=0)}, {}, ValueError, "n_iter must be >= 1"),
         ({"backend": DiffusionBackend()}, {}, ValueError, "needs model="),
@@ -162,6 +176,53 @@ def test_bad_input_errors(params, corpus_args, error, match):
     corpus = {"embeddings": E, "audio": audio, "sample_rate": SAMPLE_RATE, **corpus_args}
     with pytest.raises(error, match=match):
         ConditionedGenerator(**{"corpus": corpus, **params}).fit()
+
+
+def test_bad_validation_for_a_backend_without_it():
+    E, audio = make_tone_corpus(20, seed=5, n_samples=4096)
+    corpus = Corpus(E, audio=audio, sample_rate=SAMPLE_RATE)
+    with pytest.raises(ValueError, match="SpectrogramBackend.fit takes no validation"):
+        ConditionedGenerator("spectrogram", corpus=corpus).fit(validation=(E, audio))
+
+
+def test_score_backend_is_the_default_and_learns_the_corpus_labels():
+    E, audio, genres = make_score_corpus(12, seed=0)
+    labelled = Corpus(E, audio=audio, sample_rate=SAMPLE_RATE, labels=genres)
+    generator = ConditionedGenerator(corpus=labelled, random_state=0).fit()
+    assert isinstance(generator.backend_, ScoreBackend)
+    assert generator.backend_.genres_.tolist() == ["jazz", "rock"]
+    decoded = generator.backend_.decode_attributes(E)
+    assert (decoded.genre.to_numpy() == genres).mean() >= 0.9
+    assert generator.predict(E[:2]).shape == (2, 2 * SAMPLE_RATE)
+    # The labels come from the corpus only: without them no genre is learnt.
+    unlabelled = Corpus(E, audio=audio, sample_rate=SAMPLE_RATE)
+    assert ConditionedGenerator(corpus=unlabelled).fit().backend_.genres_ is None
+    # Labels shuffled against the embeddings: the decoded genre follows them to chance.
+    shuffled = Corpus(E, audio=audio, sample_rate=SAMPLE_RATE,
+                      labels=genres[np.random.default_rng(1).permutation(12)])
+    control = ConditionedGenerator(corpus=shuffled).fit().backend_.decode_attributes(E)
+    assert (control.genre.to_numpy() == genres).mean() <= 0.75
+
+
+def test_score_backend_validation_reaches_the_backend_and_grid_search_clones():
+    E, audio, genres = make_score_corpus(12, seed=1)
+    corpus = Corpus(E, audio=audio, sample_rate=SAMPLE_RATE, labels=genres)
+    noisy = E + np.random.default_rng(2).normal(scale=3.0, size=E.shape)
+    generator = ConditionedGenerator(corpus=corpus).fit(validation=(noisy, audio))
+    plain = ConditionedGenerator(corpus=corpus).fit()
+    assert np.all(plain.backend_.shrinkage_ == 1)
+    assert np.any(generator.backend_.shrinkage_ < 1)
+    assert clone(generator).corpus is corpus
+    params = ConditionedGenerator().get_params()
+    assert params["backend"] == "score"
+    search = GridSearchCV(
+        ConditionedGenerator(ScoreBackend(), corpus=corpus, random_state=0),
+        {"backend__equalise": [False, True]},
+        scoring=lambda est, X, y: identification_accuracy(log_mel(y), log_mel(est.predict(X))),
+        cv=2)
+    search.fit(E, audio)
+    assert set(search.cv_results_["param_backend__equalise"]) == {False, True}
+    assert search.best_estimator_.backend_.equalise == search.best_params_["backend__equalise"]
 
 
 def test_spectrogram_backend_checks_the_corpus_size():

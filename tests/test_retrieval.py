@@ -294,10 +294,26 @@ def test_corpus_of_unequal_waveforms_and_pickle():
     (np.eye(2), {"audio": np.zeros((3, 4))}, ValueError, "one waveform per"),
     (np.eye(2), {"load_audio": "a.wav"}, TypeError, "must be callable"),
     (np.eye(2), {"sample_rate": 0}, ValueError, "corpus sample_rate must be"),
+    (np.eye(2), {"labels": ["rock"]}, ValueError, "one label per item"),
+    (np.eye(2), {"labels": "rock"}, TypeError, "sequence of str"),
+    (np.eye(2), {"labels": ["rock", 3]}, TypeError, "got 3"),
+    (np.eye(2), {"labels": ["rock", ""]}, TypeError, "non-empty str"),
 ])
 def test_corpus_validation(embeddings, kwargs, error, match):
     with pytest.raises(error, match=match):
         Corpus(embeddings, **kwargs)
+
+
+def test_corpus_labels_are_read_only_and_survive_pickle():
+    labels = ["rock", "jazz", "rock"]
+    corpus = Corpus(np.eye(3), labels=labels)
+    assert corpus.labels.tolist() == labels and not corpus.labels.flags.writeable
+    assert Corpus(np.eye(3)).labels is None
+    restored = pickle.loads(pickle.dumps(corpus))
+    assert restored.labels.tolist() == labels and not restored.labels.flags.writeable
+    assert check_corpus({"embeddings": np.eye(3), "labels": labels}).labels.tolist() == labels
+    with pytest.raises(AttributeError, match="immutable"):
+        corpus.labels = None
 
 
 def test_check_corpus_accepts_arrays_mappings_and_bunches():

@@ -106,10 +106,12 @@ def build_parser():
                     "--model CLAP_DIR --generator musicldm --generator-model MUSICLDM_DIR "
                     "--tagger ast --tagger-model AST_DIR.")
     _add_real_data(decode)
-    decode.add_argument("--generator", default="spectrogram",
-                        choices=("spectrogram", "musicldm", "audioldm"),
-                        help="music generator: spectrogram (offline, fitted on the corpus; "
-                             "default), or MusicLDM / AudioLDM conditioned on the decoded "
+    decode.add_argument("--generator", default="score",
+                        choices=("score", "spectrogram", "musicldm", "audioldm"),
+                        help="music generator: score (offline: decodes genre, tempo, key and "
+                             "instruments learnt on the corpus and composes; default), "
+                             "spectrogram (offline baseline: regressed spectrograms, which "
+                             "sound alike), or MusicLDM / AudioLDM conditioned on the decoded "
                              "CLAP embedding (needs --embedding clap and --generator-model)")
     decode.add_argument("--generator-model", metavar="PATH",
                         help="local diffusers pipeline folder of --generator musicldm or "

@@ -18,7 +18,13 @@ from ._real_data import (
     load_subject,
     start_run,
 )
-from ._render import audio_examples, format_interval, save_models, statistics_tables
+from ._render import (
+    attribute_tables,
+    audio_examples,
+    format_interval,
+    save_models,
+    statistics_tables,
+)
 from ._report import Section, Table, write_report
 
 N_EXAMPLES = 4
@@ -27,8 +33,8 @@ N_EXAMPLES = 4
 def _generator(args, paths):
     from ..generation import ConditionedGenerator, DiffusionBackend
 
-    if args.generator == "spectrogram":
-        return ConditionedGenerator(random_state=args.random_state)
+    if args.generator in ("score", "spectrogram"):
+        return ConditionedGenerator(args.generator, random_state=args.random_state)
     # At the pipeline's own length (MusicLDM's 10.24 s): the evaluation embeddings pad
     # shorter music with silence to the clips' length.
     return ConditionedGenerator(
@@ -143,6 +149,8 @@ def run(args):
                                 (f"{scores['genre_top2_agreement']:.3f}"
                                  if "genre_top2_agreement" in scores else "n/a")]
                                for method, scores in reconstruction.items()])]),
+        *[Section("Musical attributes decoded from fMRI", tables=tables)
+          for tables in [attribute_tables(results)] if tables],
         Section("Uncertainty", tables=statistics_tables(results)),
         Section("Figures", figures=figure_paths),
         Section("Listen", audio=audio_rows),

@@ -7,11 +7,16 @@ import numpy as np
 from ..experiments import DEMO_EVALUATION, DEMO_MUSIC, SyntheticStudies
 from ..persistence import load_model
 from . import _figures as figures
-from ._render import audio_examples, model_suffix, save_models, statistics_tables
+from ._render import (
+    attribute_tables,
+    audio_examples,
+    model_suffix,
+    save_models,
+    statistics_tables,
+)
 from ._report import Section, Table, format_mean_std, write_report
 
 _METHODS = ("retrieval", "generation")
-_REFERENCES = ("oracle retrieval", "oracle generation", "chance")
 _GROUPS = ("genres", "instruments", "moods")
 LOW_LEVEL = DEMO_EVALUATION[1]
 
@@ -53,20 +58,24 @@ def _figure1_table(results, summary):
                  DEMO_EVALUATION]
               + [f"{group} top-{n}" for group, n in zip(_GROUPS, (2, 2, 1))])
     rows = []
-    for method in _METHODS:
+    for method in reconstruction["identification"]:
         rows.append(
             [method]
             + [format_mean_std(reconstruction["identification"][method][key])
                for key in DEMO_EVALUATION]
             + [format_mean_std(reconstruction["agreement"][method][group]) for group in _GROUPS])
-    for name in _REFERENCES:
+    for name in reconstruction["references"]:
         values = reconstruction["references"][name]
         rows.append([name]
                     + [f"{values['identification'][key]:.3f}" for key in DEMO_EVALUATION]
                     + [f"{values['agreement'][group]:.3f}" for group in _GROUPS])
     return Table(header, rows, caption=(
         "Retrieval and generation from the embeddings predicted from fMRI (mean \u00b1 std over "
-        "subjects); oracle: the same from the true embedding; chance: a random corpus clip."))
+        "subjects). Controls: shuffled responses (generation from a decoder fitted on "
+        "training responses shuffled across clips: chance) and genre-only resynthesis (only "
+        "the decoded genre kept: a random piece of it). Oracle: the same from the true "
+        "embedding; chance: a random corpus clip; genre mean: the mean of the training clips of "
+        "the clip's genre (knows the genre only: at chance within genre)."))
 
 
 def _figures(out, results, summary, example_waves):
@@ -156,19 +165,22 @@ def _text_tables(results, summary):
                          "identification_test", "identification_train", "correlation_test",
                          "correlation_train")))
     reconstruction = summary["reconstruction"]
+    widths = [20] * len(DEMO_EVALUATION) + [16] * len(_GROUPS)
+
+    def line(name, cells):
+        return f"{name:<24}" + "".join(f"{cell:>{width}}" for cell, width in zip(cells, widths))
+
     lines += ["", "Figure 1a,b analog (identification of reconstructions; top-n agreement)",
-              f"{'music':<20}{'ident. music':>16}{'ident. low-lvl':>16}{'genres':>16}"
-              f"{'instruments':>16}{'moods':>16}"]
-    for method in _METHODS:
+              line("music", [f"ident. {key}" for key in DEMO_EVALUATION] + list(_GROUPS))]
+    for method in reconstruction["identification"]:
         cells = [format_mean_std(reconstruction["identification"][method][k])
                  for k in DEMO_EVALUATION]
         cells += [format_mean_std(reconstruction["agreement"][method][g]) for g in _GROUPS]
-        lines.append(f"{method:<20}" + "".join(f"{c:>16}" for c in cells))
-    for name in _REFERENCES:
-        values = reconstruction["references"][name]
+        lines.append(line(method, cells))
+    for name, values in reconstruction["references"].items():
         cells = [f"{values['identification'][k]:.3f}" for k in DEMO_EVALUATION]
         cells += [f"{values['agreement'][g]:.3f}" for g in _GROUPS]
-        lines.append(f"{name:<20}" + "".join(f"{c:>16}" for c in cells))
+        lines.append(line(name, cells))
     encoding = summary["encoding"]
     lines += ["", "Encoding (voxels significant after FDR q=0.05): "
               f"informative ROIs {format_mean_std(encoding['fraction_significant_informative'])}"
@@ -234,12 +246,21 @@ def write_demo_report(out, results, cli_settings, *, elapsed):
                 "statistics of out-of-fold predictions of the training clips, since ridge "
                 "predictions are shrunk towards the mean; windows averaged) is turned into "
                 f"music by retrieval from a {study['n_corpus']}-clip corpus and by the "
-                "spectrogram generator. Reconstructions are compared with the stimuli "
-                f"through the {music_analog}-analog and {_analog(results, LOW_LEVEL)}-analog "
-                "embeddings of their audio, and through the top-n classes of an audio "
-                "tagger fitted on the corpus labels.",
+                "score-conditioned generator (it decodes genre, tempo, key, instruments and "
+                "tonal balance, learnt on the corpus and its genre labels, shrinks them "
+                "towards the decoded genre's as chosen on out-of-fold predictions of the "
+                "training clips, and composes a new piece). Reconstructions are compared "
+                f"with the stimuli through the {music_analog}-analog and "
+                f"{_analog(results, LOW_LEVEL)}-analog embeddings of their audio, both "
+                "standardised with the training stimuli's statistics only, and through the "
+                "top-n classes of an audio tagger on log-mel features fitted on the training "
+                "stimuli' labels (clips the generator never learns from).",
                 tables=[_figure1_table(results, summary)],
                 figures=[figure_paths["figure1a"], figure_paths["figure1b"]]),
+        Section("Musical attributes decoded from fMRI",
+                "What the generator reads in the predicted embedding, before it composes. "
+                "The simulated brains carry no key signal: the decoded key must be at "
+                "chance.", tables=attribute_tables(results)),
         Section("Per genre (Figure 1c analog)",
                 tables=[Table(["genre", "identification (generation)"],
                               [[genre, format_mean_std(value)]

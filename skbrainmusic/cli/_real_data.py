@@ -134,7 +134,7 @@ def embedding_spec(args, study):
                               device=args.device)
     # MusicLDM / AudioLDM are conditioned on CLAP embeddings as CLAP makes them: decoded
     # for them, the embedding stays in its own space instead of being standardised.
-    diffusion = getattr(args, "generator", "spectrogram") != "spectrogram"
+    diffusion = getattr(args, "generator", None) in ("musicldm", "audioldm")
     return EmbeddingSpec(args.embedding, embedder, window, label=args.embedding, analog=analog,
                          standardize=not diffusion)
 

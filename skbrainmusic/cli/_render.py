@@ -4,7 +4,7 @@ import numpy as np
 
 from ..persistence import save_model
 from ._output import write_output
-from ._report import AudioRow, Table
+from ._report import AudioRow, Table, format_mean_std
 
 
 def write_wav(path, audio, sample_rate):
@@ -88,4 +88,57 @@ def statistics_tables(results):
              for score, row in paired.iterrows()],
             caption="Paired over clips: mean over subjects of the per-clip difference, "
                     "bootstrapped over clips."))
+    return tables
+
+
+def _decoded_cell(value, proba):
+    """``"rock (0.81)"``; ``"n/a"`` when nothing was decoded (e.g. no genre labels)."""
+    if value is None:
+        return "n/a"
+    return value if proba is None or proba != proba else f"{value} ({proba:.2f})"
+
+
+def attribute_tables(results):
+    """Tables of the musical attributes a generator decoded: their accuracy over the test
+    clips (from fMRI and from shuffled responses) and the example clips' decoded attributes
+    beside the true ones (empty without such a generator)."""
+    summary = results.summary().get("attributes")
+    if not summary:
+        return []
+    names = list(next(iter(summary.values())))
+    tables = [Table(["decoded from"] + names,
+                    [[method] + [format_mean_std(values[name]) for name in names]
+                     for method, values in summary.items()],
+                    caption="Accuracy of the attributes decoded from the predicted embedding "
+                            "against the clips' true ones (mean \u00b1 std over subjects; key: "
+                            "tonic, chance 1/12; tempo within 4%, octave errors counted "
+                            "right). Shuffled responses: the same from a decoder fitted on "
+                            "responses shuffled across clips (chance).")]
+    table = results.example_attributes
+    if table is None:
+        return tables
+    header, columns = ["clip"], []
+    for name in ("genre", "tempo", "key", "instruments"):
+        if name in table:
+            header.append(f"true {name}")
+            columns.append(name)
+        header.append(f"decoded {name}")
+        columns.append(f"decoded_{name}")
+    rows = []
+    for row in table.to_dict(orient="records"):
+        cells = [row["clip_id"]]
+        for column in columns:
+            value = row[column]
+            if column in ("decoded_genre", "decoded_key"):
+                value = _decoded_cell(value, row[f"{column}_proba"])
+            elif isinstance(value, float):
+                value = f"{value:.0f}"
+            elif isinstance(value, list):
+                value = ", ".join(value)
+            cells.append(value)
+        rows.append(cells)
+    tables.append(Table(header, rows, caption=(
+        f"Example clips, subject {results.subjects[0].subject}: the attributes the generator "
+        "decoded from the predicted embedding (probability in brackets; tempo in BPM) beside "
+        "the clips' true ones.")))
     return tables

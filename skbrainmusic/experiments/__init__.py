@@ -45,10 +45,18 @@ from ._demo import (
     DEMO_SCALES,
     SyntheticStudies,
     demo_embeddings,
+    demo_generator,
     run_demo,
 )
 from ._encoding import EncodingResults, run_encoding
-from ._experiment import clip_labels, decoding_pipeline, run_experiment
+from ._experiment import (
+    attribute_accuracy,
+    attribute_table,
+    clip_labels,
+    decoding_pipeline,
+    run_experiment,
+    tempo_within,
+)
 from ._features import (
     EmbeddingSpec,
     StimulusFeatures,
@@ -69,14 +77,18 @@ __all__ = [
     "SubjectResult",
     "SyntheticStudies",
     "TaggerFeatures",
+    "attribute_accuracy",
+    "attribute_table",
     "audio_embedder",
     "caption_embedder",
     "clip_labels",
     "decoding_pipeline",
     "demo_embeddings",
+    "demo_generator",
     "mean_std",
     "run_demo",
     "run_encoding",
     "run_experiment",
+    "tempo_within",
     "to_builtin",
 ]

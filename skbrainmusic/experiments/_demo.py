@@ -13,22 +13,26 @@ DEMO_SCALES = {
         "study": {"scale": "small", "n_train_runs": 1, "n_test_runs": 1, "n_voxels": 400,
                   "n_corpus": 24},
         "n_subjects": 2, "cv": 3, "n_permutations": 1000, "n_examples": 2,
-        # A coarse spectrogram: the mel inversion dominates the demo's run time.
-        "generator": {"n_mels": 32, "hop_length": 1024, "n_iter": 8},
     },
     "small": {
         "study": {"scale": "small"},
-        "n_subjects": 5, "cv": 5, "n_permutations": 5000, "n_examples": 4, "generator": {},
+        "n_subjects": 5, "cv": 5, "n_permutations": 5000, "n_examples": 4,
     },
     "paper": {
         "study": {"scale": "paper"},
-        "n_subjects": 5, "cv": 5, "n_permutations": 2000, "n_examples": 6, "generator": {},
+        "n_subjects": 5, "cv": 5, "n_permutations": 2000, "n_examples": 6,
     },
 }
 #: The demo's music embedding (the MuLan-music analog, decoded for reconstruction).
 DEMO_MUSIC = "librosa-10s"
 #: The demo's evaluation embeddings of Figure 1a: music and low-level (SoundStream analog).
+#: A further evaluation embedding of a feature family the music one does not use goes here.
 DEMO_EVALUATION = (DEMO_MUSIC, "mel-1.5s")
+#: The features of the tagger scoring top-n agreement (10 s log-mel windows): a family the
+#: generator's conditioning embedding (DEMO_MUSIC) does not use.
+DEMO_TAGGER = ("mel", 10.0)
+#: The features of the generator's own instrument and mood tagger (learnt on its corpus).
+DEMO_ATTRIBUTE_TAGGER = ("librosa", 10.0)
 
 
 def demo_embeddings(study, *, cache=None, random_state=0):
@@ -117,15 +121,68 @@ class SyntheticStudies(Sequence):
                                     data_home=self.data_home, **self.study)
 
 
+def _tagger(features, study, cache):
+    from ..tagging import AudioTagger
+
+    backend, window = features
+    return AudioTagger(embedder=audio_embedder(backend, window, step=STEP,
+                                               sample_rate=study.sample_rate,
+                                               clip_duration=study.clip_duration, cache=cache))
+
+
+def demo_generator(study, *, cache=None, random_state=0):
+    """The demo's generator: a score-conditioned one learning from the study's corpus.
+
+    A :class:`~skbrainmusic.generation.ScoreBackend` whose instrument and mood attributes
+    come from an offline tagger (:data:`DEMO_ATTRIBUTE_TAGGER` features) fitted here on
+    the corpus clips' instrument and mood labels (genres are learnt from the corpus'
+    genre labels by the backend itself). The fitted tagger is frozen, so that cloning the
+    generator keeps it.
+
+    Parameters
+    ----------
+    study : Bunch
+        A synthetic study with its ``corpus`` (``audio``, ``clips`` with ``instruments``
+        and ``moods``), ``sample_rate`` and ``clip_duration``.
+    cache : str or path-like, default=None
+        On-disk cache of the audio embeddings.
+    random_state : int, default=0
+        Seed of the generation.
+
+    Returns
+    -------
+    generator : ConditionedGenerator
+        Unfitted (:func:`run_experiment` fits it on the corpus).
+
+    Examples
+    --------
+    >>> from skbrainmusic.experiments import demo_generator
+    >>> generator = demo_generator(study)  # doctest: +SKIP
+    """
+    from sklearn.frozen import FrozenEstimator
+
+    from ..generation import ConditionedGenerator, ScoreBackend
+
+    clips = study.corpus.clips
+    labels = [list(i) + list(m) for i, m in zip(clips.instruments, clips.moods)]
+    tagger = _tagger(DEMO_ATTRIBUTE_TAGGER, study, cache).fit(
+        study.corpus.audio, labels, sample_rate=study.sample_rate)
+    return ConditionedGenerator(ScoreBackend(FrozenEstimator(tagger), random_state=random_state),
+                                random_state=random_state)
+
+
 def run_demo(scale="small", *, random_state=0, n_subjects=None, data_home=None,
              progress=None):
     """Run the demo: the paper's study on simulated subjects, offline.
 
     Simulates a study (:func:`~skbrainmusic.datasets.make_synthetic_study`), decodes the
     four embeddings of :func:`demo_embeddings` from fMRI, reconstructs music by retrieval
-    from the study's corpus and with the spectrogram generator, tags it with an offline
-    tagger fitted on the corpus labels, and fits encoding models: every number of the
-    report of ``skbrainmusic demo``.
+    from the study's corpus and with the score-conditioned generator of
+    :func:`demo_generator` (learning from the corpus and its genre labels, shrinking the
+    decoded attributes as chosen on out-of-fold predictions of the training clips), tags
+    it with an offline log-mel tagger fitted on the training stimuli' labels (clips the
+    generator never learns from), and fits encoding models: every number of the report of
+    ``skbrainmusic demo``.
 
     Parameters
     ----------
@@ -153,7 +210,6 @@ def run_demo(scale="small", *, random_state=0, n_subjects=None, data_home=None,
     >>> results.table1[("identification_test", "mean")]  # doctest: +SKIP
     """
     from ..datasets import get_data_home
-    from ..generation import ConditionedGenerator, SpectrogramBackend
 
     if scale not in DEMO_SCALES:
         raise ValueError(f"scale must be one of {sorted(DEMO_SCALES)}, got {scale!r}.")
@@ -170,9 +226,9 @@ def run_demo(scale="small", *, random_state=0, n_subjects=None, data_home=None,
     return run_experiment(
         studies, demo_embeddings(first, cache=cache, random_state=random_state),
         music=DEMO_MUSIC, evaluation=DEMO_EVALUATION, corpus=first.corpus,
-        generator=ConditionedGenerator(SpectrogramBackend(**settings["generator"]),
-                                       random_state=random_state),
-        tagger="music", cv=settings["cv"], n_permutations=settings["n_permutations"],
-        n_examples=settings["n_examples"], random_state=random_state, progress=progress,
-        settings={"scale": scale, "study": settings["study"],
-                  "generator": settings["generator"], "data_home": data_home})
+        generator=demo_generator(first, cache=cache, random_state=random_state),
+        tagger=_tagger(DEMO_TAGGER, first, cache), cv=settings["cv"],
+        n_permutations=settings["n_permutations"], n_examples=settings["n_examples"],
+        random_state=random_state, progress=progress,
+        settings={"scale": scale, "study": settings["study"], "generator": "score",
+                  "tagger": "-".join(map(str, DEMO_TAGGER)), "data_home": data_home})

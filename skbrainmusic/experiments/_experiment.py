@@ -6,12 +6,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
+from sklearn.model_selection import cross_val_predict
 from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import has_fit_parameter
 
-from ..calibration import CalibratedDecoder
+from ..calibration import CalibratedDecoder, _groups_parameter
 from ..evaluation import ClipDescription, chance_rows, describe_clips, score_reconstructions
 from ..metrics import AUDIOSET_TOP_N, identification_accuracy, pearson_per_target
 from ..retrieval import Corpus
+from ..ridge import check_clip_cv
 from . import _statistics as stats
 from ._encoding import fit_encoder, roi_name
 from ._features import StimulusFeatures, TaggerFeatures
@@ -134,13 +137,22 @@ class _Corpus:
     ids: list
     audio: np.ndarray
     labels: list
+    genres: list
     name: str
+
+
+def _genres_of(clips):
+    """The ``genre`` column of a clip table as a list of str (None without one)."""
+    if clips is None or "genre" not in clips.columns:
+        return None
+    return [str(genre) for genre in clips["genre"]]
 
 
 def _check_corpus(corpus, study):
     if corpus is None:
         return _Corpus(list(study.clips_train.clip_id), np.asarray(study.audio_train),
-                       clip_labels(study.clips_train), "the training stimuli")
+                       clip_labels(study.clips_train), _genres_of(study.clips_train),
+                       "the training stimuli")
     audio = _field(corpus, "audio")
     if audio is None:
         raise ValueError("corpus has no 'audio': give a mapping or Bunch with 'audio' "
@@ -152,14 +164,16 @@ def _check_corpus(corpus, study):
     if rate is not None and rate != study.sample_rate:
         raise ValueError(f"corpus audio is at {rate} Hz but the stimuli at "
                          f"{study.sample_rate} Hz: resample the corpus.")
-    clips, ids, labels = (_field(corpus, name) for name in ("clips", "ids", "labels"))
+    clips, ids, labels, genres = (_field(corpus, name)
+                                  for name in ("clips", "ids", "labels", "genres"))
     if ids is None:
         ids = list(clips.clip_id) if clips is not None else list(range(len(audio)))
     # A corpus without labels (e.g. a folder of music) leaves the tagger to the stimuli's.
     if labels is None and clips is not None and (
             _FULL_LABELS <= set(clips.columns) or "genre" in clips.columns):
         labels = clip_labels(clips)
-    return _Corpus(list(ids), audio, labels, _field(corpus, "name") or "the corpus")
+    genres = _genres_of(clips) if genres is None else [str(genre) for genre in genres]
+    return _Corpus(list(ids), audio, labels, genres, _field(corpus, "name") or "the corpus")
 
 
 class _Quiet:
@@ -204,22 +218,188 @@ class _Stimuli:
     genres: np.ndarray
     rows: np.ndarray
     example_rows: list
+    genre_mean: ClipDescription
+
+
+def _at_rate(audio, rate, sample_rate):
+    """float32 waveforms resampled from ``rate`` to the stimuli's ``sample_rate``."""
+    if rate != sample_rate:
+        import librosa
+
+        audio = librosa.resample(np.asarray(audio), orig_sr=rate, target_sr=sample_rate)
+    return np.asarray(audio, dtype=np.float32)
 
 
 def _generate(generator, embeddings, sample_rate, random_state):
     """Waveforms at the stimuli's sample rate."""
-    audio = generator.generate(embeddings, random_state=random_state)
-    if generator.sample_rate_ != sample_rate:
-        import librosa
-
-        audio = librosa.resample(np.asarray(audio), orig_sr=generator.sample_rate_,
-                                 target_sr=sample_rate)
-    return np.asarray(audio, dtype=np.float32)
+    return _at_rate(generator.generate(embeddings, random_state=random_state),
+                    generator.sample_rate_, sample_rate)
 
 
-def _fit_generator(generator, corpus_embeddings, corpus_audio, sample_rate):
-    corpus = Corpus(corpus_embeddings, audio=corpus_audio, sample_rate=sample_rate)
+def tempo_within(estimated, true, tolerance=0.04):
+    """Whether each estimated tempo is within ``tolerance`` of the true one, counting
+    octave errors (half or double tempo) as right, as beat trackers are scored.
+
+    Parameters
+    ----------
+    estimated, true : array-like of shape (n_clips,)
+        Tempi in BPM.
+    tolerance : float, default=0.04
+        Relative tolerance.
+
+    Returns
+    -------
+    correct : ndarray of bool of shape (n_clips,)
+
+    Examples
+    --------
+    >>> from skbrainmusic.experiments import tempo_within
+    >>> tempo_within([121.0, 60.0, 100.0], [120.0, 120.0, 120.0]).tolist()
+    [True, True, False]
+    """
+    estimated, true = np.asarray(estimated, dtype=float), np.asarray(true, dtype=float)
+    error = np.min([np.abs(estimated / (true * factor) - 1.0) for factor in (0.5, 1.0, 2.0)],
+                   axis=0)
+    return error <= tolerance
+
+
+def attribute_accuracy(decoded, clips):
+    """Accuracy of decoded musical attributes against the clips' true ones.
+
+    Parameters
+    ----------
+    decoded : pandas.DataFrame
+        One row per clip, as :meth:`~skbrainmusic.generation.ScoreBackend.decode_attributes`
+        returns (``genre``, ``tempo``, ``tonic``, ``mode``).
+    clips : pandas.DataFrame
+        The same clips' table; its columns ``genre``, ``tempo`` (BPM), ``key`` (tonic
+        0-11) and ``major`` (bool), where present, are the truth (the synthetic study's
+        score parameters).
+
+    Returns
+    -------
+    accuracy : dict
+        ``genre``, ``key`` (tonic; chance 1/12), ``mode`` and ``tempo`` (within 4%,
+        octave errors counted right), for the attributes both tables have.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skbrainmusic.experiments import attribute_accuracy
+    >>> decoded = pd.DataFrame({"genre": ["rock", "jazz"], "tempo": [120.0, 90.0],
+    ...                         "tonic": [0, 2], "mode": ["major", "minor"]})
+    >>> clips = pd.DataFrame({"genre": ["rock", "rock"], "tempo": [60.0, 140.0],
+    ...                       "key": [0, 5], "major": [True, False]})
+    >>> attribute_accuracy(decoded, clips)
+    {'genre': 0.5, 'key': 0.5, 'mode': 1.0, 'tempo': 0.5}
+    """
+    accuracy = {}
+    if "genre" in clips and decoded.genre.notna().all():
+        accuracy["genre"] = float(np.mean(decoded.genre.to_numpy()
+                                          == clips.genre.astype(str).to_numpy()))
+    if "key" in clips:
+        accuracy["key"] = float(np.mean(decoded.tonic.to_numpy() == clips.key.to_numpy()))
+    if "major" in clips:
+        accuracy["mode"] = float(np.mean((decoded["mode"].to_numpy() == "major")
+                                         == clips.major.to_numpy().astype(bool)))
+    if "tempo" in clips:
+        accuracy["tempo"] = float(np.mean(tempo_within(decoded.tempo, clips.tempo)))
+    return accuracy
+
+
+def _fit_generator(generator, corpus_embeddings, corpus, sample_rate):
+    """``generator`` fitted on the corpus' music embeddings, audio and genres."""
+    corpus = Corpus(corpus_embeddings, audio=corpus.audio, sample_rate=sample_rate,
+                    labels=corpus.genres)
     return clone(generator).set_params(corpus=corpus).fit()
+
+
+def _takes_validation(generator):
+    """Whether the fitted generator's backend tunes itself on decoded validation clips."""
+    return generator is not None and has_fit_parameter(generator.backend_, "validation")
+
+
+def _out_of_fold(calibrated, study, train, groups):
+    """Calibrated out-of-fold predictions ``(n_train, n_windows, d)`` of the training clips:
+    every clip predicted by a decoder that did not see it (nor its group), then calibrated
+    as held-out predictions are, so that they are decoded the way the test clips are."""
+    # TODO(merge): CalibratedDecoder.oof_predictions_ (branch h1) holds these raw
+    # predictions; use it instead of a second cross-validation.
+    name = _groups_parameter(calibrated.estimator)
+    params = {name: groups} if groups is not None and name is not None else {}
+    raw = cross_val_predict(clone(calibrated.estimator), study.responses_train, train,
+                            cv=check_clip_cv(calibrated.cv, groups), groups=groups,
+                            params=params)
+    return ((raw - calibrated.oof_mean_) / calibrated.oof_scale_ * calibrated.target_scale_
+            + calibrated.target_mean_)
+
+
+def attribute_table(decoded, clips, *, n_instruments=3):
+    """Decoded musical attributes of clips beside their true ones, one row per clip.
+
+    Parameters
+    ----------
+    decoded : pandas.DataFrame
+        As :meth:`~skbrainmusic.generation.ScoreBackend.decode_attributes` returns, one
+        row per clip of ``clips``.
+    clips : pandas.DataFrame
+        The clips' table (``clip_id`` and, where present, the true ``genre``, ``tempo``,
+        ``key``, ``major`` and ``instruments`` of the synthetic study's scores).
+    n_instruments : int, default=3
+        Decoded instruments listed, most probable first.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        ``clip_id``, then per attribute the true value and the decoded one: ``genre`` /
+        ``decoded_genre`` / ``decoded_genre_proba`` (its probability), ``tempo`` /
+        ``decoded_tempo`` (BPM), ``key`` / ``decoded_key`` / ``decoded_key_proba`` (e.g.
+        ``"A minor"``), ``instruments`` / ``decoded_instruments`` (lists); a true
+        attribute the clip table lacks is left out.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skbrainmusic.experiments import attribute_table
+    >>> decoded = pd.DataFrame({
+    ...     "genre": ["rock"], "genre_proba": [{"rock": 0.8, "jazz": 0.2}],
+    ...     "tempo": [118.0], "tonic": [9], "mode": ["minor"], "key": ["A minor"],
+    ...     "key_proba": [0.4], "instruments": [["Guitar", "Drum kit"]]})
+    >>> clips = pd.DataFrame({"clip_id": ["rock.00001"], "genre": ["rock"],
+    ...                       "tempo": [120.0], "key": [9], "major": [False],
+    ...                       "instruments": [["Guitar", "Bass guitar"]]})
+    >>> table = attribute_table(decoded, clips)
+    >>> table.loc[0, ["genre", "decoded_genre", "decoded_genre_proba", "key", "decoded_key"]]
+    ... # doctest: +NORMALIZE_WHITESPACE
+    genre                     rock
+    decoded_genre             rock
+    decoded_genre_proba        0.8
+    key                    A minor
+    decoded_key            A minor
+    Name: 0, dtype: object
+    """
+    from ..composer import key_name
+
+    clips = clips.reset_index(drop=True)
+    decoded = decoded.reset_index(drop=True)
+    table = pd.DataFrame({"clip_id": clips.clip_id.astype(str)})
+    if "genre" in clips:
+        table["genre"] = clips.genre.astype(str)
+    table["decoded_genre"] = decoded.genre
+    table["decoded_genre_proba"] = [None if proba is None else proba[genre] for genre, proba
+                                    in zip(decoded.genre, decoded.genre_proba)]
+    if "tempo" in clips:
+        table["tempo"] = clips.tempo.astype(float)
+    table["decoded_tempo"] = decoded.tempo.astype(float)
+    if {"key", "major"} <= set(clips.columns):
+        table["key"] = [key_name(tonic, major) for tonic, major in zip(clips.key, clips.major)]
+    table["decoded_key"] = decoded.key
+    table["decoded_key_proba"] = decoded.key_proba.astype(float)
+    if "instruments" in clips:
+        table["instruments"] = [list(names) for names in clips.instruments]
+    table["decoded_instruments"] = [list(names)[:n_instruments]
+                                    for names in decoded.instruments]
+    return table
 
 
 def _example_rows(genres, rows, n_examples):
@@ -254,7 +434,7 @@ def _prepare_stimuli(study, config, corpus, generator, tagger, n_reconstructions
         tagger = clone(tagger, safe=False)
     corpus_proba = classes = None
     if tagger is not None:
-        labelled = corpus if corpus.labels is not None else _check_corpus(None, study)
+        labelled = _tagger_clips(corpus, study)
         progress.log(f"fitting the audio tagger on the labels of {labelled.name}")
         tagger.fit(labelled.audio, labelled.labels, sample_rate=rate)
         corpus_proba = tagger.predict_proba(corpus.audio, sample_rate=rate)
@@ -266,8 +446,7 @@ def _prepare_stimuli(study, config, corpus, generator, tagger, n_reconstructions
     retriever = EmbeddingRetriever({"embeddings": corpus_embeddings[config.music],
                                     "ids": corpus.ids}).fit()
     if generator is not None:
-        generator = _fit_generator(generator, corpus_embeddings[config.music], corpus.audio,
-                                   rate)
+        generator = _fit_generator(generator, corpus_embeddings[config.music], corpus, rate)
     n_test = len(study.clips_test)
     rows = np.arange(n_test if n_reconstructions is None else min(n_reconstructions, n_test))
     if rows.size < 2:
@@ -277,9 +456,10 @@ def _prepare_stimuli(study, config, corpus, generator, tagger, n_reconstructions
         None if tagger is None else tagger.predict_proba(np.asarray(study.audio_test)[rows],
                                                          sample_rate=rate),
         classes)
+    genres = np.asarray(study.clips_test.genre)
+    genre_mean = _genre_mean(study, embeddings, tagger, genres[rows], config)
     for stimulus in features.values():
         stimulus.forget_training()
-    genres = np.asarray(study.clips_test.genre)
     stimuli = _Stimuli(
         embeddings=embeddings, features=features, tagger=tagger, retriever=retriever,
         generator=generator,
@@ -287,8 +467,41 @@ def _prepare_stimuli(study, config, corpus, generator, tagger, n_reconstructions
             {key: corpus_embeddings[key] for key in config.evaluation}, corpus_proba, classes),
         stimulus_description=stimulus_description, sample_rate=rate,
         test_clip_ids=list(study.clips_test.clip_id), genres=genres, rows=rows,
-        example_rows=_example_rows(genres, rows, n_examples))
+        example_rows=_example_rows(genres, rows, n_examples), genre_mean=genre_mean)
     return stimuli, corpus
+
+
+def _genre_mean(study, embeddings, tagger, genres, config):
+    """The genre-mean predictor: every reconstructed clip described by the mean evaluation
+    embeddings (and tag probabilities) of the training stimuli of its genre. It knows the
+    genre and nothing else (within a genre it is at chance); its tag probabilities are the
+    tagger's on its own training clips, so its agreement is optimistic. None when a test
+    genre has no training clip."""
+    train_genres = np.asarray(study.clips_train.genre)
+    if not np.isin(genres, train_genres).all():
+        return None
+
+    def means(values):
+        by_genre = {genre: values[train_genres == genre].mean(axis=0)
+                    for genre in np.unique(genres)}
+        return np.stack([by_genre[genre] for genre in genres])
+
+    proba = None
+    if tagger is not None:
+        proba = means(np.asarray(tagger.predict_proba(np.asarray(study.audio_train),
+                                                      sample_rate=study.sample_rate)))
+    return ClipDescription({key: means(embeddings[key][0]) for key in config.evaluation},
+                           proba, None if tagger is None else tuple(tagger.classes_))
+
+
+def _tagger_clips(corpus, study):
+    """The clips the evaluation tagger learns from: the labelled training stimuli, which a
+    separate corpus (the generator's training music) does not hold, else the corpus."""
+    clips = study.clips_train
+    if (_FULL_LABELS <= set(clips.columns) or "genre" in clips.columns
+            or corpus.labels is None):
+        return _check_corpus(None, study)
+    return corpus
 
 
 def _music_tagger(name, features, music):
@@ -480,12 +693,20 @@ def _subject_task(index, studies, stimuli, config):
     retrieved_rows = stimuli.retriever.kneighbors(predicted, n_neighbors=1)[1][:, 0]
     descriptions = {"retrieval": stimuli.corpus_description.take(retrieved_rows)}
     examples = np.searchsorted(rows, stimuli.example_rows)
-    example_generated = None
+    example_generated = example_attributes = None
+    attributes = {}
     if stimuli.generator is not None:
-        generated = _generate(stimuli.generator, predicted, stimuli.sample_rate,
-                              config.random_state)
+        generated, controls, decoded = _generation(study, stimuli, config, calibrated,
+                                                   predicted)
         descriptions["generation"] = _describe(generated, stimuli, config)
+        for name, audio in controls.items():
+            descriptions[name] = _describe(audio, stimuli, config)
         example_generated = generated[examples]
+        clips = study.clips_test.iloc[rows]
+        for name, table in decoded.items():
+            attributes[name] = attribute_accuracy(table, clips)
+        if "generation" in decoded:
+            example_attributes = decoded["generation"].iloc[examples].reset_index(drop=True)
     rec_resampling = _resampling(rows.size, genres[rows], config)
     reconstruction, per_clip = _reconstruction_scores(descriptions, stimuli)
     _reconstruction_statistics(descriptions, per_clip, stimuli, rec_resampling, statistics)
@@ -513,20 +734,76 @@ def _subject_task(index, studies, stimuli, config):
         decoding_per_genre=decoding_per_genre, encoding=encoding, models=models,
         calibrated_decoder=calibrated, predicted_music=predictions[config.music].mean(axis=1),
         retrieved_rows=retrieved_rows, example_generated=example_generated,
+        attributes=attributes, example_attributes=example_attributes,
         voxel_scores=voxel_scores, significant=significant,
         roi_labels=None if study.roi_labels is None else np.asarray(study.roi_labels),
         mask_img=_field(study, "mask_img"), per_clip=per_clip, statistics=statistics)
 
 
+def _generation(study, stimuli, config, calibrated, predicted):
+    """Music generated from the calibrated predictions, its controls and decoded attributes.
+
+    A generator whose backend tunes itself on decoded validation clips (ScoreBackend's
+    shrinkage) is refitted for this subject on the calibrated out-of-fold predictions of
+    its training clips (training data only). Controls: ``"shuffled responses"`` (the same
+    path from a decoder fitted on training responses shuffled across clips: chance) and,
+    for a :class:`~skbrainmusic.generation.ScoreBackend` with genre labels,
+    ``"genre-only resynthesis"`` (only the decoded genre kept: a random piece of it).
+
+    Returns ``(generated, {control: audio}, {"generation" / "shuffled responses":
+    decoded attributes})`` (no attributes for a backend without ``decode_attributes``).
+    """
+    from ..composer import Composer
+    from ..generation import ScoreBackend
+
+    rows = stimuli.rows
+    generator = stimuli.generator
+    train = stimuli.embeddings[config.music][0]
+    groups = _field(study, "cv_groups")
+    if _takes_validation(generator):
+        generator = clone(generator).fit(validation=(
+            _out_of_fold(calibrated, study, train, groups), np.asarray(study.audio_train)))
+    generated = _generate(generator, predicted, stimuli.sample_rate, config.random_state)
+    order = np.random.default_rng([config.random_state, len(train)]).permutation(len(train))
+    shuffled = clone(calibrated).fit(np.asarray(study.responses_train)[order], train,
+                                     groups=None if groups is None
+                                     else np.asarray(groups)[order])
+    shuffled_predicted = shuffled.predict(study.responses_test)[rows]
+    controls = {"shuffled responses": _generate(generator, shuffled_predicted,
+                                                stimuli.sample_rate, config.random_state)}
+    backend = generator.backend_
+    decoded = {}
+    if hasattr(backend, "decode_attributes"):
+        decoded = {"generation": backend.decode_attributes(predicted),
+                   "shuffled responses": backend.decode_attributes(shuffled_predicted)}
+    if isinstance(backend, ScoreBackend) and backend.genres_ is not None:
+        composer = Composer(sample_rate=backend.sample_rate_,
+                            duration=backend.n_samples_ / backend.sample_rate_,
+                            fade=backend.fade)
+        pieces = composer.generate([{"genre": genre} for genre in decoded["generation"].genre],
+                                   config.random_state)
+        controls["genre-only resynthesis"] = _at_rate(pieces, backend.sample_rate_,
+                                                      stimuli.sample_rate)
+    return generated, controls, decoded
+
+
 def _encoding(study, embeddings, config):
-    """Voxelwise encoding of every feature space, with a permutation test for the music one."""
-    from ..encoding import permutation_test
+    """Voxelwise encoding of every feature space, with a permutation test for the music one.
+
+    Every feature space predicts the same targets: the responses averaged over the music
+    embedding's windows, from its features averaged per clip and repeated over those
+    windows (feature spaces of other windows would otherwise predict other targets, and
+    their scores would not compare)."""
+    from ..encoding import permutation_test, upsample_to_windows
 
     informative_rois = _field(study, "informative_rois")
+    window = next(spec.window for spec in config.specs if spec.key == config.music)
+    n_windows = embeddings[config.music][0].shape[1]
     per_space = {}
     for spec in config.specs:
-        train, test = embeddings[spec.key]
-        _, predicted, responses_test, scores = fit_encoder(study, spec.window, train, test,
+        train, test = (upsample_to_windows(features.mean(axis=1), n_windows)
+                       for features in embeddings[spec.key])
+        _, predicted, responses_test, scores = fit_encoder(study, window, train, test,
                                                            step=config.step, cv=config.cv)
         if informative_rois is None:
             per_space[spec.key] = {"mean_r": float(scores.mean()),
@@ -575,6 +852,8 @@ def _references(stimuli, config, corpus, progress):
         descriptions["oracle generation"] = _describe(oracle_audio, stimuli, config)
     descriptions["chance"] = stimuli.corpus_description.take(
         chance_rows(len(corpus.ids), rows.size, config.random_state))
+    if stimuli.genre_mean is not None:
+        descriptions["genre mean"] = stimuli.genre_mean
     statistics = {}
     resampling = _resampling(rows.size, stimuli.genres[rows], config)
     references, per_clip = _reconstruction_scores(descriptions, stimuli)
@@ -627,17 +906,23 @@ def run_experiment(studies, embeddings, *, music, evaluation=None, corpus=None,
         ``(music,)``.
     corpus : Bunch or mapping, default=None
         Retrieval corpus and the generator's training music: ``audio`` ``(n_items,
-        n_samples)`` at the stimuli's rate, optional ``ids``, ``clips`` (a clip table) or
-        ``labels`` (AudioSet names per item, to fit the tagger on). ``None``: the training
-        stimuli.
+        n_samples)`` at the stimuli's rate, optional ``ids``, ``clips`` (a clip table; its
+        ``genre`` column gives the genres), ``genres`` (one str per item, the generator's
+        :attr:`Corpus.labels <skbrainmusic.retrieval.Corpus.labels>`) or ``labels``
+        (AudioSet names per item, to fit the tagger on when the training stimuli have
+        none). ``None``: the training stimuli.
     generator : ConditionedGenerator or None, default=None
-        Unfitted generator; cloned and fitted on the corpus' music embeddings and audio.
-        ``None`` reconstructs by retrieval only.
+        Unfitted generator; cloned and fitted on the corpus' music embeddings, audio and
+        genres (once for the oracle; refitted per subject with ``validation=`` the
+        calibrated out-of-fold predictions of the training clips and their audio when its
+        backend's ``fit`` takes ``validation``). ``None`` reconstructs by retrieval only.
     tagger : "music", AudioTagger or None, default="music"
-        ``"music"``: an offline tagger on the raw music embedding; an
-        :class:`~skbrainmusic.AudioTagger` (e.g. ``backend="ast"``) is cloned and fitted on
-        the labelled clips (the corpus' labels if it has any, else the training stimuli's).
-        ``None``: no top-n agreement.
+        ``"music"``: an offline tagger on the raw music embedding (it shares the music
+        embedding's features: prefer a tagger of another feature family, as the demo's
+        log-mel one); an :class:`~skbrainmusic.AudioTagger` (e.g. ``backend="ast"``) is
+        cloned. It is fitted on the labelled training stimuli (clips a separate corpus,
+        the generator's training music, does not hold), or on the corpus' labels when the
+        stimuli have none. ``None``: no top-n agreement.
     cv : int, default=5
         Folds over clips of the decoders, the calibration and the encoders.
     n_rois : int, default=6
@@ -749,4 +1034,7 @@ def run_experiment(studies, embeddings, *, music, evaluation=None, corpus=None,
         subjects=subjects, references=references, reference_statistics=reference_statistics,
         oracle_rows=oracle_rows, examples=examples, example_audio=audio,
         sample_rate=stimuli.sample_rate, test_clips=first.clips_test.reset_index(drop=True),
-        true_music=stimuli.embeddings[music][1].mean(axis=1))
+        true_music=stimuli.embeddings[music][1].mean(axis=1),
+        example_attributes=(None if subjects[0].example_attributes is None else
+                            attribute_table(subjects[0].example_attributes,
+                                            first.clips_test.iloc[stimuli.example_rows])))

@@ -123,6 +123,14 @@ class SubjectResult:
         Corpus rows retrieved.
     example_generated : ndarray of shape (n_examples, n_samples) or None
         Generated audio of the example clips.
+    attributes : dict
+        With a generator that decodes musical attributes (``decode_attributes``), their
+        accuracy on the reconstructed test clips (``genre``, ``key``, ``mode``, ``tempo``;
+        see :func:`~skbrainmusic.experiments.attribute_accuracy`) from the predicted
+        embeddings (``"generation"``) and from those of a decoder fitted on shuffled
+        responses (``"shuffled responses"``, chance); empty otherwise.
+    example_attributes : pandas.DataFrame or None
+        The attributes decoded for the example clips (``decode_attributes`` rows).
     voxel_scores, significant : ndarray of shape (n_voxels,) or None
         Held-out r of the music encoding model and its FDR-significant voxels.
     roi_labels : ndarray of shape (n_voxels,) or None
@@ -150,6 +158,8 @@ class SubjectResult:
     predicted_music: np.ndarray
     retrieved_rows: np.ndarray
     example_generated: np.ndarray
+    attributes: dict
+    example_attributes: pd.DataFrame
     voxel_scores: np.ndarray
     significant: np.ndarray
     roi_labels: np.ndarray
@@ -194,6 +204,10 @@ class ExperimentResults:
         The test clips' table.
     true_music : ndarray of shape (n_test, d)
         True music embeddings of the test clips (windows averaged).
+    example_attributes : pandas.DataFrame or None
+        With a generator that decodes musical attributes: those decoded for the example
+        clips (first subject) beside their true ones, from
+        :func:`~skbrainmusic.experiments.attribute_table`.
     """
 
     settings: dict
@@ -208,6 +222,7 @@ class ExperimentResults:
     sample_rate: int
     test_clips: pd.DataFrame
     true_music: np.ndarray
+    example_attributes: pd.DataFrame = None
 
     # Summaries over subjects (the report's mean +- std) -------------------------------
 
@@ -222,7 +237,8 @@ class ExperimentResults:
         summary : dict
             ``table1``, ``reconstruction`` (``identification``,
             ``within_genre_identification``, ``agreement``, ``references``),
-            ``per_genre`` and ``encoding`` (when fitted).
+            ``per_genre``, ``encoding`` (when fitted) and ``attributes`` (accuracy of
+            the decoded musical attributes, with a generator that decodes them).
         """
         first = self.subjects[0]
         table1 = {}
@@ -241,6 +257,12 @@ class ExperimentResults:
         summary = {"table1": table1, "reconstruction": reconstruction,
                    "per_genre": {genre: self._over_subjects(lambda r, g=genre: r.per_genre[g])
                                  for genre in sorted(first.per_genre)}}
+        if first.attributes:
+            summary["attributes"] = {
+                method: {name: self._over_subjects(lambda r, m=method, n=name:
+                                                   r.attributes[m][n])
+                         for name in values}
+                for method, values in first.attributes.items()}
         if first.encoding is not None:
             encoding = {key: self._over_subjects(lambda r, k=key: r.encoding[k])
                         for key, value in first.encoding.items() if not isinstance(value, dict)}
@@ -420,8 +442,8 @@ class ExperimentResults:
         results : dict
             ``skbrainmusic_version``, ``settings``, ``study``, ``embeddings``, the
             summaries over subjects (``table1``, ``reconstruction``, ``per_genre``,
-            ``encoding``), ``subjects`` (per-subject numbers), ``statistics`` and
-            ``oracle_retrieved_corpus_rows``.
+            ``encoding``, ``attributes``), ``subjects`` (per-subject numbers),
+            ``statistics``, ``oracle_retrieved_corpus_rows`` and ``example_attributes``.
         """
         music = self.settings["music"]
         subjects = [{
@@ -429,11 +451,14 @@ class ExperimentResults:
             "reconstruction": result.reconstruction, "per_genre": result.per_genre,
             "decoding_per_genre": result.decoding_per_genre, "encoding": result.encoding,
             "informative_rois": result.informative_rois,
-            "roi_scores": result.roi_scores[music]} for result in self.subjects]
+            "roi_scores": result.roi_scores[music], "attributes": result.attributes}
+            for result in self.subjects]
         return to_builtin({
             "skbrainmusic_version": __version__, "settings": self.settings,
             "study": self.study, "embeddings": self.embeddings, **self.summary(),
             "subjects": subjects, "statistics": self.statistics(),
             "oracle_retrieved_corpus_rows": self.oracle_rows,
+            "example_attributes": (None if self.example_attributes is None
+                                   else self.example_attributes.to_dict(orient="records")),
         }, nan_as_none=True)
 

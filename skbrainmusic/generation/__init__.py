@@ -5,12 +5,15 @@ waveforms, with the parameters every backend shares (the corpus it learns from, 
 are reduced, the seed). The rest belongs to a backend object, as himalaya's
 ``solver_params``:
 
-- :class:`SpectrogramBackend` (default, offline, no weights; ``_spectrogram.py``);
+- :class:`ScoreBackend` (default, offline, no weights; ``_score.py``): decodes musical
+  attributes (genre, tempo, key, mode, instruments, tonal balance ...) estimated from the
+  corpus audio (and the corpus' labels, e.g. its genres) and composes a new piece with
+  :mod:`skbrainmusic.composer`;
+- :class:`SpectrogramBackend` (baseline, offline, no weights; ``_spectrogram.py``):
+  regresses the log-mel spectrogram on the embedding, so it predicts the corpus'
+  conditional mean (generated clips sound alike: a spectral blur);
 - :class:`DiffusionBackend` (MusicLDM / AudioLDM latent diffusion conditioned on a CLAP
-  embedding, the open counterpart of MusicLM conditioned on MuLan; ``_diffusers.py``);
-- :class:`ScoreBackend` (offline, no weights; ``_score.py``): decodes musical attributes
-  (genre, tempo, key, mode, instruments, tonal balance ...) estimated from the corpus audio
-  and composes a new piece with :mod:`skbrainmusic.composer`.
+  embedding, the open counterpart of MusicLM conditioned on MuLan; ``_diffusers.py``).
 
 The backend interface
 ---------------------
@@ -21,7 +24,11 @@ A backend is a :class:`~sklearn.base.BaseEstimator` (constructor parameters only
   averaged), ``audio`` ``(n_clips, n_samples)`` and ``sample_rate`` come from the
   generator's corpus, all ``None`` when it has none; a backend that needs them raises a
   ``ValueError`` saying so, one that does not (e.g. pretrained weights) checks at most ``d``.
-  Returns ``self``.
+  Returns ``self``. Two optional keyword arguments, passed only to a ``fit`` that
+  accepts them: ``labels`` (the corpus' :attr:`~skbrainmusic.retrieval.Corpus.labels`,
+  one str per clip, e.g. a genre; given when the corpus has labels) and ``validation``
+  (what :meth:`ConditionedGenerator.fit` receives as ``validation``, e.g. decoded
+  embeddings of other clips with their audio, to tune how decoded embeddings are used).
 - ``generate(embeddings, random_state)``: ``embeddings`` ``(n, d)``, already validated by
   the facade -> waveforms ``(n, n_samples)`` float32 at ``sample_rate_``.
 - fitted attributes ``sample_rate_`` (int) and ``n_features_in_`` (the embedding
@@ -33,7 +40,7 @@ does not change.
 
 import numpy as np
 from sklearn.base import BaseEstimator, clone
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
 from .._docs import fill_doc
 from .._validation import validate_clips
@@ -43,6 +50,9 @@ from ._score import ScoreBackend
 from ._spectrogram import SpectrogramBackend
 
 __all__ = ["ConditionedGenerator", "DiffusionBackend", "ScoreBackend", "SpectrogramBackend"]
+
+#: Backends named by a string.
+BACKENDS = {"score": ScoreBackend, "spectrogram": SpectrogramBackend}
 
 
 @fill_doc
@@ -61,19 +71,24 @@ class ConditionedGenerator(BaseEstimator):
 
     Parameters
     ----------
-    backend : "spectrogram" or backend object, default="spectrogram"
+    backend : "score", "spectrogram" or backend object, default="score"
         How music is made from an embedding: a backend object such as
-        :class:`SpectrogramBackend` (offline; learns from the corpus) or
-        :class:`DiffusionBackend` (MusicLDM / AudioLDM weights; needs no corpus), whose
-        parameters ``clone`` and ``GridSearchCV`` reach as ``backend__<name>``. The string
-        ``"spectrogram"`` means ``SpectrogramBackend()``; ``"musicldm"`` and ``"audioldm"``
-        need weights, so they must be given as ``DiffusionBackend(pipeline, model=...)``.
-        See :mod:`skbrainmusic.generation` for the backend interface.
+        :class:`ScoreBackend` (offline; decodes musical attributes learnt on the corpus and
+        composes a new piece), :class:`SpectrogramBackend` (offline baseline; regresses the
+        corpus' spectrograms, so its clips sound alike) or :class:`DiffusionBackend`
+        (MusicLDM / AudioLDM weights; needs no corpus), whose parameters ``clone`` and
+        ``GridSearchCV`` reach as ``backend__<name>``. The strings ``"score"`` and
+        ``"spectrogram"`` mean ``ScoreBackend()`` and ``SpectrogramBackend()``;
+        ``"musicldm"`` and ``"audioldm"`` need weights, so they must be given as
+        ``DiffusionBackend(pipeline, model=...)``. See :mod:`skbrainmusic.generation` for
+        the backend interface.
     corpus : Corpus, mapping or object, default=None
         What the backend learns from: a :class:`~skbrainmusic.retrieval.Corpus` with
         ``embeddings`` ``(n_clips, d)`` or ``(n_clips, n_windows, d)`` (windows
-        averaged), ``audio`` ``(n_clips, n_samples)`` and ``sample_rate`` (or a mapping /
-        Bunch with these fields). Diffusion backends need none.
+        averaged), ``audio`` ``(n_clips, n_samples)``, ``sample_rate`` and optionally
+        ``labels`` (one str per clip, e.g. its genre, given to a backend whose ``fit``
+        takes ``labels``, as :class:`ScoreBackend`'s), or a mapping / Bunch with these
+        fields. Diffusion backends need none.
     window_reduce : {"mean", None}, default="mean"
         3-D embeddings ``(n_clips, n_windows, d)``: ``"mean"`` conditions on the window
         average; ``None`` generates one waveform per window (output gains a windows axis).
@@ -106,7 +121,7 @@ class ConditionedGenerator(BaseEstimator):
     (2, 8000)
     """
 
-    def __init__(self, backend="spectrogram", *, corpus=None, window_reduce="mean",
+    def __init__(self, backend="score", *, corpus=None, window_reduce="mean",
                  random_state=None):
         self.backend = backend
         self.corpus = corpus
@@ -124,24 +139,24 @@ class ConditionedGenerator(BaseEstimator):
         """An unfitted backend object for the ``backend`` parameter."""
         backend = self.backend
         if isinstance(backend, str):
-            if backend == "spectrogram":
-                return SpectrogramBackend()
+            if backend in BACKENDS:
+                return BACKENDS[backend]()
             if backend in PIPELINES:
                 raise ValueError(
                     f"backend={backend!r} needs weights: give "
                     f"backend=DiffusionBackend({backend!r}, model=...) with a local pipeline "
                     f"directory, a hub id (e.g. {EXAMPLE_MODELS[backend]!r}) or a "
                     f"{PIPELINES[backend]} object.")
-            raise ValueError(f"backend must be 'spectrogram' or a backend object such as "
-                             f"SpectrogramBackend(...) or DiffusionBackend(...), got "
-                             f"{backend!r}.")
+            raise ValueError(f"backend must be 'score', 'spectrogram' or a backend object "
+                             f"such as ScoreBackend(...), SpectrogramBackend(...) or "
+                             f"DiffusionBackend(...), got {backend!r}.")
         if not all(callable(getattr(backend, name, None)) for name in ("fit", "generate")):
-            raise TypeError(f"backend must be 'spectrogram' or a backend object with fit and "
-                            f"generate (see skbrainmusic.generation), got "
+            raise TypeError(f"backend must be 'score', 'spectrogram' or a backend object with "
+                            f"fit and generate (see skbrainmusic.generation), got "
                             f"{type(backend).__name__}.")
         return clone(backend)
 
-    def fit(self, X=None, y=None):
+    def fit(self, X=None, y=None, *, validation=None):
         """Fit the backend on the corpus (or load its weights).
 
         Parameters
@@ -151,6 +166,12 @@ class ConditionedGenerator(BaseEstimator):
             checked against the backend's. The generator never learns from it.
         y : None
             Ignored.
+        validation : tuple (decoded, audio), default=None
+            For a backend whose ``fit`` takes ``validation`` (:class:`ScoreBackend`):
+            embeddings decoded the way those given to :meth:`generate` will be (e.g.
+            out-of-fold predictions from fMRI of the training stimuli) ``(n_validation, d)``
+            or ``(n_validation, n_windows, d)``, with the waveforms of those clips
+            ``(n_validation, n_samples)`` at the corpus' sample rate.
 
         Returns
         -------
@@ -160,6 +181,13 @@ class ConditionedGenerator(BaseEstimator):
             raise ValueError(f"window_reduce must be 'mean' or None, got "
                              f"{self.window_reduce!r}.")
         backend = self._backend()
+        params = {}
+        if validation is not None:
+            if not has_fit_parameter(backend, "validation"):
+                raise ValueError(f"{type(backend).__name__}.fit takes no validation clips: "
+                                 "leave validation=None or use a backend that takes them "
+                                 "(e.g. ScoreBackend).")
+            params["validation"] = validation
         if self.corpus is None:
             embeddings = audio = sample_rate = None
         else:
@@ -168,7 +196,14 @@ class ConditionedGenerator(BaseEstimator):
             if embeddings.ndim == 3:
                 embeddings = embeddings.mean(axis=1)
             audio, sample_rate = corpus.audio, corpus.sample_rate
-        self.backend_ = backend.fit(embeddings, audio, sample_rate)
+            if corpus.labels is not None and has_fit_parameter(backend, "labels"):
+                params["labels"] = corpus.labels
+        if isinstance(backend, tuple(BACKENDS.values())) and (audio is None
+                                                              or sample_rate is None):
+            raise ValueError(
+                f"{type(backend).__name__} learns embedding -> audio on a corpus: give "
+                "ConditionedGenerator(corpus=Corpus(embeddings, audio=..., sample_rate=...)).")
+        self.backend_ = backend.fit(embeddings, audio, sample_rate, **params)
         self.n_features_in_ = self.backend_.n_features_in_
         self.sample_rate_ = self.backend_.sample_rate_
         if X is not None:
