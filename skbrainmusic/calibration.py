@@ -370,7 +370,32 @@ class CalibratedDecoder(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
             decoder's predictions.
         """
         check_is_fitted(self, "estimator_")
-        predicted = np.asarray(self.estimator_.predict(X))
+        return self.calibrate(self.estimator_.predict(X))
+
+    def calibrate(self, predictions):
+        """Map raw decoder predictions through the fitted calibration.
+
+        For predictions made otherwise than by ``estimator_``, e.g. ``oof_predictions_``
+        (the training clips decoded the way held-out clips are, then calibrated).
+
+        Parameters
+        ----------
+        predictions : array-like of shape (n_clips, n_windows, d) or (n_samples, d)
+            Raw predictions of the decoder, ``d`` as in the training targets.
+
+        Returns
+        -------
+        calibrated : ndarray of the shape of ``predictions``
+            In the dtype of ``predictions`` (float64 for other dtypes).
+        """
+        check_is_fitted(self, "calibration_coef_")
+        predicted = np.asarray(predictions)
+        if not np.issubdtype(predicted.dtype, np.floating):
+            predicted = predicted.astype(np.float64)
+        d = self.calibration_coef_.shape[0]
+        if predicted.ndim not in (2, 3) or predicted.shape[-1] != d:
+            raise ValueError(f"predictions must have shape (n_clips, n_windows, {d}) or "
+                             f"(n_samples, {d}), got {predicted.shape}.")
         calibrated = _apply_map(self.calibration_coef_, self.calibration_intercept_, predicted)
         return calibrated.astype(predicted.dtype, copy=False)
 

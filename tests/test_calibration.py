@@ -328,3 +328,17 @@ def test_methods_keep_shapes_and_none_passes_through(method):
     if method == "none":
         np.testing.assert_array_equal(predicted, model.estimator_.predict(responses[:5]))
     assert model.method_ in ("none", "standardize", "deshrink")
+
+
+def test_calibrate_maps_other_predictions_like_predict():
+    responses, embeddings = make_problem(30, seed=12)
+    model = CalibratedDecoder(decoder(), cv=3).fit(responses, embeddings)
+    raw = model.estimator_.predict(responses[:5])
+    np.testing.assert_array_equal(model.calibrate(raw), model.predict(responses[:5]))
+    # the training clips decoded out of fold, calibrated as held-out clips are
+    expected = ((model.oof_predictions_ - model.oof_mean_) / model.oof_scale_
+                * model.target_scale_ + model.target_mean_)
+    np.testing.assert_allclose(model.calibrate(model.oof_predictions_), expected, rtol=1e-10)
+    assert model.calibrate(raw.reshape(-1, 3)).shape == (20, 3)
+    with pytest.raises(ValueError, match=r"\(n_samples, 3\)"):
+        model.calibrate(raw[..., :2])

@@ -6,15 +6,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
-from sklearn.model_selection import cross_val_predict
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import has_fit_parameter
 
-from ..calibration import CalibratedDecoder, _groups_parameter
+from ..calibration import CalibratedDecoder
 from ..evaluation import ClipDescription, chance_rows, describe_clips, score_reconstructions
 from ..metrics import AUDIOSET_TOP_N, identification_accuracy, pearson_per_target
 from ..retrieval import Corpus
-from ..ridge import check_clip_cv
 from . import _statistics as stats
 from ._encoding import fit_encoder, roi_name
 from ._features import StimulusFeatures, TaggerFeatures
@@ -317,21 +315,6 @@ def _fit_generator(generator, corpus_embeddings, corpus, sample_rate):
 def _takes_validation(generator):
     """Whether the fitted generator's backend tunes itself on decoded validation clips."""
     return generator is not None and has_fit_parameter(generator.backend_, "validation")
-
-
-def _out_of_fold(calibrated, study, train, groups):
-    """Calibrated out-of-fold predictions ``(n_train, n_windows, d)`` of the training clips:
-    every clip predicted by a decoder that did not see it (nor its group), then calibrated
-    as held-out predictions are, so that they are decoded the way the test clips are."""
-    # TODO(merge): CalibratedDecoder.oof_predictions_ (branch h1) holds these raw
-    # predictions; use it instead of a second cross-validation.
-    name = _groups_parameter(calibrated.estimator)
-    params = {name: groups} if groups is not None and name is not None else {}
-    raw = cross_val_predict(clone(calibrated.estimator), study.responses_train, train,
-                            cv=check_clip_cv(calibrated.cv, groups), groups=groups,
-                            params=params)
-    return ((raw - calibrated.oof_mean_) / calibrated.oof_scale_ * calibrated.target_scale_
-            + calibrated.target_mean_)
 
 
 def attribute_table(decoded, clips, *, n_instruments=3):
@@ -762,7 +745,7 @@ def _generation(study, stimuli, config, calibrated, predicted):
     groups = _field(study, "cv_groups")
     if _takes_validation(generator):
         generator = clone(generator).fit(validation=(
-            _out_of_fold(calibrated, study, train, groups), np.asarray(study.audio_train)))
+            calibrated.calibrate(calibrated.oof_predictions_), np.asarray(study.audio_train)))
     generated = _generate(generator, predicted, stimuli.sample_rate, config.random_state)
     order = np.random.default_rng([config.random_state, len(train)]).permutation(len(train))
     shuffled = clone(calibrated).fit(np.asarray(study.responses_train)[order], train,
