@@ -31,12 +31,18 @@ def _analog(results, key):
     return results.embeddings[key]["analog"]
 
 
+def _name(results, key):
+    """``"<paper model> analog"``, or the embedding's label when it has no paper analog."""
+    spec = results.embeddings[key]
+    return f"{spec['analog']} analog" if spec["analog"] else spec["label"]
+
+
 def _table1(results, summary):
     rows = []
     for key, spec in results.embeddings.items():
         values = summary["table1"][key]
         rows.append([
-            f"{spec['label']} ({spec['analog']} analog)",
+            f"{spec['label']} ({spec['analog']} analog)" if spec["analog"] else spec["label"],
             format_mean_std(values["identification_test"]),
             format_mean_std(values["identification_train"]),
             format_mean_std(values["correlation_test"]),
@@ -54,7 +60,7 @@ def _table1(results, summary):
 def _figure1_table(results, summary):
     reconstruction = summary["reconstruction"]
     header = (["music"]
-              + [f"identification ({_analog(results, key)} analog)" for key in
+              + [f"identification ({_name(results, key)})" for key in
                  DEMO_EVALUATION]
               + [f"{group} top-{n}" for group, n in zip(_GROUPS, (2, 2, 1))])
     rows = []
@@ -87,20 +93,20 @@ def _figures(out, results, summary, example_waves):
     references = reconstruction["references"]
     paths = {}
     paths["table1"] = figures.grouped_bars(
-        {_analog(results, key) + " analog": {
+        {_name(results, key): {
             "test": table1[key]["identification_test"],
             "train": table1[key]["identification_train"]} for key in table1},
         folder / "table1_identification.png", ylabel="identification accuracy",
         title="Table 1 analog: embeddings decoded from fMRI",
-        reference_lines={_analog(results, key) + " analog": {"chance": 0.5} for key in table1},
+        reference_lines={_name(results, key): {"chance": 0.5} for key in table1},
         ylim=(0.3, 1.02))
     paths["figure1a"] = figures.grouped_bars(
-        {_analog(results, key) + " analog": {
+        {_name(results, key): {
             method: reconstruction["identification"][method][key] for method in _METHODS}
          for key in DEMO_EVALUATION},
         folder / "figure1a_identification.png", ylabel="identification accuracy",
         title="Fig. 1a analog: reconstructed vs original music",
-        reference_lines={_analog(results, key) + " analog": {
+        reference_lines={_name(results, key): {
             "chance": references["chance"]["identification"][key],
             "oracle": references["oracle generation"]["identification"][key]}
             for key in DEMO_EVALUATION},
@@ -146,7 +152,7 @@ def _figures(out, results, summary, example_waves):
         title=f"Encoding ({music} analog), subject {first.subject}")
     spaces = summary["encoding"]["feature_spaces"]
     paths["encoding_spaces"] = figures.grouped_bars(
-        {_analog(results, key) + " analog": {
+        {_name(results, key): {
             "informative ROIs": spaces[key]["mean_r_informative"],
             "other ROIs": spaces[key]["mean_r_other"]} for key in spaces},
         folder / "encoding_feature_spaces.png", ylabel="held-out Pearson r",
@@ -160,12 +166,12 @@ def _text_tables(results, summary):
              f"{'corr. train':>18}"]
     for key in results.embeddings:
         values = summary["table1"][key]
-        lines.append(f"{_analog(results, key) + ' analog':<34}"
+        lines.append(f"{_name(results, key):<34}"
                      + "".join(f"{format_mean_std(values[m]):>18}" for m in (
                          "identification_test", "identification_train", "correlation_test",
                          "correlation_train")))
     reconstruction = summary["reconstruction"]
-    widths = [20] * len(DEMO_EVALUATION) + [16] * len(_GROUPS)
+    widths = [max(20, len(key) + 9) for key in DEMO_EVALUATION] + [16] * len(_GROUPS)
 
     def line(name, cells):
         return f"{name:<24}" + "".join(f"{cell:>{width}}" for cell, width in zip(cells, widths))
@@ -251,8 +257,10 @@ def write_demo_report(out, results, cli_settings, *, elapsed):
                 "towards the decoded genre's as chosen on out-of-fold predictions of the "
                 "training clips, and composes a new piece). Reconstructions are compared "
                 f"with the stimuli through the {music_analog}-analog and "
-                f"{_analog(results, LOW_LEVEL)}-analog embeddings of their audio, both "
-                "standardised with the training stimuli's statistics only, and through the "
+                f"{_analog(results, LOW_LEVEL)}-analog embeddings of their audio and a "
+                "modulation spectrum (a feature family the conditioning embedding does not "
+                "use), all standardised with the training stimuli's statistics only, and "
+                "through the "
                 "top-n classes of an audio tagger on log-mel features fitted on the training "
                 "stimuli' labels (clips the generator never learns from).",
                 tables=[_figure1_table(results, summary)],
@@ -294,7 +302,7 @@ def write_demo_report(out, results, cli_settings, *, elapsed):
                      format_mean_std(encoding["false_positive_rate_other"])],
                     ["false discovery proportion",
                      format_mean_std(encoding["false_discovery_proportion"])],
-                ] + [[f"mean r in informative ROIs, {_analog(results, key)} analog",
+                ] + [[f"mean r in informative ROIs, {_name(results, key)}",
                       format_mean_std(value["mean_r_informative"])]
                      for key, value in encoding["feature_spaces"].items()])],
                 figures=[figure_paths["encoding_map"], figure_paths["encoding_spaces"]]),
