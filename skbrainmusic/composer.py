@@ -557,7 +557,7 @@ def _write_events(piece, style, duration, rng):
             chord_root = root + scale[degree]
             # Chord tones above the chord root (``_chord`` gives them above the tonic).
             voiced = [t - scale[degree] for t in chord]
-            for s, notes, length, velocity in _comp_hits(style.comp, voiced, chord_root - 12):
+            for s, notes, length, velocity in _comp_hits(style.comp, voiced, chord_root):
                 for k, note in enumerate(notes):
                     # Strummed chords roll their strings 12 ms apart.
                     offset = 0.012 * k if style.comp == "strum" else 0.0
