@@ -289,8 +289,9 @@ class Composer:
       dynamics and, without ``mode``, lean the mode (happy: major, sad: minor).
     - ``envelope``: the tonal balance, mean log power (dB) in ``len(envelope)`` mel bands up to
       the Nyquist frequency (as :func:`band_envelope` measures it); the rendered piece is
-      equalised to its shape (gains within +-18 dB; the level is set by ``loudness``).
-    - ``loudness``: root mean square of the rendered piece.
+      equalised to it, its level included (gains within +-18 dB).
+    - ``loudness``: root mean square of the rendered piece (before an ``envelope``'s
+      equaliser, which then sets the level).
 
     Examples
     --------
