@@ -202,11 +202,14 @@ def run_world(world, args):
                                     train_music, cv=check_clip_cv(decoder.cv))
     out_of_fold = ((out_of_fold - decoder.oof_mean_) / decoder.oof_scale_
                    * decoder.target_scale_ + decoder.target_mean_)
+    # Not clone(): it would hand an unfitted copy of the tagger to the variants.
+    def make_backend(**params):
+        return ScoreBackend(tagger=attribute_tagger, random_state=args.seed, **params)
+
     backend, fit_seconds, fit_peak = measure_fit(
-        lambda: ScoreBackend(tagger=attribute_tagger, random_state=args.seed),
-        corpus_music, corpus_audio, rate, labels=list(study.corpus.clips.genre),
+        make_backend, corpus_music, corpus_audio, rate, labels=list(study.corpus.clips.genre),
         validation=(out_of_fold, np.asarray(study.audio_train)))
-    unshrunk = clone(backend).fit(corpus_music, corpus_audio, rate,
+    unshrunk = make_backend().fit(corpus_music, corpus_audio, rate,
                                   labels=list(study.corpus.clips.genre))
     baseline, baseline_fit_seconds, baseline_peak = measure_fit(
         lambda: ConditionedGenerator(random_state=args.seed), corpus_music, corpus_audio,
@@ -236,7 +239,7 @@ def run_world(world, args):
     audio["generation (fMRI)"] = backend.generate(predicted, random_state=args.seed)
     timings["score"] = time.perf_counter() - start
     audio["generation, no shrinkage"] = unshrunk.generate(predicted, random_state=args.seed)
-    audio["generation, no equaliser"] = clone(backend).set_params(equalise=False).fit(
+    audio["generation, no equaliser"] = make_backend(equalise=False).fit(
         corpus_music, corpus_audio, rate, labels=list(study.corpus.clips.genre),
         validation=(out_of_fold, np.asarray(study.audio_train))).generate(
         predicted, random_state=args.seed)
