@@ -48,6 +48,7 @@ from sklearn.preprocessing import StandardScaler
 from skbrainmusic import (
     AudioEmbedder,
     ConditionedGenerator,
+    Corpus,
     EmbeddingRetriever,
     ROIEnsembleRidge,
     TemporalWindowAligner,
@@ -212,8 +213,8 @@ def run_world(world, args):
     unshrunk = make_backend().fit(corpus_music, corpus_audio, rate,
                                   labels=list(study.corpus.clips.genre))
     baseline, baseline_fit_seconds, baseline_peak = measure_fit(
-        lambda: ConditionedGenerator(random_state=args.seed), corpus_music, corpus_audio,
-        sample_rate=rate)
+        lambda: ConditionedGenerator("spectrogram", corpus=Corpus(
+            corpus_music, audio=corpus_audio, sample_rate=rate), random_state=args.seed))
     print("fitted the generators", flush=True)
 
     # Shuffled responses: one shuffle is a noisy control (its decoder maps whole genres at
