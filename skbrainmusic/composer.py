@@ -289,8 +289,9 @@ class Composer:
       dynamics and, without ``mode``, lean the mode (happy: major, sad: minor).
     - ``envelope``: the tonal balance, mean log power (dB) in ``len(envelope)`` mel bands up to
       the Nyquist frequency (as :func:`band_envelope` measures it); the rendered piece is
-      equalised to its shape (gains within +-18 dB; the level is set by ``loudness``).
-    - ``loudness``: root mean square of the rendered piece.
+      equalised to it, its level included (gains within +-18 dB).
+    - ``loudness``: root mean square of the rendered piece (before an ``envelope``'s
+      equaliser, which then sets the level).
 
     Examples
     --------
@@ -449,10 +450,13 @@ class Composer:
         audio = np.empty((len(pieces), n_samples), np.float32)
         for i, piece in enumerate(pieces):
             wave = renderer.render_events(piece.programs, piece.events, self.duration)
-            if piece.envelope is not None:
-                wave = _equalise(wave, self.sample_rate, np.asarray(piece.envelope))
             rms = self.loudness if piece.loudness is None else piece.loudness
-            audio[i] = prepare_clips(wave, self.sample_rate, fade=self.fade, target_rms=rms)
+            wave = prepare_clips(wave, self.sample_rate, fade=self.fade, target_rms=rms)
+            if piece.envelope is not None:
+                # After the fades, as the envelope was measured on faded clips; the
+                # equaliser then sets the level as well as the shape.
+                wave = _equalise(wave, self.sample_rate, np.asarray(piece.envelope))
+            audio[i] = wave
         return audio
 
     def generate(self, attributes, random_state=None):
@@ -499,7 +503,10 @@ def _bass_line(rule, chord, next_root):
 
 
 def _comp_hits(comp, chord, root):
-    """``(step, notes, length in steps, velocity)`` of one half bar's accompaniment."""
+    """``(step, notes, length in steps, velocity)`` of one half bar's accompaniment.
+
+    ``chord`` holds the chord tones in semitones above the chord's own root ``root``.
+    """
     close = [root + 12 + t for t in chord]
     if comp == "stab":
         inverted = close[1:] + [close[0] + 12]
@@ -549,7 +556,9 @@ def _write_events(piece, style, duration, rng):
             degree = plan[index]
             chord = _chord(degree, scale, style.sevenths)
             chord_root = root + scale[degree]
-            for s, notes, length, velocity in _comp_hits(style.comp, chord, chord_root - 12):
+            # Chord tones above the chord root (``_chord`` gives them above the tonic).
+            voiced = [t - scale[degree] for t in chord]
+            for s, notes, length, velocity in _comp_hits(style.comp, voiced, chord_root):
                 for k, note in enumerate(notes):
                     # Strummed chords roll their strings 12 ms apart.
                     offset = 0.012 * k if style.comp == "strum" else 0.0
@@ -622,12 +631,18 @@ def band_envelope(audio, sample_rate, n_bands=16, top_db=80.0):
 
 
 def _equalise(wave, sample_rate, target, max_gain=18.0):
-    """Equalise ``wave`` so that its band envelope takes the shape of ``target`` (dB)."""
+    """Equalise ``wave`` so that its band envelope becomes ``target`` (dB).
+
+    The level follows too (the mean gain, within ``max_gain``): a piece whose notes sound
+    more continuously than another's has a higher mean log power at the same RMS, and log-mel
+    features see the mean log power.
+    """
     import librosa
 
     own = band_envelope(wave[None], sample_rate, len(target))[0]
     gain = target - own
-    gain = np.clip(gain - gain.mean(), -max_gain, max_gain)
+    level = np.clip(gain.mean(), -max_gain, max_gain)
+    gain = level + np.clip(gain - gain.mean(), -max_gain, max_gain)
     centres = librosa.mel_frequencies(n_mels=len(target) + 2, fmax=sample_rate / 2.0)[1:-1]
     spectrum = np.fft.rfft(wave.astype(np.float64))
     frequencies = np.fft.rfftfreq(len(wave), 1.0 / sample_rate)

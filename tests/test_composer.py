@@ -102,6 +102,17 @@ def test_compose_follows_the_attributes():
     assert piece.describe()["key"] == "A# minor" == key_name(10, False)
 
 
+@pytest.mark.parametrize("genre", ["pop", "jazz", "classical", "reggae"])
+def test_accompaniment_stays_in_the_key_above_the_bass(genre):
+    composer = Composer(sample_rate=RATE, duration=8.0)
+    piece = composer.compose({"genre": genre, "key": 2, "mode": "major"}, random_state=0)
+    scale = {(2 + step) % 12 for step in composer_module.MAJOR_SCALE}
+    chords = [e[2] for e in piece.events if e[1] == 1]
+    # Every chord tone is a tone of the key (the chords of other degrees included).
+    assert {note % 12 for note in chords} <= scale
+    assert np.median(chords) > np.median([e[2] for e in piece.events if e[1] == 2])
+
+
 def test_instrument_beliefs_steer_the_programs():
     composer = Composer(sample_rate=RATE, duration=2.0)
     winds = composer.compose({"genre": "classical", "instruments": {
@@ -141,6 +152,9 @@ def test_render_shape_loudness_and_tonal_balance():
     # The equaliser moves the balance the asked way (within the fades' and bands' blur).
     assert np.corrcoef(change, tilt)[0, 1] > 0.9
     assert change[-1] - change[0] > 12.0
+    # The level follows the envelope too (log-mel features see the mean log power).
+    louder = composer.render([composer.compose({**attributes, "envelope": own + 6.0}, 0)])
+    assert np.mean(band_envelope(louder, RATE, 8)[0] - own) == pytest.approx(6.0, abs=1.0)
 
 
 @pytest.mark.parametrize("attributes, match", [

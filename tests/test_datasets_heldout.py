@@ -46,9 +46,22 @@ def _events_digest(clips):
 def test_default_world_scores_are_unchanged():
     clips = [_music.draw_clip(g, np.random.default_rng([0, 1, i]))
              for i, g in enumerate(_music.GENRES)]
-    # The digest of the default world's scores on main, before the held-out world existed.
-    assert _events_digest(clips) == "395f17615eb310d0ddb28573dc45ed3f4048aa2e"
+    # The digest of the default world's scores before the held-out world existed, with
+    # the bass line and the accompaniment on the channels of their programs (cache v3).
+    assert _events_digest(clips) == "e3ac6ceb1778c15766f87ab7788c63563941b51d"
     assert not any("channel" in clip or "groove" in clip for clip in clips)
+
+
+@pytest.mark.parametrize("world", ["default", "heldout"])
+def test_every_part_plays_on_the_channel_of_its_program(world):
+    # programs = (lead, harmony, bass) select channels 0, 1, 2: the bass program must play
+    # the lowest part.
+    for i, genre in enumerate(_music.GENRES):
+        clip = _music.draw_clip(genre, np.random.default_rng([0, 2, i]), world)
+        events = _music.score_events(clip)
+        median = {channel: np.median([e[2] for e in events if e[1] == channel])
+                  for channel in (0, 1, 2)}
+        assert median[2] < min(median[0], median[1]), (world, genre, median)
 
 
 def test_heldout_clips_differ_and_pass_through_the_channel():

@@ -40,6 +40,17 @@ _DRUM_WORDS = {
     "pop": "a tight, beat-oriented drum groove",
     "one_drop": "a one-drop drum rhythm",
     "rock": "a straight rock beat with crash cymbals",
+    # The held-out world's grooves.
+    "triplet_ride": "a triplet feel on the ride cymbal",
+    "brush_train": "a brisk train beat with a busy snare",
+    "hustle": "a disco hustle beat with open hi-hats on the off-beats",
+    "trap": "a trap beat with rolling hi-hats",
+    "brushes": "soft brushwork on the ride and a side stick",
+    "gallop": "a galloping kick drum with crashes",
+    "half_time": "a half-time beat with tambourine",
+    "steppers_rim": "a steppers kick on every beat with rim shots",
+    "floor_tom": "pounding floor toms and a cowbell",
+    "timpani_roll": "rolling low toms, like timpani",
 }
 
 
@@ -93,8 +104,10 @@ def make_caption(clip, rng):
             f"The {bass} underpins the piece.",
         ])),
     ]
-    if clip["drums"] is not None:
-        sentences.append(f"The rhythm is driven by {_DRUM_WORDS[clip['drums']]}.")
+    # Held-out clips name their drum pattern ``groove``.
+    groove = clip.get("groove") or clip["drums"]
+    if groove is not None:
+        sentences.append(f"The rhythm is driven by {_DRUM_WORDS[groove]}.")
     secondary = _MOOD_WORDS[clip["moods"][1]][0]
     sentences.append(str(rng.choice([
         f"It would suit {rng.choice(_SCENES[mood])}.",

@@ -428,9 +428,11 @@ def score_events(clip):
         degree = progression[bar % len(progression)]
         chord = _chord(degree, scale, style["seventh"])
         chord_root = root + scale[degree]
+        # Channels follow ``programs`` (lead, harmony, bass): the bass line on channel 2,
+        # the accompaniment on channel 1.
         for s, interval in world["bass"][style["bass_pattern"]]:
             length = 16 if style["bass_pattern"] in ("held", "sustain_low") else 2
-            events.append((at(bar, s), 1, chord_root - 12 + interval, 95, length * step * 0.9))
+            events.append((at(bar, s), 2, chord_root - 12 + interval, 95, length * step * 0.9))
         comp = style["comp"]
         voiced = voicing(chord)
         for k, (s, length) in enumerate(COMP_RHYTHMS[comp]):
@@ -443,7 +445,7 @@ def score_events(clip):
             else:
                 notes = [root + 12 + t for t in voiced]
             for note in notes:
-                events.append((at(bar, s), 2, note, 70, length * step * 0.95))
+                events.append((at(bar, s), 1, note, 70, length * step * 0.95))
         for s in range(0, 16, 2):
             if rng.random() > clip["density"]:
                 continue

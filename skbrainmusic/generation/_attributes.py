@@ -2,7 +2,7 @@
 
 Tempo by beat tracking (librosa), key and mode by chroma key profiles (Albrecht-Shanahan,
 with the tuning estimated first), rhythmic density as onsets per eighth note, the tonal balance
-as the mean log power in 16 mel bands, loudness as the root mean square, and, given a fitted
+as the mean log power in 64 mel bands, loudness as the root mean square, and, given a fitted
 :class:`~skbrainmusic.tagging.AudioTagger`, instrument and mood probabilities.
 """
 
@@ -19,8 +19,10 @@ MAJOR_PROFILE = np.array([0.238, 0.006, 0.111, 0.006, 0.137, 0.094, 0.016, 0.214
                           0.080, 0.008, 0.081])
 MINOR_PROFILE = np.array([0.220, 0.006, 0.104, 0.123, 0.019, 0.103, 0.012, 0.214, 0.062,
                           0.022, 0.061, 0.052])
-N_BANDS = 16
+N_BANDS = 64
 _N_FFT, _HOP = 4096, 2048
+# Clips given to the tagger at once.
+_BATCH = 16
 
 
 def _profiles():
@@ -111,7 +113,11 @@ def tagger_groups(tagger, audio, sample_rate):
     Only the tagger's classes of the paper's instrument and mood groups are kept; a group
     the tagger does not know gives a DataFrame without columns.
     """
-    proba = np.asarray(tagger.predict_proba(audio, sample_rate=sample_rate))
+    # A batch of clips at a time: the tagger's spectrograms of a whole corpus would not fit
+    # in memory (2,000 clips of 15 s: about 5 GB).
+    proba = np.concatenate([
+        np.asarray(tagger.predict_proba(audio[start:start + _BATCH], sample_rate=sample_rate))
+        for start in range(0, len(audio), _BATCH)])
     classes = list(tagger.classes_)
     groups = []
     for group in ("instruments", "moods"):
@@ -137,7 +143,7 @@ def estimate_attributes(audio, sample_rate, *, tagger=None):
     attributes : DataFrame
         One row per clip: ``tempo`` (BPM), ``tonic`` (0-11), ``major`` (bool),
         ``chroma_0`` .. ``chroma_11`` (mean chroma, sum 1), ``density`` (onsets per eighth
-        note), ``envelope_0`` .. ``envelope_15`` (tonal balance: mean log power (dB) in 16 mel
+        note), ``envelope_0`` .. ``envelope_63`` (tonal balance: mean log power (dB) in 64 mel
         bands, see :func:`skbrainmusic.composer.band_envelope`), ``loudness`` (RMS), and
         with a tagger
         ``instrument:<class>`` and ``mood:<class>`` probabilities.
@@ -171,7 +177,10 @@ def estimate_attributes(audio, sample_rate, *, tagger=None):
         **{f"chroma_{k}": chroma[:, k] for k in range(12)},
         "density": _onset_rate(audio, sample_rate) / eighths_per_second,
         **{f"envelope_{k}": column for k, column in enumerate(envelope.T)},
-        "loudness": np.sqrt(np.mean(np.square(audio, dtype=np.float64), axis=1)),
+        # Clip by clip: a float64 square of a whole corpus is 8 bytes a sample (5 GB for
+        # 2,000 clips of 15 s).
+        "loudness": np.array([np.sqrt(np.mean(np.square(clip, dtype=np.float64)))
+                              for clip in audio]),
     })
     if tagger is not None:
         instruments, moods = tagger_groups(tagger, audio, sample_rate)

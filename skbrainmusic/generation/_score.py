@@ -286,7 +286,7 @@ class ScoreBackend(BaseEstimator):
             labels), ``tempo`` (BPM, clipped to ``tempo_range_``), ``tonic`` (0-11),
             ``mode``, ``key`` (e.g. ``"A minor"``), ``key_proba`` (its probability among
             the 24 keys), ``density`` (composer's melody density, 0-1), ``envelope``
-            (tonal balance, dB in 16 mel bands), ``loudness`` (RMS), ``instruments`` /
+            (tonal balance, dB in 64 mel bands), ``loudness`` (RMS), ``instruments`` /
             ``moods`` (AudioSet names, most probable first) and ``instrument_proba`` /
             ``mood_proba`` (dicts).
         """
