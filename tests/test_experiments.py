@@ -167,22 +167,29 @@ def test_score_generator_is_refitted_per_subject_with_controls_and_attributes(mo
         clips["key"] = rng.integers(0, 12, len(clips))
         clips["major"] = rng.random(len(clips)) < 0.5
         clips["tempo"] = 120.0
-    validations = []
-    fit = ScoreBackend.fit
+    fits, shrinkages = [], []
+    fit, fit_shrinkage = ScoreBackend.fit, ScoreBackend.fit_shrinkage
 
     @functools.wraps(fit)  # the same signature: the generator passes labels to it
-    def spy(self, *args, validation=None, **kwargs):
-        validations.append(validation)
+    def spy_fit(self, *args, validation=None, **kwargs):
+        fits.append(validation)
         return fit(self, *args, validation=validation, **kwargs)
 
-    monkeypatch.setattr(ScoreBackend, "fit", spy)
+    def spy_shrinkage(self, decoded, audio=None, *, attributes=None):
+        shrinkages.append((decoded, attributes))
+        return fit_shrinkage(self, decoded, audio, attributes=attributes)
+
+    monkeypatch.setattr(ScoreBackend, "fit", spy_fit)
+    monkeypatch.setattr(ScoreBackend, "fit_shrinkage", spy_shrinkage)
     results = run_experiment(study, [mel_spec()], music="mel", encoding=False,
                              generator=ConditionedGenerator(random_state=0), **FAST)
-    # Once on the corpus (oracle generation), once per subject with validation clips: the
-    # out-of-fold predictions of the training clips (every one, every window).
-    assert validations[0] is None
-    decoded, audio = validations[1]
-    assert decoded.shape[0] == audio.shape[0] == len(study.clips_train)
+    # Fitted once on the corpus (shared, also for oracle generation); every subject then
+    # chooses its shrinkage on the out-of-fold predictions of the training clips (every
+    # one, every window) against their attributes, estimated once.
+    assert fits == [None]
+    assert len(shrinkages) == 1
+    decoded, attributes = shrinkages[0]
+    assert decoded.shape[0] == len(attributes) == len(study.clips_train)
     subject = results.subjects[0]
     assert set(subject.reconstruction) == {"retrieval", "generation", "shuffled responses",
                                            "genre-only resynthesis"}

@@ -114,6 +114,33 @@ def test_shrinkage_follows_the_validation_noise(corpus):
         _fit(corpus, train, validation=embeddings[validation])
 
 
+def test_fit_shrinkage_on_shared_attributes_equals_the_fit_with_validation(corpus):
+    train, validation = np.arange(36), np.arange(36, 48)
+    noise = np.random.default_rng(1).standard_normal(corpus["embeddings"][validation].shape)
+    decoded = corpus["embeddings"][validation] + noise * corpus["embeddings"].std(axis=0)
+    reference = _fit(corpus, train, validation=(decoded, corpus["audio"][validation]))
+    backend = _fit(corpus, train)
+    attributes = backend.estimate_attributes(corpus["audio"][validation])
+    assert backend.fit_shrinkage(decoded, attributes=attributes) is backend
+    np.testing.assert_array_equal(backend.shrinkage_, reference.shrinkage_)
+    assert not np.all(backend.shrinkage_ == 1.0)
+    # refitting on clean embeddings replaces (never compounds) the previous shrinkage
+    clean = _fit(corpus, train, validation=(corpus["embeddings"][validation],
+                                            corpus["audio"][validation]))
+    backend.fit_shrinkage(corpus["embeddings"][validation], attributes=attributes)
+    np.testing.assert_array_equal(backend.shrinkage_, clean.shrinkage_)
+    with pytest.raises(ValueError, match="audio or their attributes"):
+        backend.fit_shrinkage(decoded)
+    with pytest.raises(ValueError, match="audio or their attributes"):
+        backend.fit_shrinkage(decoded, corpus["audio"][validation], attributes=attributes)
+    with pytest.raises(TypeError, match="DataFrame"):
+        backend.fit_shrinkage(decoded, attributes=attributes.to_numpy())
+    with pytest.raises(ValueError, match="attributes lack"):
+        backend.fit_shrinkage(decoded, attributes=attributes.drop(columns=["chroma_0"]))
+    with pytest.raises(ValueError, match="12 embeddings but 11"):
+        backend.fit_shrinkage(decoded, attributes=attributes.iloc[:11])
+
+
 def test_generate_returns_waveforms_of_the_corpus_format(corpus):
     backend = _fit(corpus, np.arange(24))
     audio = backend.generate(corpus["embeddings"][:3], random_state=1)

@@ -1,5 +1,6 @@
 """The paper's study on data Bunches: decoding (Table 1), reconstruction (Figure 1), encoding."""
 
+import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -217,6 +218,7 @@ class _Stimuli:
     rows: np.ndarray
     example_rows: list
     genre_mean: ClipDescription
+    validation_attributes: object = None
 
 
 def _at_rate(audio, rate, sample_rate):
@@ -428,8 +430,14 @@ def _prepare_stimuli(study, config, corpus, generator, tagger, n_reconstructions
 
     retriever = EmbeddingRetriever({"embeddings": corpus_embeddings[config.music],
                                     "ids": corpus.ids}).fit()
+    validation_attributes = None
     if generator is not None:
         generator = _fit_generator(generator, corpus_embeddings[config.music], corpus, rate)
+        if hasattr(generator.backend_, "fit_shrinkage"):
+            # Estimated once here; every subject's generator chooses its shrinkage on them.
+            progress.log("estimating the musical attributes of the training stimuli (the "
+                         "generator's validation clips)")
+            validation_attributes = generator.backend_.estimate_attributes(study.audio_train)
     n_test = len(study.clips_test)
     rows = np.arange(n_test if n_reconstructions is None else min(n_reconstructions, n_test))
     if rows.size < 2:
@@ -450,7 +458,8 @@ def _prepare_stimuli(study, config, corpus, generator, tagger, n_reconstructions
             {key: corpus_embeddings[key] for key in config.evaluation}, corpus_proba, classes),
         stimulus_description=stimulus_description, sample_rate=rate,
         test_clip_ids=list(study.clips_test.clip_id), genres=genres, rows=rows,
-        example_rows=_example_rows(genres, rows, n_examples), genre_mean=genre_mean)
+        example_rows=_example_rows(genres, rows, n_examples), genre_mean=genre_mean,
+        validation_attributes=validation_attributes)
     return stimuli, corpus
 
 
@@ -726,9 +735,11 @@ def _subject_task(index, studies, stimuli, config):
 def _generation(study, stimuli, config, calibrated, predicted):
     """Music generated from the calibrated predictions, its controls and decoded attributes.
 
-    A generator whose backend tunes itself on decoded validation clips (ScoreBackend's
-    shrinkage) is refitted for this subject on the calibrated out-of-fold predictions of
-    its training clips (training data only). Controls: ``"shuffled responses"`` (the same
+    A generator whose backend tunes itself on decoded validation clips chooses its tuning
+    for this subject on the calibrated out-of-fold predictions of its training clips
+    (training data only): a backend with ``fit_shrinkage`` (ScoreBackend) keeps its shared
+    corpus fit and the training stimuli's attributes estimated once; another one whose
+    ``fit`` takes ``validation`` is refitted. Controls: ``"shuffled responses"`` (the same
     path from a decoder fitted on training responses shuffled across clips: chance) and,
     for a :class:`~skbrainmusic.generation.ScoreBackend` with genre labels,
     ``"genre-only resynthesis"`` (only the decoded genre kept: a random piece of it).
@@ -743,9 +754,14 @@ def _generation(study, stimuli, config, calibrated, predicted):
     generator = stimuli.generator
     train = stimuli.embeddings[config.music][0]
     groups = _field(study, "cv_groups")
-    if _takes_validation(generator):
-        generator = clone(generator).fit(validation=(
-            calibrated.calibrate(calibrated.oof_predictions_), np.asarray(study.audio_train)))
+    validation = calibrated.calibrate(calibrated.oof_predictions_)
+    if stimuli.validation_attributes is not None:
+        # The corpus fit is shared: only the shrinkage is this subject's.
+        generator = copy.deepcopy(generator)
+        generator.backend_.fit_shrinkage(validation, attributes=stimuli.validation_attributes)
+    elif _takes_validation(generator):
+        generator = clone(generator).fit(validation=(validation,
+                                                     np.asarray(study.audio_train)))
     generated = _generate(generator, predicted, stimuli.sample_rate, config.random_state)
     order = np.random.default_rng([config.random_state, len(train)]).permutation(len(train))
     shuffled = clone(calibrated).fit(np.asarray(study.responses_train)[order], train,
@@ -896,9 +912,11 @@ def run_experiment(studies, embeddings, *, music, evaluation=None, corpus=None,
         none). ``None``: the training stimuli.
     generator : ConditionedGenerator or None, default=None
         Unfitted generator; cloned and fitted on the corpus' music embeddings, audio and
-        genres (once for the oracle; refitted per subject with ``validation=`` the
-        calibrated out-of-fold predictions of the training clips and their audio when its
-        backend's ``fit`` takes ``validation``). ``None`` reconstructs by retrieval only.
+        genres (once, also for the oracle). Per subject, a backend with ``fit_shrinkage``
+        (ScoreBackend) chooses its shrinkage on the calibrated out-of-fold predictions of
+        the training clips against their attributes (estimated once); a backend whose
+        ``fit`` takes ``validation`` is refitted with those predictions and the training
+        audio. ``None`` reconstructs by retrieval only.
     tagger : "music", AudioTagger or None, default="music"
         ``"music"``: an offline tagger on the raw music embedding (it shares the music
         embedding's features: prefer a tagger of another feature family, as the demo's

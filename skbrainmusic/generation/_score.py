@@ -210,21 +210,78 @@ class ScoreBackend(BaseEstimator):
         if not isinstance(validation, tuple) or len(validation) != 2:
             raise TypeError("validation must be a tuple (decoded embeddings, audio); got "
                             f"{type(validation).__name__}.")
-        decoded, audio = validation
-        audio = check_audio(audio, name="validation audio")
-        truth = _targets(estimate_attributes(audio, self.sample_rate_,
-                                             tagger=self.tagger))[0].to_numpy()
+        self.fit_shrinkage(*validation)
+
+    def estimate_attributes(self, audio):
+        """Musical attributes of clips, estimated from their audio as on the corpus.
+
+        What :meth:`fit_shrinkage` compares decoded attributes with; computing them once
+        lets many decoders (e.g. one per subject) share them.
+
+        Parameters
+        ----------
+        audio : array-like of shape (n_clips, n_samples)
+            Waveforms at ``sample_rate_``.
+
+        Returns
+        -------
+        attributes : DataFrame
+            One row per clip (tempo, key, chroma, density, tonal balance, loudness and,
+            with a ``tagger``, instrument and mood probabilities).
+        """
+        check_is_fitted(self, "regressor_")
+        return estimate_attributes(check_audio(audio, name="audio"), self.sample_rate_,
+                                   tagger=self.tagger)
+
+    def fit_shrinkage(self, decoded, audio=None, *, attributes=None):
+        """Choose ``shrinkage_`` on validation clips, keeping the rest of the fit.
+
+        Every attribute group is shrunk towards its genre-conditional expectation by the
+        weight (0, 0.1, ..., 1) that decodes the validation clips' attributes with the
+        smallest squared error.
+
+        Parameters
+        ----------
+        decoded : array-like of shape (n_validation, d) or (n_validation, n_windows, d)
+            Embeddings of the validation clips decoded the way the embeddings given to
+            :meth:`generate` will be (e.g. out-of-fold predictions from fMRI).
+        audio : array-like of shape (n_validation, n_samples), default=None
+            Their waveforms at ``sample_rate_``; or give ``attributes``.
+        attributes : DataFrame, default=None
+            Their attributes from :meth:`estimate_attributes` (computed once, shared by
+            several decoders).
+
+        Returns
+        -------
+        self : ScoreBackend
+        """
+        check_is_fitted(self, "regressor_")
+        if (audio is None) == (attributes is None):
+            raise ValueError("Give the validation clips' audio or their attributes (from "
+                             "estimate_attributes), not both nor neither.")
+        if attributes is None:
+            attributes = self.estimate_attributes(audio)
+        if not isinstance(attributes, pd.DataFrame):
+            raise TypeError("attributes must be the DataFrame of estimate_attributes, got "
+                            f"{type(attributes).__name__}.")
+        truth = _targets(attributes)[0]
+        missing = sorted(set(self.target_names_) - set(truth.columns))
+        if missing:
+            raise ValueError(f"attributes lack {missing[:3]}: estimate them with this "
+                             "backend's estimate_attributes (same tagger).")
+        truth = truth[self.target_names_].to_numpy()
         scaled, full = self._decoded_targets(decoded)
         prior, full = self._prior(scaled), full.to_numpy()
         if len(truth) != len(full):
             raise ValueError(f"validation holds {len(full)} embeddings but {len(truth)} "
                              "waveforms: give one waveform per embedding.")
         weights = np.linspace(0.0, 1.0, 11)
-        groups = _attribute_groups(self.target_names_)
-        for columns in groups.values():
+        self.shrinkage_ = np.ones(len(self.target_names_))
+        for columns in _attribute_groups(self.target_names_).values():
             errors = [np.mean((prior[:, columns] + w * (full[:, columns] - prior[:, columns])
                                - truth[:, columns]) ** 2) for w in weights]
             self.shrinkage_[columns] = weights[int(np.argmin(errors))]
+        return self
 
     def _fit_genre(self, scaled, labels):
         self.classifier_ = None
