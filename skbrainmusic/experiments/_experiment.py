@@ -8,6 +8,7 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
+from .._batches import iter_batches, release_pages
 from ..calibration import CalibratedDecoder
 from ..evaluation import ClipDescription, chance_rows, describe_clips, score_reconstructions
 from ..metrics import AUDIOSET_TOP_N, identification_accuracy, pearson_per_target
@@ -230,6 +231,16 @@ def _example_rows(genres, rows, n_examples):
     return sorted(first.values())[:n_examples]
 
 
+# Corpus clips embedded or tagged at a time: embedders copy the clips they are given, so a
+# corpus of any size costs one batch of audio (and its memory-mapped pages are let go).
+CORPUS_BATCH = 64
+
+
+def _corpus_batches(transform, audio):
+    """``transform`` (row by row) of the corpus ``audio``, ``CORPUS_BATCH`` clips at a time."""
+    return np.concatenate([transform(batch) for batch in iter_batches(audio, CORPUS_BATCH)])
+
+
 def _prepare_stimuli(study, config, corpus, generator, tagger, n_reconstructions,
                      n_examples, progress):
     rate = study.sample_rate
@@ -246,7 +257,7 @@ def _prepare_stimuli(study, config, corpus, generator, tagger, n_reconstructions
             features[spec.key] = stimulus
     corpus = _check_corpus(corpus, study)
     progress.log(f"embedding the retrieval corpus ({len(corpus.ids)} clips)")
-    corpus_embeddings = {key: features[key].transform(corpus.audio)
+    corpus_embeddings = {key: _corpus_batches(features[key].transform, corpus.audio)
                          for key in dict.fromkeys((*config.evaluation, config.music))}
     if isinstance(tagger, str):
         tagger = _music_tagger(tagger, features, config.music)
@@ -257,7 +268,9 @@ def _prepare_stimuli(study, config, corpus, generator, tagger, n_reconstructions
         labelled = corpus if corpus.labels is not None else _check_corpus(None, study)
         progress.log(f"fitting the audio tagger on the labels of {labelled.name}")
         tagger.fit(labelled.audio, labelled.labels, sample_rate=rate)
-        corpus_proba = tagger.predict_proba(corpus.audio, sample_rate=rate)
+        corpus_proba = _corpus_batches(
+            lambda audio: tagger.predict_proba(audio, sample_rate=rate), corpus.audio)
+        release_pages(labelled.audio)
         classes = tuple(tagger.classes_)
 
     progress.log("fitting the retriever and the generator on the corpus")

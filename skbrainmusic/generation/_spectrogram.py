@@ -11,6 +11,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted
 
+from .._batches import iter_batches
 from .._validation import check_positive_int
 from ..tagging import _check_sample_rate, check_audio
 
@@ -188,8 +189,8 @@ class SpectrogramBackend(BaseEstimator):
 
     def _batches(self, audio):
         """``batch_size`` corpus clips at a time, as float32 ``(n, n_samples)``."""
-        for start in range(0, len(audio), self.batch_size):
-            yield check_audio(audio[start:start + self.batch_size], name="corpus audio")
+        for batch in iter_batches(audio, self.batch_size):
+            yield check_audio(batch, name="corpus audio")
 
     def predict_log_mel(self, embeddings):
         """Predicted log-mel spectrograms.
