@@ -3,9 +3,9 @@
 A memory-mapped file's pages stay mapped into the process once read: they count in its
 resident memory (RSS, PSS) until the mapping is closed, so a pass over a memory-mapped
 corpus would end up holding all of it. :func:`iter_batches` hands out consecutive rows and
-lets go of the pages read so far after each batch (``madvise(MADV_DONTNEED)`` on read-only
-mappings only: the data stay in the file and the page cache, and are read back on the next
-access), so a pass over any corpus holds one batch.
+lets go of the pages read so far after each batch (``madvise(MADV_DONTNEED)`` on shared
+file mappings only, read-only or written: the data stay in the file and the page cache, and
+are read back on the next access), so a pass over any corpus holds one batch.
 """
 
 import mmap
@@ -14,18 +14,22 @@ import numpy as np
 
 __all__ = ["iter_batches", "release_pages"]
 
+# numpy.memmap modes that map the file shared (MAP_SHARED): unmapping their pages loses nothing.
+_SHARED_MODES = ("r", "readonly", "r+", "readwrite", "w+", "write")
+
 
 def release_pages(array):
-    """Unmap the pages read so far of the read-only file mapping behind ``array``, if any.
+    """Unmap the pages touched so far of the shared file mapping behind ``array``, if any.
 
-    Arrays that are not backed by a read-only :class:`numpy.memmap` (in-memory arrays,
-    writable or copy-on-write mappings, whose pages may hold the only copy of the data)
-    are left alone.
+    Written pages of a shared mapping (modes ``"r+"``, ``"w+"``) are kept by the kernel's
+    page cache and written to the file as usual. Arrays that are not backed by a shared
+    :class:`numpy.memmap` (in-memory arrays; copy-on-write mappings, mode ``"c"``, whose
+    pages hold the only copy of their changes) are left alone.
 
     Parameters
     ----------
     array : object
-        Anything; a (view of a) read-only memory-mapped array releases its pages.
+        Anything; a (view of a) memory-mapped array releases its pages.
 
     Examples
     --------
@@ -44,7 +48,7 @@ def release_pages(array):
     madvise = getattr(mmap, "MADV_DONTNEED", None)
     base = array
     while base is not None:
-        if isinstance(base, np.memmap) and base.mode in ("r", "readonly"):
+        if isinstance(base, np.memmap) and base.mode in _SHARED_MODES:
             owner = base.base
             while owner is not None and not isinstance(owner, mmap.mmap):
                 owner = getattr(owner, "base", None)
