@@ -282,7 +282,10 @@ default=None
         fixed = []
         for clip, rate in zip(clips, rates):
             n_samples = int(round(float(self.clip_duration) * rate))
-            fixed.append(np.pad(clip[:n_samples], (0, max(0, n_samples - clip.shape[0]))))
+            # Clips of the right length are kept as they are (views of the caller's array,
+            # e.g. a memory-mapped corpus): np.pad would copy all of them at once.
+            fixed.append(clip if clip.shape[0] == n_samples else
+                         np.pad(clip[:n_samples], (0, max(0, n_samples - clip.shape[0]))))
         return fixed
 
     def _onsets(self, clips, rates, window):

@@ -270,7 +270,6 @@ def _prepare_stimuli(study, config, corpus, generator, tagger, n_reconstructions
         tagger.fit(labelled.audio, labelled.labels, sample_rate=rate)
         corpus_proba = _corpus_batches(
             lambda audio: tagger.predict_proba(audio, sample_rate=rate), corpus.audio)
-        release_pages(labelled.audio)
         classes = tuple(tagger.classes_)
 
     progress.log("fitting the retriever and the generator on the corpus")
@@ -292,6 +291,9 @@ def _prepare_stimuli(study, config, corpus, generator, tagger, n_reconstructions
         classes)
     for stimulus in features.values():
         stimulus.forget_training()
+    # Every clip has been read: memory-mapped audio (a cached study) need not stay mapped.
+    for audio in (study.audio_train, study.audio_test, corpus.audio):
+        release_pages(audio)
     genres = np.asarray(study.clips_test.genre)
     stimuli = _Stimuli(
         embeddings=embeddings, features=features, tagger=tagger, retriever=retriever,
