@@ -1,5 +1,7 @@
 """Batch-wise reading of memory-mapped clip arrays lets go of the pages it has read."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -61,3 +63,36 @@ def test_iter_batches_slices_any_sequence():
     waves = [np.full(3, i, np.float32) for i in range(5)]
     assert [len(batch) for batch in iter_batches(waves, 2)] == [2, 2, 1]
     assert list(iter_batches(np.empty((0, 4)), 3)) == []
+
+
+def mapped_resident(path):
+    """Resident bytes of this process' mappings of the file ``path`` (Linux)."""
+    smaps = Path("/proc/self/smaps")
+    if not smaps.exists():
+        pytest.skip("needs /proc/self/smaps (Linux)")
+    total, inside = 0, False
+    for line in smaps.read_text().splitlines():
+        fields = line.split()
+        if "-" in fields[0] and len(fields) >= 5:  # a mapping's header line
+            inside = len(fields) >= 6 and fields[5] == str(path)
+        elif inside and fields[0] == "Rss:":
+            total += int(fields[1]) * 1024
+    return total
+
+
+def test_audio_embedder_streams_a_mapped_corpus(mapped, tmp_path):
+    from skbrainmusic import AudioEmbedder
+
+    embedder = AudioEmbedder(backend="mel", window=5.0, step=5.0, sample_rate=22050,
+                             clip_duration=15.0, standardize=False, cache=tmp_path / "cache",
+                             batch_size=4)
+    audio = np.load(mapped, mmap_mode="r")
+    expected = embedder.transform(np.load(mapped)[:2])
+    embedded = embedder.transform(audio)
+    assert mapped_resident(mapped) < audio.nbytes / 4  # not the 42 MB corpus
+    np.testing.assert_array_equal(embedded[:2], expected)
+    cached = embedder.transform(audio)  # every clip read again for its cache key
+    assert mapped_resident(mapped) < audio.nbytes / 4
+    np.testing.assert_array_equal(cached, embedded)
+    # Control: the same file read whole stays resident.
+    assert float(audio.sum()) != 0 and mapped_resident(mapped) > audio.nbytes / 2
