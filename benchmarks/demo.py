@@ -1,53 +1,150 @@
-"""Wall time and peak memory of ``skbrainmusic demo`` (first run: the study is built).
+"""Wall time and peak memory of ``skbrainmusic demo``, whole and stage by stage.
 
-Usage: ``PYTHONPATH=. python benchmarks/demo.py [--scale small|paper|tiny] [--n-jobs N]``.
-The demo runs in a child process with a fresh data home, so the synthetic study's
-construction is included; a second run reuses the cache and measures the analysis alone.
-Peak memory is that of the child and its workers (summed PSS).
+Usage: ``PYTHONPATH=. python benchmarks/demo.py [--scale small|paper|tiny] [--n-jobs N]
+[--runs first cached] [--data-home DIR]``.
+
+The demo runs in a child process. ``first`` uses a fresh data home, so the synthetic
+study's construction is included; ``cached`` runs again on that data home and measures the
+analysis alone. ``--data-home`` reuses (and keeps) an existing data home instead, e.g. to
+measure only a cached run (``--runs cached``).
+
+Peak memory is the summed PSS of the child and all its workers (``_measure.PeakMemory``'s
+sampling, 10 Hz), above the benchmark's own. Stages are the demo's progress messages (the
+command line prints one line per step on a pipe): a ``log`` message opens a stage, a
+progress-bar line (``description [###  ] k/n``) closes a step of the stage
+``description``; the child also prints the bar at ``0/n`` when a tracked stage starts
+(the command line prints it only after the first step). Each stage gets its wall time and
+the peak PSS sampled while it ran; ``start-up`` is the interpreter and imports before the
+first message, ``exit`` the report printing and interpreter shutdown after the last.
 """
 
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 
-from _measure import PeakMemory, timed
+from _measure import process_tree_pss
+
+# "[   12.3 s] message" or "[   12.3 s] description [#####     ] 3/5"
+_LINE = re.compile(r"^\[\s*[\d.]+ s\] (?P<text>.*?)(?P<bar> \[[# ]+\] (?P<done>\d+)/\d+)?$")
 
 
-def _run(command, env):
-    """(wall seconds, peak MiB of the demo's process tree)."""
-    with PeakMemory() as memory:
-        wall = timed(subprocess.run, command, check=True, env=env,
-                     stdout=subprocess.DEVNULL).wall
-    return wall, memory.extra / 2**20
+def _stages(lines, samples, start, end):
+    """``[(stage, seconds, peak MiB)]`` from timestamped messages and PSS samples."""
+    segments, label, begin = [], "start-up", start
+    for stamp, text in lines:
+        match = _LINE.match(text)
+        if match is None:
+            continue
+        step = match["bar"] is not None and match["done"] != "0"
+        segments.append((match["text"] if step else label, begin, stamp))
+        label = f"{match['text']} (after)" if step else match["text"]
+        begin = stamp
+        if not match["bar"] and match["text"].startswith("done in"):
+            label = "exit"
+    segments.append((label, begin, end))
+    merged = []
+    for name, first, last in segments:
+        if merged and merged[-1][0] == name:
+            merged[-1][2] = last
+        else:
+            merged.append([name, first, last])
+    result = []
+    for name, first, last in merged:
+        inside = [pss for stamp, pss in samples if first <= stamp <= last]
+        # A stage shorter than the sampling interval: the next sample holds its memory.
+        later = [pss for stamp, pss in samples if stamp > last][:1]
+        peak = max(inside or later or [0])
+        result.append((name, last - first, peak / 2**20))
+    return result
+
+
+def _child(argv):
+    """Run ``skbrainmusic`` with ``argv``, its progress bars also drawn at their start."""
+    from skbrainmusic.cli import _common, main
+
+    track = _common.Progress.track
+
+    def track_from_start(self, items, description, total=None):
+        total = len(items) if total is None else total
+        self._write(f"[{self.elapsed():7.1f} s] {description} [{' ' * 20}] 0/{total}")
+        yield from track(self, items, description, total)
+
+    _common.Progress.track = track_from_start
+    return main(argv)
+
+
+def _run(command, env, interval=0.1):
+    """Wall seconds, peak MiB and stages of one demo run in a child process."""
+    baseline = process_tree_pss()
+    start = time.perf_counter()
+    child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True, bufsize=1)
+    lines, samples = [], []
+
+    def read():
+        for line in child.stderr:
+            lines.append((time.perf_counter(), line.rstrip("\n")))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    while child.poll() is None:
+        samples.append((time.perf_counter(), process_tree_pss() - baseline))
+        time.sleep(interval)
+    end = time.perf_counter()
+    reader.join()
+    if child.returncode:
+        sys.exit(f"the demo failed ({child.returncode}):\n" + "\n".join(t for _, t in lines))
+    peak = max(pss for _, pss in samples) / 2**20 if samples else 0.0
+    return end - start, peak, _stages(lines, samples, start, end)
+
+
+def _print_run(name, run):
+    wall, peak, stages = run
+    print(f"{name}: {wall:7.1f} s, peak PSS {peak:7.0f} MiB")
+    for stage, seconds, stage_peak in stages:
+        print(f"    {seconds:7.1f} s  {stage_peak:7.0f} MiB  {stage}")
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", default="small", choices=("tiny", "small", "paper"))
     parser.add_argument("--n-jobs", default="1")
+    parser.add_argument("--runs", nargs="+", default=["first", "cached"],
+                        choices=("first", "cached"))
+    parser.add_argument("--data-home", help="reuse (and keep) this data home")
+    parser.add_argument("--child", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     options = parser.parse_args()
+    if options.child is not None:
+        return _child(options.child)
 
     work = Path(tempfile.mkdtemp(prefix="skbrainmusic-demo-bench-"))
-    env = {**os.environ, "SKBRAINMUSIC_DATA": str(work / "data")}
-    command = [sys.executable, "-m", "skbrainmusic", "demo", "--scale", options.scale,
-               "--n-jobs", options.n_jobs, "--quiet"]
+    data = Path(options.data_home) if options.data_home else work / "data"
+    env = {**os.environ, "SKBRAINMUSIC_DATA": str(data), "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, __file__, "--child", "demo", "--scale", options.scale,
+               "--n-jobs", options.n_jobs]
+    runs = {}
     try:
-        first = _run([*command, "--out", str(work / "first")], env)
-        cached = _run([*command, "--out", str(work / "cached")], env)
-        results = json.loads((work / "cached" / "results.json").read_text())
+        for name in options.runs:
+            runs[name] = _run([*command, "--out", str(work / name)], env)
+        results = json.loads((work / options.runs[-1] / "results.json").read_text())
     finally:
         shutil.rmtree(work)
-    print(f"scale {options.scale}, n_jobs {options.n_jobs}")
-    print(f"first run (builds the study): {first[0]:7.1f} s, peak PSS {first[1]:7.0f} MiB")
-    print(f"cached study:                 {cached[0]:7.1f} s, peak PSS {cached[1]:7.0f} MiB")
+    print(f"scale {options.scale}, n_jobs {options.n_jobs}, {os.cpu_count()} CPUs, load "
+          f"average {os.getloadavg()[0]:.2f}")
+    titles = {"first": "first run (builds the study)", "cached": "cached study"}
+    for name, run in runs.items():
+        _print_run(titles[name], run)
     music = results["table1"]["librosa-10s"]["identification_test"]
     print(f"MuLan-music analog, test identification {music['mean']:.3f} +- {music['std']:.3f}")
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

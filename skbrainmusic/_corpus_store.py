@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 from joblib import Parallel, delayed
 
+from ._batches import release_pages
 from ._store import (
     FolderEntry,
     atomic_write,
@@ -195,6 +196,10 @@ class _LazyWaves(Sequence):
     def __getitem__(self, index):
         rows = range(len(self.audio))[index]
         return [("wave", np.asarray(self.audio[row]), self.rate) for row in rows]
+
+    def release(self):
+        """Let go of the pages read so far of a memory-mapped ``audio``."""
+        release_pages(self.audio)
 
 
 def _read_item(item):
@@ -686,6 +691,10 @@ def _run_batches(source, embedder, parts, done, batch_size, window_reduce, silen
         for position, (ids, embeddings, columns, skipped) in enumerate(results):
             _write_part(FolderEntry(parts / f"{pending[position]:06d}"), ids, embeddings,
                         columns, skipped)
+            # A memory-mapped array source (a cached synthetic corpus) would otherwise stay
+            # mapped batch after batch: the whole corpus in memory by the end.
+            if isinstance(source.items, _LazyWaves):
+                source.items.release()
             bar.update(len(ids) + len(skipped))
     finally:
         bar.close()

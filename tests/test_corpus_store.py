@@ -409,3 +409,33 @@ def test_array_files_are_written_by_blocks_and_checked_when_mapped(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert open_array(tmp_path / "a.npy", verify=False).shape == (10, 3)
+
+
+def test_silent_and_non_finite_rows_of_an_array_source_are_skipped_and_counted(tmp_path):
+    waves = make_waves(5)
+    waves[1] = np.zeros_like(waves[1])
+    waves[3] = waves[3].copy()
+    waves[3][7] = np.nan
+    path = tmp_path / "audio.npy"
+    np.save(path, np.stack(waves))
+    mapped = np.load(path, mmap_mode="r")
+    released = []
+    original = corpus_store.release_pages
+
+    def spying(array):
+        released.append(array is mapped)
+        return original(array)
+
+    source = Bunch(audio=mapped, ids=["a", "b", "c", "d", "e"], sample_rate=RATE)
+    with pytest.MonkeyPatch.context() as patch, pytest.warns(UserWarning) as record:
+        patch.setattr(corpus_store, "release_pages", spying)
+        corpus = build_corpus(source, mel(), tmp_path / "store", batch_size=2, progress=False)
+    message = str(record[-1].message)
+    assert "skipped 2 clip(s)" in message
+    assert "b: silent" in message and "d: non-finite samples" in message
+    assert corpus.ids.tolist() == ["a", "c", "e"]
+    expected = mel(sample_rate=RATE).transform([waves[i] for i in (0, 2, 4)]).mean(axis=1)
+    np.testing.assert_allclose(corpus.embeddings, expected, rtol=1e-6, atol=1e-6)
+    manifest = json.loads((tmp_path / "store" / "manifest.json").read_text())
+    assert manifest["n_skipped"] == 2
+    assert released == [True] * 3  # the mapped pages let go of after every batch

@@ -1,5 +1,6 @@
 """The ``skbrainmusic`` command line: ``demo`` (offline, simulated), ``decode`` and ``encode``
-(real data). Run ``skbrainmusic <command> --help`` for the options.
+(real data), ``corpus`` (a folder of audio into an on-disk corpus store). Run
+``skbrainmusic <command> --help`` for the options.
 
 Errors a user can fix (a missing path, a subject not in the data set, an unwritable output
 folder) end with one line on stderr and exit status 2; ``--debug`` shows the traceback.
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from .._version import __version__
 from ._common import CLIError
+from ._corpus import add_parser as add_corpus_parser
 
 __all__ = ["main"]
 
@@ -147,6 +149,7 @@ def build_parser():
                              "variance partitioning of audio vs captions")
     _add_common(encode, "skbrainmusic-encode")
     encode.set_defaults(run="encode")
+    add_corpus_parser(commands)
     return parser
 
 
@@ -203,6 +206,8 @@ def _command(name):
         from ._demo import run
     elif name == "decode":
         from ._decode import run
+    elif name == "corpus":
+        from ._corpus import run
     else:
         from ._encode import run
     return run

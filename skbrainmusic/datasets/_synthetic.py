@@ -7,6 +7,7 @@ from scipy.signal import lfilter
 from scipy.stats import gamma
 from sklearn.utils import Bunch
 
+from .._batches import release_pages
 from ..preprocessing import preprocess_run
 from . import _anatomy
 from ._audio import CLIP_DURATION, SAMPLE_RATE
@@ -113,16 +114,21 @@ def _clip_table(clips, ids):
 
 
 def _render_into(target, clips, n_jobs):
+    """Render ``clips`` into ``target`` (a memory-mapped cache array) chunk by chunk, each
+    written and let go of before the next, so the build holds a few chunks of audio, never
+    all of it."""
+    # The chunks stay as they were: a renderer carries state from clip to clip, so other
+    # chunks would change the audio in its last bits.
     chunks = np.array_split(np.arange(len(clips)), max(1, min(len(clips), 8 * (n_jobs or 1))))
     if n_jobs in (None, 1):
-        for chunk in chunks:
-            target[chunk] = render_clips([clips[i] for i in chunk])
-        return
-    rendered = Parallel(n_jobs=n_jobs)(
-        delayed(render_clips)([clips[i] for i in chunk]) for chunk in chunks
-    )
+        rendered = (render_clips([clips[i] for i in chunk]) for chunk in chunks)
+    else:
+        rendered = Parallel(n_jobs=n_jobs, return_as="generator")(
+            delayed(render_clips)([clips[i] for i in chunk]) for chunk in chunks
+        )
     for chunk, audio in zip(chunks, rendered):
         target[chunk] = audio
+        release_pages(target)
 
 
 def _build_stimuli(store, params, n_jobs):
@@ -155,6 +161,7 @@ def _build_stimuli(store, params, n_jobs):
         if role != "corpus":
             store.put(f"acoustic_{role}", _acoustic_features(audio))
             store.put(f"semantic_{role}", _semantic_features(clips))
+            release_pages(audio)
 
 
 def _events_frame(table, rows):

@@ -7,6 +7,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_array
 
+from .._batches import release_pages
 from .._validation import check_positive_int
 from ..alignment import _check_seconds, n_windows
 from ._cache import EmbeddingCache
@@ -290,7 +291,10 @@ default=None
         fixed = []
         for clip, rate in zip(clips, rates):
             n_samples = int(round(float(self.clip_duration) * rate))
-            fixed.append(np.pad(clip[:n_samples], (0, max(0, n_samples - clip.shape[0]))))
+            # Clips of the right length are kept as they are (views of the caller's array,
+            # e.g. a memory-mapped corpus): np.pad would copy all of them at once.
+            fixed.append(clip if clip.shape[0] == n_samples else
+                         np.pad(clip[:n_samples], (0, max(0, n_samples - clip.shape[0]))))
         return fixed
 
     def _onsets(self, clips, rates, window):
@@ -407,6 +411,8 @@ or None
             for index, (clip, rate) in enumerate(zip(clips, rates)):
                 keys[index] = cache.key(clip, rate)
                 embeddings[index] = cache.load(keys[index])
+                # Clips may be views of a memory-mapped corpus: let go of the pages read.
+                release_pages(X)
         missing = [index for index, found in enumerate(embeddings) if found is None]
         batch_size = check_positive_int(self.batch_size, "batch_size")
         with self._progress_bar(len(missing)) as bar:
@@ -420,6 +426,7 @@ or None
                     embeddings[index] = vector
                     if cache is not None:
                         cache.save(keys[index], vector)
+                release_pages(X)
                 bar.update(len(batch))
         # np.stack copies, so standardising the result in place never touches the cache.
         return np.stack(embeddings).astype(np.float32, copy=False)

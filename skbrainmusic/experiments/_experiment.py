@@ -10,6 +10,7 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import has_fit_parameter
 
+from .._batches import iter_batches, release_pages
 from ..calibration import CalibratedDecoder
 from ..evaluation import ClipDescription, chance_rows, describe_clips, score_reconstructions
 from ..metrics import AUDIOSET_TOP_N, identification_accuracy, pearson_per_target
@@ -395,6 +396,16 @@ def _example_rows(genres, rows, n_examples):
     return sorted(first.values())[:n_examples]
 
 
+# Corpus clips embedded or tagged at a time: embedders copy the clips they are given, so a
+# corpus of any size costs one batch of audio (and its memory-mapped pages are let go).
+CORPUS_BATCH = 64
+
+
+def _corpus_batches(transform, audio):
+    """``transform`` (row by row) of the corpus ``audio``, ``CORPUS_BATCH`` clips at a time."""
+    return np.concatenate([transform(batch) for batch in iter_batches(audio, CORPUS_BATCH)])
+
+
 def _prepare_stimuli(study, config, corpus, generator, tagger, n_reconstructions,
                      n_examples, progress):
     rate = study.sample_rate
@@ -411,7 +422,7 @@ def _prepare_stimuli(study, config, corpus, generator, tagger, n_reconstructions
             features[spec.key] = stimulus
     corpus = _check_corpus(corpus, study)
     progress.log(f"embedding the retrieval corpus ({len(corpus.ids)} clips)")
-    corpus_embeddings = {key: features[key].transform(corpus.audio)
+    corpus_embeddings = {key: _corpus_batches(features[key].transform, corpus.audio)
                          for key in dict.fromkeys((*config.evaluation, config.music))}
     if isinstance(tagger, str):
         tagger = _music_tagger(tagger, features, config.music)
@@ -422,7 +433,8 @@ def _prepare_stimuli(study, config, corpus, generator, tagger, n_reconstructions
         labelled = _tagger_clips(corpus, study)
         progress.log(f"fitting the audio tagger on the labels of {labelled.name}")
         tagger.fit(labelled.audio, labelled.labels, sample_rate=rate)
-        corpus_proba = tagger.predict_proba(corpus.audio, sample_rate=rate)
+        corpus_proba = _corpus_batches(
+            lambda audio: tagger.predict_proba(audio, sample_rate=rate), corpus.audio)
         classes = tuple(tagger.classes_)
 
     progress.log("fitting the retriever and the generator on the corpus")
@@ -451,6 +463,9 @@ def _prepare_stimuli(study, config, corpus, generator, tagger, n_reconstructions
     genre_mean = _genre_mean(study, embeddings, tagger, genres[rows], config)
     for stimulus in features.values():
         stimulus.forget_training()
+    # Every clip has been read: memory-mapped audio (a cached study) need not stay mapped.
+    for audio in (study.audio_train, study.audio_test, corpus.audio):
+        release_pages(audio)
     stimuli = _Stimuli(
         embeddings=embeddings, features=features, tagger=tagger, retriever=retriever,
         generator=generator,

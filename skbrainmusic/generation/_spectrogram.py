@@ -1,6 +1,9 @@
 """Offline generation backend: embedding -> log-mel spectrogram (ridge) -> Griffin-Lim."""
 
+import numbers
+
 import numpy as np
+from scipy import linalg
 from sklearn.base import BaseEstimator
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
@@ -8,6 +11,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted
 
+from .._batches import iter_batches
 from .._validation import check_positive_int
 from ..tagging import _check_sample_rate, check_audio
 
@@ -41,6 +45,9 @@ class SpectrogramBackend(BaseEstimator):
         Ridge penalty on standardised embeddings.
     n_iter : int, default=32
         Griffin-Lim iterations.
+    batch_size : int, default=32
+        Corpus clips turned into spectrograms at a time in ``fit`` (memory, not results:
+        the fit never holds the corpus' spectrogram matrix).
 
     Attributes
     ----------
@@ -69,12 +76,14 @@ class SpectrogramBackend(BaseEstimator):
     (2, 8000)
     """
 
-    def __init__(self, n_mels=64, n_fft=1024, hop_length=256, alpha=10.0, n_iter=32):
+    def __init__(self, n_mels=64, n_fft=1024, hop_length=256, alpha=10.0, n_iter=32,
+                 batch_size=32):
         self.n_mels = n_mels
         self.n_fft = n_fft
         self.hop_length = hop_length
         self.alpha = alpha
         self.n_iter = n_iter
+        self.batch_size = batch_size
 
     def _log_mel(self, audio):
         import librosa
@@ -87,12 +96,19 @@ class SpectrogramBackend(BaseEstimator):
     def fit(self, embeddings, audio=None, sample_rate=None):
         """Learn embedding -> log-mel spectrogram on a corpus.
 
+        The corpus is read ``batch_size`` clips at a time (twice: its loudness, then its
+        spectrograms), and the ridge is solved from its normal equations, accumulated batch
+        by batch: memory holds one batch of spectrograms and the ``(d, n_mels * n_frames)``
+        cross-products, never the corpus' spectrogram matrix, so a memory-mapped corpus
+        stays on disk. The result is the ridge fitted on the whole matrix at once.
+
         Parameters
         ----------
         embeddings : array-like of shape (n_clips, d)
             Clip embeddings of the corpus.
         audio : array-like of shape (n_clips, n_samples)
-            The corpus waveforms, all of the same length (at least ``n_fft`` samples).
+            The corpus waveforms, all of the same length (at least ``n_fft`` samples); a
+            :class:`numpy.memmap` is read batch by batch.
         sample_rate : int
             Sample rate of ``audio``.
 
@@ -102,8 +118,10 @@ class SpectrogramBackend(BaseEstimator):
         """
         import librosa
 
-        for name in ("n_mels", "n_fft", "hop_length", "n_iter"):
+        for name in ("n_mels", "n_fft", "hop_length", "n_iter", "batch_size"):
             check_positive_int(getattr(self, name), name)
+        if not (isinstance(self.alpha, numbers.Real) and self.alpha >= 0):
+            raise ValueError(f"alpha must be a non-negative number, got {self.alpha!r}.")
         if embeddings is None or audio is None or sample_rate is None:
             raise ValueError(
                 "SpectrogramBackend learns embedding -> audio on a corpus: give "
@@ -111,29 +129,68 @@ class SpectrogramBackend(BaseEstimator):
                 "(or call fit(embeddings, audio, sample_rate)).")
         embeddings = check_array(embeddings, ensure_min_samples=2,
                                  input_name="corpus embeddings")
-        if isinstance(audio, (list, tuple)) and len({np.shape(wave) for wave in audio}) > 1:
-            raise ValueError("SpectrogramBackend needs corpus waveforms of one length: trim or "
-                             "pad them to a common length.")
-        audio = check_audio(audio, name="corpus audio")
-        if audio.shape[0] != embeddings.shape[0]:
+        if isinstance(audio, (list, tuple)):
+            if len({np.shape(wave) for wave in audio}) > 1:
+                raise ValueError("SpectrogramBackend needs corpus waveforms of one length: "
+                                 "trim or pad them to a common length.")
+        elif not hasattr(audio, "shape") or np.ndim(audio) != 2:
+            audio = check_audio(audio, name="corpus audio")
+        if len(audio) != embeddings.shape[0]:
             raise ValueError(f"The corpus has {embeddings.shape[0]} embeddings but "
-                             f"{audio.shape[0]} waveforms: give one waveform per embedding.")
-        if audio.shape[1] < self.n_fft:
-            raise ValueError(f"The clips have {audio.shape[1]} samples, fewer than "
-                             f"n_fft={self.n_fft}: lower n_fft or give longer clips.")
+                             f"{len(audio)} waveforms: give one waveform per embedding.")
         self.sample_rate_ = _check_sample_rate(sample_rate)
+        # First pass: the corpus' power. A floor relative to it keeps silence from
+        # dominating the log; the generated clips get its loudness.
+        energy = 0.0
+        for batch in self._batches(audio):
+            if batch.shape[1] < self.n_fft:
+                raise ValueError(f"The clips have {batch.shape[1]} samples, fewer than "
+                                 f"n_fft={self.n_fft}: lower n_fft or give longer clips.")
+            energy += float(np.sum(batch.astype(np.float64) ** 2))
+            self.n_samples_ = batch.shape[1]
+        power = energy / (len(audio) * self.n_samples_)
         self.n_features_in_ = embeddings.shape[1]
-        self.n_samples_ = audio.shape[1]
-        # A floor relative to the corpus' power keeps silence from dominating the log.
-        self.floor_ = 1e-6 * float(np.mean(audio.astype(np.float64) ** 2)) * self.n_fft + 1e-12
-        log_mel = self._log_mel(audio)
-        self.spectrogram_shape_ = log_mel.shape[1:]
-        self.model_ = make_pipeline(StandardScaler(), Ridge(alpha=self.alpha))
-        self.model_.fit(embeddings, log_mel.reshape(len(audio), -1))
+        self.floor_ = 1e-6 * power * self.n_fft + 1e-12
+        self.rms_ = float(np.sqrt(power))
+        # Second pass: the normal equations of the ridge on standardised embeddings, with
+        # its intercept (centred X and Y), as Ridge's cholesky solver forms them.
+        scaler = StandardScaler().fit(embeddings)
+        X = scaler.transform(embeddings)
+        offset = X.mean(axis=0)
+        X -= offset
+        cross, total, start = None, None, 0
+        for batch in self._batches(audio):
+            log_mel = self._log_mel(batch)
+            targets = log_mel.reshape(len(batch), -1).astype(np.float64)
+            rows = X[start:start + len(batch)]
+            if cross is None:
+                self.spectrogram_shape_ = log_mel.shape[1:]
+                cross, total = rows.T @ targets, targets.sum(axis=0)
+            else:
+                cross += rows.T @ targets
+                total += targets.sum(axis=0)
+            start += len(batch)
+        mean = total / len(X)
+        cross -= np.outer(X.sum(axis=0), mean)
+        gram = X.T @ X
+        gram.flat[::gram.shape[0] + 1] += self.alpha
+        try:
+            coef = linalg.solve(gram, cross, assume_a="pos").T
+        except linalg.LinAlgError:  # alpha=0 on collinear embeddings: least squares
+            coef = linalg.lstsq(gram, cross)[0].T
+        # A plain fitted Ridge, so the model is inspected and saved like any other.
+        ridge = Ridge(alpha=self.alpha)
+        ridge.coef_, ridge.intercept_ = coef, mean - offset @ coef.T
+        ridge.n_features_in_ = X.shape[1]
+        self.model_ = make_pipeline(scaler, ridge)
         self.mel_pinv_ = np.linalg.pinv(librosa.filters.mel(
             sr=self.sample_rate_, n_fft=self.n_fft, n_mels=self.n_mels))
-        self.rms_ = float(np.sqrt(np.mean(audio.astype(np.float64) ** 2)))
         return self
+
+    def _batches(self, audio):
+        """``batch_size`` corpus clips at a time, as float32 ``(n, n_samples)``."""
+        for batch in iter_batches(audio, self.batch_size):
+            yield check_audio(batch, name="corpus audio")
 
     def predict_log_mel(self, embeddings):
         """Predicted log-mel spectrograms.
