@@ -19,6 +19,8 @@ MAJOR_PROFILE = np.array([0.238, 0.006, 0.111, 0.006, 0.137, 0.094, 0.016, 0.214
                           0.080, 0.008, 0.081])
 MINOR_PROFILE = np.array([0.220, 0.006, 0.104, 0.123, 0.019, 0.103, 0.012, 0.214, 0.062,
                           0.022, 0.061, 0.052])
+# Clips whose attributes are estimated at once.
+_ESTIMATE_BATCH = 64
 N_BANDS = 64
 _N_FFT, _HOP = 4096, 2048
 # Clips given to the tagger at once.
@@ -161,10 +163,19 @@ def estimate_attributes(audio, sample_rate, *, tagger=None):
     >>> int(attributes.tonic[0]), bool(attributes.major[0])
     (9, True)
     """
+    from .._batches import iter_batches
     from ..tagging import _check_sample_rate, check_audio
 
-    audio = check_audio(audio)
     sample_rate = _check_sample_rate(sample_rate)
+    if not hasattr(audio, "shape") or np.ndim(audio) != 2 or len(audio) == 0:
+        audio = check_audio(audio)  # raises on an empty or ragged input
+    # A batch at a time: a corpus (memory-mapped, e.g. 2,000 clips of 15 s: 2.6 GB) is
+    # never checked, converted or held whole.
+    return pd.concat([_estimate_batch(check_audio(batch), sample_rate, tagger)
+                      for batch in iter_batches(audio, _ESTIMATE_BATCH)], ignore_index=True)
+
+
+def _estimate_batch(audio, sample_rate, tagger):
     chroma = mean_chroma(audio, sample_rate)
     tonic, major, _ = key_from_chroma(chroma)
     tempo = estimate_tempo(audio, sample_rate)

@@ -172,7 +172,8 @@ class ScoreBackend(BaseEstimator):
         """
         check_positive_int(self.cv, "cv", minimum=2)
         X3, _ = validate_clips(self, embeddings, reset=True, ensure_min_clips=3)
-        audio = check_audio(audio, name="audio")
+        if not hasattr(audio, "shape") or np.ndim(audio) != 2:
+            audio = check_audio(audio, name="audio")  # (an array is checked batch by batch)
         if audio.shape[0] != X3.shape[0]:
             raise ValueError(f"embeddings has {X3.shape[0]} clips but audio has "
                              f"{audio.shape[0]}: give one waveform per embedding.")
@@ -230,8 +231,7 @@ class ScoreBackend(BaseEstimator):
             with a ``tagger``, instrument and mood probabilities).
         """
         check_is_fitted(self, "regressor_")
-        return estimate_attributes(check_audio(audio, name="audio"), self.sample_rate_,
-                                   tagger=self.tagger)
+        return estimate_attributes(audio, self.sample_rate_, tagger=self.tagger)
 
     def fit_shrinkage(self, decoded, audio=None, *, attributes=None):
         """Choose ``shrinkage_`` on validation clips, keeping the rest of the fit.
