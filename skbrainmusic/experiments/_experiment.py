@@ -733,6 +733,10 @@ def _subject_task(index, studies, stimuli, config):
     if config.encoding:
         encoding, voxel_scores, significant = _encoding(study, stimuli.embeddings, config)
     informative = _field(study, "informative_rois")
+    # This subject's responses have been read (a cached study maps them: 1.9 GB at paper
+    # scale); the next subject of this worker need not hold them.
+    for name in ("responses_train", "responses_test"):
+        release_pages(_field(study, name))
     return SubjectResult(
         subject=int(study.subject), decoding=decoding, roi_scores=roi_scores,
         informative_rois=(None if informative is None
