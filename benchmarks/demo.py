@@ -120,6 +120,7 @@ def main():
     parser.add_argument("--runs", nargs="+", default=["first", "cached"],
                         choices=("first", "cached"))
     parser.add_argument("--data-home", help="reuse (and keep) this data home")
+    parser.add_argument("--results", help="also write the last run's results.json here")
     parser.add_argument("--child", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.child is not None:
@@ -135,6 +136,8 @@ def main():
         for name in options.runs:
             runs[name] = _run([*command, "--out", str(work / name)], env)
         results = json.loads((work / options.runs[-1] / "results.json").read_text())
+        if options.results:
+            shutil.copyfile(work / options.runs[-1] / "results.json", options.results)
     finally:
         shutil.rmtree(work)
     print(f"scale {options.scale}, n_jobs {options.n_jobs}, {os.cpu_count()} CPUs, load "
