@@ -22,12 +22,12 @@ Everything here is an estimator, so the number comes from ``fit`` and a scorer:
 
 Two references frame the number: generation from the *true* embeddings of the test clips
 (the generator's own ceiling: a perfect decoder) and a control fitted on responses
-shuffled across clips, which must stay at chance. The offline spectrogram generator
-predicts a mean spectrogram and inverts it with Griffin-Lim: it keeps the coarse spectral
-envelope, not the features of a 10 s music embedding, so on this tiny study its ceiling is
-close to chance too. A better generator is a different backend object
-(:class:`~skbrainmusic.generation.DiffusionBackend` with MusicLDM weights, or a new one):
-the Pipeline does not change.
+shuffled across clips, which must stay at chance. The default generator
+(:class:`~skbrainmusic.generation.ScoreBackend`) learns on its corpus to decode musical
+attributes (genre from the corpus' labels; tempo, key, tonal balance estimated from the
+corpus audio) and composes a new piece from them; another generator is another backend
+object (``"spectrogram"``, or :class:`~skbrainmusic.generation.DiffusionBackend` with
+MusicLDM weights): the Pipeline does not change.
 """
 
 # %%
@@ -38,7 +38,6 @@ from sklearn.pipeline import make_pipeline
 
 import skbrainmusic as sbm
 from skbrainmusic.evaluation import make_generation_scorer
-from skbrainmusic.generation import SpectrogramBackend
 
 study = sbm.make_synthetic_study(n_train_runs=1, n_test_runs=1, n_voxels=400, n_corpus=24,
                                  random_state=0)
@@ -46,11 +45,10 @@ rate = study.sample_rate
 embedder = sbm.AudioEmbedder(window=10.0, sample_rate=rate).fit(study.audio_train)
 train, test = embedder.transform(study.audio_train), embedder.transform(study.audio_test)
 corpus = sbm.Corpus(embedder.transform(study.corpus.audio), audio=study.corpus.audio,
-                    sample_rate=rate)
+                    sample_rate=rate, labels=study.corpus.clips.genre)
 decoder = make_pipeline(sbm.TemporalWindowAligner(window=10.0),
                         sbm.ROIEnsembleRidge(study.roi_labels, n_rois=6, cv=3))
-generator = sbm.ConditionedGenerator(SpectrogramBackend(n_mels=32, hop_length=1024, n_iter=8),
-                                     corpus=corpus, random_state=0)
+generator = sbm.ConditionedGenerator(corpus=corpus, random_state=0)  # the score generator
 model = make_pipeline(sbm.CalibratedDecoder(decoder, cv=3), generator)
 model.fit(study.responses_train, train)
 score = make_generation_scorer(embedder, sample_rate=rate)
@@ -82,6 +80,6 @@ plt.show()
 
 # %%
 # The same scorer works in ``cross_val_score`` and ``GridSearchCV`` on the whole
-# Pipeline (e.g. over ``conditionedgenerator__backend__n_mels`` or
+# Pipeline (e.g. over ``conditionedgenerator__backend__alphas`` or
 # ``calibrateddecoder__estimator__roiensembleridge__n_rois``): the generator's backend
 # parameters are ordinary nested parameters, and its corpus is never copied by ``clone``.
