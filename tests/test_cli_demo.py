@@ -53,7 +53,7 @@ def test_demo_writes_every_output(demo):
                             "generated from the true embedding"}
         for path in row.values():
             assert (out / path).is_file()
-    assert len(files["models"]) == 2 * 4  # 2 tiny subjects x 4 embeddings
+    assert len(files["models"]) == 2 * 5  # 2 tiny subjects x 5 embeddings
     html = (out / "report.html").read_text(encoding="utf-8")
     assert html.count("data:image/png;base64,") == len(files["figures"])
     assert "<script" not in html
@@ -76,7 +76,8 @@ def test_demo_writes_every_output(demo):
 def test_demo_numbers_come_from_the_computation(demo):
     out, results = demo
     table1 = results["table1"]
-    assert set(table1) == {"mel-1.5s", "librosa-5s", "caption-tfidf", "librosa-10s"}
+    assert set(table1) == {"mel-1.5s", "librosa-5s", "caption-tfidf", "librosa-10s",
+                           "modulation-10s"}
     subjects = results["subjects"]
     for key, row in table1.items():
         per_subject = [s["decoding"][key]["identification_test"] for s in subjects]
