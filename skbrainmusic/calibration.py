@@ -380,7 +380,7 @@ class CalibratedDecoder(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        predictions : array-like of shape (n_clips, n_windows, d) or (n_samples, d)
+        predictions : array-like of shape (n_clips, n_windows, d), (n_samples, d) or (n_samples,)
             Raw predictions of the decoder, ``d`` as in the training targets.
 
         Returns
@@ -393,7 +393,8 @@ class CalibratedDecoder(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         if not np.issubdtype(predicted.dtype, np.floating):
             predicted = predicted.astype(np.float64)
         d = self.calibration_coef_.shape[0]
-        if predicted.ndim not in (2, 3) or predicted.shape[-1] != d:
+        one_target = predicted.ndim == 1 and d == 1  # the decoder of a 1-D y
+        if not one_target and (predicted.ndim not in (2, 3) or predicted.shape[-1] != d):
             raise ValueError(f"predictions must have shape (n_clips, n_windows, {d}) or "
                              f"(n_samples, {d}), got {predicted.shape}.")
         calibrated = _apply_map(self.calibration_coef_, self.calibration_intercept_, predicted)

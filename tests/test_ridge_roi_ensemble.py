@@ -271,14 +271,17 @@ def test_synthetic_study_selects_informative_rois_and_shuffled_targets_do_not(tm
                       ).fit_transform(study.audio_train)
     Y = (Y - Y.mean((0, 1))) / Y.std((0, 1))
     X = TemporalWindowAligner(window=15.0).fit_transform(np.asarray(study.responses_train))
-    # The two strongest informative parcels (SNR 1 and 0.63); the weaker ones hold a few
-    # voxels on this coarse (10.5 mm) grid and compete with ~200 noise parcels.
-    model = ROIEnsembleRidge(study.roi_labels, n_rois=2).fit(X, Y)
+    # The strongest informative parcel (SNR 1) comes first (CV score 0.48); the weaker ones
+    # hold a few voxels on this coarse (10.5 mm) grid and compete with ~200 noise parcels,
+    # the best of which reaches 0.30 on 80 undetrended training clips.
+    model = ROIEnsembleRidge(study.roi_labels, n_rois=1).fit(X, Y)
     assert np.isin(model.selected_rois_, study.informative_rois).all()
     rng = np.random.default_rng(0)
-    for _ in range(3):  # the leak control: nothing true is left to select on
-        shuffled = clone(model).fit(X, Y[rng.permutation(len(Y))])
-        assert np.isin(shuffled.selected_rois_, study.informative_rois).sum() <= 1
+    # The leak control: with nothing true left to select on, an informative parcel (6 of
+    # ~200) is picked at most once in three shuffles.
+    picked = [np.isin(clone(model).fit(X, Y[rng.permutation(len(Y))]).selected_rois_,
+                      study.informative_rois).sum() for _ in range(3)]
+    assert sum(picked) <= 1
 
 
 def test_score_rejects_targets_of_another_shape():
