@@ -34,6 +34,7 @@ from .ridge import check_clip_cv, clip_splits, ridge_cv, ridge_fit
 __all__ = ["CalibratedDecoder"]
 
 _METHODS = ("standardize", "deshrink", "none", "auto")
+_OOF = ("refit", "inner")
 # The candidates of method="auto", simplest first: a more complex map is chosen only when it
 # beats every simpler one by more than one standard error.
 _AUTO_CANDIDATES = ("none", "standardize", "deshrink")
@@ -52,6 +53,23 @@ def _groups_parameter(estimator):
         if final not in (None, "passthrough") and has_fit_parameter(final, "groups"):
             return f"{name}__groups"
     return None
+
+
+def _cv_predictions_parameter(estimator):
+    """The parameter that makes ``estimator`` keep its cross-validation predictions:
+    ``"store_cv_predictions"`` or ``"<step>__store_cv_predictions"`` for a Pipeline whose
+    final step has it (e.g. ``TemporalWindowAligner -> ROIEnsembleRidge``)."""
+    params = estimator.get_params()
+    if "store_cv_predictions" in params:
+        return "store_cv_predictions"
+    if isinstance(estimator, Pipeline):
+        name = f"{estimator.steps[-1][0]}__store_cv_predictions"
+        if name in params:
+            return name
+    raise ValueError(
+        f"oof='inner' needs a decoder that keeps its own cross-validation predictions (a "
+        f"store_cv_predictions parameter, e.g. ROIEnsembleRidge or a Pipeline ending in "
+        f"one); {type(estimator).__name__} has none: use oof='refit'.")
 
 
 def _moments(values):
@@ -165,8 +183,10 @@ class CalibratedDecoder(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
 
     ``fit`` fits a clone of ``estimator`` on all training clips (``estimator_``) and, with
     ``cv`` folds over clips, predicts every training clip from a model that did not see it
-    (``oof_predictions_``). A calibration map fitted on these out-of-fold predictions and the
-    true training embeddings is then applied to the predictions of the full refit
+    (``oof_predictions_``; with ``oof="inner"``, the decoder's own cross-validation
+    predictions instead, see below). A calibration map fitted on these out-of-fold
+    predictions and the true training embeddings is then applied to the predictions of the
+    full refit
     ``estimator_`` (whose predictions for new clips are distributed like the per-fold
     models' predictions for their held-out clips, up to the slightly larger training set).
     Every map is affine: ``calibrated = prediction @ calibration_coef_ +
@@ -219,6 +239,18 @@ class CalibratedDecoder(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         penalty and the choice of ``"auto"`` (an int means unshuffled ``KFold``; with
         ``groups`` a ``GroupKFold``; within a subset of clips with fewer clips or groups
         than ``cv``, that many folds).
+    oof : {"refit", "inner"}, default="refit"
+        Where the out-of-fold predictions come from. ``"refit"``: clones of ``estimator``
+        fitted on ``cv`` folds over clips (:func:`~sklearn.model_selection.cross_val_predict`;
+        ``cv + 1`` fits, and each fold's model chooses its own hyperparameters without the
+        held-out clips). ``"inner"``: the decoder's own cross-validation predictions, kept
+        by a decoder with a ``store_cv_predictions`` parameter
+        (:class:`~skbrainmusic.ROIEnsembleRidge`, or a Pipeline ending in one) from the
+        folds that chose its alphas and ROIs: one fit instead of ``cv + 1``. Those folds
+        also chose the model, so the predictions are slightly optimistic (their spread,
+        which ``"standardize"`` matches, much less so than their accuracy); held-out
+        clips still never enter them. ``cv`` still chooses the de-shrinking penalty and
+        the method of ``"auto"``.
 
     Notes
     -----
@@ -282,10 +314,11 @@ class CalibratedDecoder(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
     (True, (60, 3))
     """
 
-    def __init__(self, estimator, method="standardize", cv=5):
+    def __init__(self, estimator, method="standardize", cv=5, oof="refit"):
         self.estimator = estimator
         self.method = method
         self.cv = cv
+        self.oof = oof
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -316,6 +349,8 @@ class CalibratedDecoder(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         """
         if self.method not in _METHODS:
             raise ValueError(f"method must be one of {_METHODS}, got {self.method!r}.")
+        if self.oof not in _OOF:
+            raise ValueError(f"oof must be one of {_OOF}, got {self.oof!r}.")
         if y is None:
             raise ValueError("CalibratedDecoder requires y to be passed, but the target y is "
                              "None: give the training embeddings.")
@@ -334,8 +369,21 @@ class CalibratedDecoder(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         splitter = check_clip_cv(self.cv, groups)
         name = _groups_parameter(self.estimator)
         fit_params = {name: groups} if groups is not None and name is not None else {}
-        self.oof_predictions_ = np.asarray(cross_val_predict(
-            clone(self.estimator), X, y, cv=splitter, groups=groups, params=fit_params))
+        if self.oof == "inner":
+            estimator = clone(self.estimator)
+            estimator.set_params(**{_cv_predictions_parameter(estimator): True})
+            self.estimator_ = estimator.fit(X, y, **fit_params)
+            final = (self.estimator_.steps[-1][1] if isinstance(self.estimator_, Pipeline)
+                     else self.estimator_)
+            self.oof_predictions_ = np.asarray(final.cv_predictions_)
+            if self.oof_predictions_.shape != y.shape:
+                raise ValueError(
+                    f"The decoder's cross-validation predictions have shape "
+                    f"{self.oof_predictions_.shape}, not that of y {y.shape}: oof='inner' "
+                    "needs a decoder whose final step predicts y itself; use oof='refit'.")
+        else:
+            self.oof_predictions_ = np.asarray(cross_val_predict(
+                clone(self.estimator), X, y, cv=splitter, groups=groups, params=fit_params))
         out_of_fold = _as_clips(self.oof_predictions_.astype(np.float64))
         targets = _as_clips(y.astype(np.float64))
         self.oof_mean_, self.oof_scale_ = _moments(out_of_fold)
@@ -350,7 +398,8 @@ class CalibratedDecoder(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
                                                                self.cv, groups)
         self.calibration_coef_, self.calibration_intercept_ = _fit_map(
             self.method_, out_of_fold, targets, self.cv, groups)
-        self.estimator_ = clone(self.estimator).fit(X, y, **fit_params)
+        if self.oof == "refit":
+            self.estimator_ = clone(self.estimator).fit(X, y, **fit_params)
         if hasattr(self.estimator_, "n_features_in_"):
             self.n_features_in_ = self.estimator_.n_features_in_
         return self

@@ -96,3 +96,18 @@ def test_audio_embedder_streams_a_mapped_corpus(mapped, tmp_path):
     np.testing.assert_array_equal(cached, embedded)
     # Control: the same file read whole stays resident.
     assert float(audio.sum()) != 0 and mapped_resident(mapped) > audio.nbytes / 2
+
+
+def test_window_aligner_streams_mapped_responses(tmp_path):
+    from skbrainmusic import TemporalWindowAligner
+
+    path = tmp_path / "responses.npy"
+    rng = np.random.default_rng(1)
+    np.save(path, rng.standard_normal((64, 10, 16_384), dtype=np.float32))  # 42 MB
+    responses = np.load(path, mmap_mode="r")
+    aligner = TemporalWindowAligner(window=10.0)
+    expected = aligner.fit_transform(np.load(path))
+    np.testing.assert_array_equal(aligner.transform(responses), expected)
+    assert mapped_resident(path) < responses.nbytes / 4  # blocks of 16 clips at most
+    # Control: the same file read whole stays resident.
+    assert float(responses.sum()) != 0 and mapped_resident(path) > responses.nbytes / 2

@@ -342,3 +342,54 @@ def test_calibrate_maps_other_predictions_like_predict():
     assert model.calibrate(raw.reshape(-1, 3)).shape == (20, 3)
     with pytest.raises(ValueError, match=r"\(n_samples, 3\)"):
         model.calibrate(raw[..., :2])
+
+
+def test_inner_oof_fits_the_decoder_once_and_uses_its_cv_predictions(monkeypatch):
+    responses, embeddings = make_problem(45, seed=13)
+    fits = []
+    fit = ROIEnsembleRidge.fit
+
+    def counted(self, X, y, groups=None):
+        fits.append(self.store_cv_predictions)
+        return fit(self, X, y, groups=groups)
+
+    monkeypatch.setattr(ROIEnsembleRidge, "fit", counted)
+    model = CalibratedDecoder(decoder(n_rois=2), cv=3, oof="inner").fit(responses, embeddings)
+    assert fits == [True]
+    ridge = model.estimator_[-1]
+    np.testing.assert_array_equal(model.oof_predictions_, ridge.cv_predictions_)
+    flat = ridge.cv_predictions_.reshape(-1, 3).astype(np.float64)
+    np.testing.assert_allclose(model.oof_scale_, flat.std(axis=0), rtol=1e-10)
+    np.testing.assert_allclose(model.predict(responses[:5]),
+                               model.calibrate(ridge.predict(
+                                   TemporalWindowAligner().fit_transform(responses[:5]))))
+    # The unfitted estimator is left as given (its clone stores the predictions).
+    assert model.estimator[-1].store_cv_predictions is False
+    # The nested default refits the decoder on every fold, then on all clips.
+    fits.clear()
+    CalibratedDecoder(decoder(n_rois=2), cv=3).fit(responses, embeddings)
+    assert fits == [False] * 4
+
+
+def test_inner_oof_shuffled_targets_control():
+    responses, embeddings = make_problem(60, seed=14, d=8, noise=0.5)
+    model = CalibratedDecoder(decoder(), cv=3, oof="inner")
+    truthful = model.fit(responses, embeddings)
+    assert identification_accuracy(embeddings, truthful.oof_predictions_) > 0.8
+    # Broken pairs: a clip's own (shuffled) target never enters its out-of-fold prediction.
+    shuffled = embeddings[np.random.default_rng(2).permutation(60)]
+    control = clone(model).fit(responses, shuffled)
+    assert identification_accuracy(shuffled, control.oof_predictions_) == pytest.approx(
+        0.5, abs=0.1)
+
+
+@pytest.mark.parametrize("estimator, match", [
+    (Ridge(), "oof='inner' needs a decoder that keeps its own cross-validation predictions"),
+    (make_pipeline(TemporalWindowAligner(), Ridge()), "Pipeline has none"),
+])
+def test_inner_oof_needs_a_decoder_that_keeps_its_predictions(estimator, match):
+    responses, embeddings = make_problem(12, seed=15)
+    with pytest.raises(ValueError, match=match):
+        CalibratedDecoder(estimator, cv=3, oof="inner").fit(responses, embeddings)
+    with pytest.raises(ValueError, match="oof must be one of .*got 'nested'"):
+        CalibratedDecoder(estimator, oof="nested").fit(responses, embeddings)

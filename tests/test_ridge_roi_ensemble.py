@@ -293,3 +293,73 @@ def test_score_rejects_targets_of_another_shape():
     for wrong in (Y.reshape(10, 2, 6), Y.reshape(-1)):
         with pytest.raises(ValueError, match="predictions for X have shape"):
             model.score(X, wrong)
+
+
+def _fold_ridge_predictions(X2, Y2, voxels, alphas, splits):
+    """Out-of-fold predictions of sklearn Ridge per target, one alpha each (brute force)."""
+    from sklearn.linear_model import Ridge
+
+    predictions = np.zeros_like(Y2)
+    for train, val in splits:
+        for t, alpha in enumerate(alphas):
+            model = Ridge(alpha=alpha).fit(X2[np.ix_(train, voxels)], Y2[train, t])
+            predictions[val, t] = model.predict(X2[np.ix_(val, voxels)])
+    return predictions
+
+
+@pytest.mark.parametrize("grouped", [False, True])
+def test_cv_predictions_are_the_fold_models_of_the_selected_rois(grouped):
+    X, Y, labels = make_planted_rois(n_clips=30, seed=12)
+    groups = np.repeat(np.arange(10), 3) if grouped else None
+    model = ROIEnsembleRidge(labels, n_rois=3, alphas=ALPHAS, cv=5, dtype="float64",
+                             store_cv_predictions=True).fit(X, Y, groups=groups)
+    splits = clip_splits(5, 30, 4, groups)
+    X2, Y2 = X.reshape(120, -1), Y.reshape(120, -1)
+    expected = np.mean([_fold_ridge_predictions(X2, Y2, np.flatnonzero(labels == roi),
+                                                model.alphas_[i], splits)
+                        for i, roi in enumerate(model.selected_rois_)], axis=0)
+    assert model.cv_predictions_.shape == Y.shape
+    np.testing.assert_allclose(model.cv_predictions_.reshape(120, -1), expected, atol=1e-9)
+    # Out of fold, not in sample: the refit's predictions of the training clips differ.
+    assert not np.allclose(model.cv_predictions_, model.predict(X), atol=1e-3)
+    assert not hasattr(clone(model).set_params(store_cv_predictions=False).fit(X, Y),
+                       "cv_predictions_")
+
+
+def test_cv_predictions_with_screening_and_shapes():
+    X, Y, _ = make_planted_rois(n_clips=30, sizes=(40, 10, 40), informative=(1,), seed=13)
+    model = ROIEnsembleRidge(None, n_rois=1, screen_voxels=10, alphas=ALPHAS, cv=3,
+                             dtype="float64", store_cv_predictions=True).fit(X, Y)
+    X2, Y2 = X.reshape(120, -1), Y.reshape(120, -1)
+    expected = np.zeros_like(Y2)
+    for train, val in clip_splits(3, 30, 4):
+        # the screening of every fold, recomputed from the training rows' correlations
+        r = np.corrcoef(X2[train].T, Y2[train].T)[:90, 90:]
+        kept = np.sort(np.argsort(-(r**2).mean(1), kind="stable")[:10])
+        expected[val] = _fold_ridge_predictions(X2, Y2, kept, model.alphas_[0],
+                                                [(train, val)])[val]
+    np.testing.assert_allclose(model.cv_predictions_.reshape(120, -1), expected, atol=1e-9)
+    flat = ROIEnsembleRidge(None, n_rois=1, alphas=ALPHAS, store_cv_predictions=True)
+    assert flat.fit(X[:, 0], Y[:, 0]).cv_predictions_.shape == (30, Y.shape[-1])
+    assert flat.fit(X[:, 0], Y[:, 0, 0]).cv_predictions_.shape == (30,)
+
+
+def test_cv_predictions_of_shuffled_targets_are_at_chance():
+    X, Y, labels = make_planted_rois(n_clips=60, seed=14)
+    model = ROIEnsembleRidge(labels, n_rois=2, alphas=ALPHAS, store_cv_predictions=True)
+    assert identification_accuracy(Y, model.fit(X, Y).cv_predictions_) > 0.9
+    shuffled = Y[np.random.default_rng(0).permutation(60)]
+    # ROIs and alphas are chosen on the same folds (slightly optimistic), but no clip's
+    # own target enters its prediction: broken pairs stay near chance.
+    chance = identification_accuracy(shuffled, model.fit(X, shuffled).cv_predictions_)
+    assert abs(chance - 0.5) < 0.12
+
+
+def test_cv_predictions_need_folds_that_hold_out_every_clip_once():
+    from sklearn.model_selection import ShuffleSplit
+
+    X, Y, labels = make_planted_rois(n_clips=20, seed=15)
+    model = ROIEnsembleRidge(labels, n_rois=1, alphas=ALPHAS, store_cv_predictions=True,
+                             cv=ShuffleSplit(3, test_size=0.3, random_state=0))
+    with pytest.raises(ValueError, match="hold out every clip exactly once"):
+        model.fit(X, Y)

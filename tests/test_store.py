@@ -198,3 +198,34 @@ def test_concurrent_synthetic_studies(tmp_path):
     folders = sorted(p.name.split("_")[0] for p in (tmp_path / "synthetic").iterdir()
                      if not p.name.startswith("."))
     assert folders == ["stimuli", "subject-1"]
+
+
+def test_unchanged_files_are_checked_once_per_process(tmp_path, monkeypatch):
+    from skbrainmusic import _store
+
+    folder = tmp_path / "entry"
+    cached(folder, _build)
+    settled = time.time_ns() - 10 * _store._SETTLE_NS
+    for path in folder.iterdir():
+        os.utime(path, ns=(settled, settled))
+    reads = []
+    crc32 = _store.file_crc32
+    monkeypatch.setattr(_store, "file_crc32",
+                        lambda path, size=None: reads.append(Path(path).name) or crc32(path))
+    # Checked while its change time is recent: a write in the same clock tick could go
+    # unseen, so nothing is remembered yet.
+    assert load_cache(folder) is not None and "matrix.npy" in reads
+    monkeypatch.setattr(_store, "_SETTLE_NS", 0)
+    reads.clear()
+    load_cache(folder)
+    assert "matrix.npy" in reads
+    reads.clear()
+    assert load_cache(folder) is not None and reads == []  # remembered, not read again
+    # Control: any write changes the file's times, and the damage is found.
+    path = folder / "matrix.npy"
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.warns(RuntimeWarning, match="matrix.npy does not match"):
+        assert load_cache(folder) is None
+    assert "matrix.npy" in reads

@@ -7,32 +7,43 @@ import numpy as np
 from ._features import StimulusFeatures
 
 
-def fit_encoder(study, window, train, test, *, step, cv):
-    """A :class:`~skbrainmusic.VoxelwiseEncoder` from embeddings to window-averaged scans.
+def aligned_responses(study, window, *, step):
+    """The study's training and test responses averaged over windows of ``window`` seconds.
 
     Returns
     -------
-    encoder : VoxelwiseEncoder
-        Fitted on the training clips.
-    predicted, responses_test : ndarray of shape (n_test, n_windows, n_voxels)
-        Its predictions and the measured responses of the test clips.
-    scores : ndarray of shape (n_voxels,)
-        Held-out Pearson r of every voxel.
+    responses_train, responses_test : ndarray of shape (n_clips, n_windows, n_voxels)
     """
     from ..alignment import TemporalWindowAligner
-    from ..encoding import VoxelwiseEncoder
 
     delay = getattr(study, "delay", None)
     aligner = TemporalWindowAligner(window=window, step=step, tr=study.tr,
                                     delay=0.0 if delay is None else float(delay),
                                     clip_duration=study.clip_duration)
-    responses_train = aligner.fit_transform(study.responses_train)
-    responses_test = aligner.transform(study.responses_test)
+    return aligner.fit_transform(study.responses_train), aligner.transform(study.responses_test)
+
+
+def fit_encoder(study, responses, train, test, *, cv):
+    """A :class:`~skbrainmusic.VoxelwiseEncoder` from embeddings to window-averaged scans.
+
+    ``responses`` are the study's :func:`aligned_responses` at the embeddings' windows.
+
+    Returns
+    -------
+    encoder : VoxelwiseEncoder
+        Fitted on the training clips.
+    predicted : ndarray of shape (n_test, n_windows, n_voxels)
+        Its predictions of the test clips.
+    scores : ndarray of shape (n_voxels,)
+        Held-out Pearson r of every voxel.
+    """
+    from ..encoding import VoxelwiseEncoder
+
+    responses_train, responses_test = responses
     # With a delay, clips share scans across their boundary: group them by run.
     encoder = VoxelwiseEncoder(cv=cv).fit(train, responses_train,
                                           groups=getattr(study, "cv_groups", None))
-    return (encoder, encoder.predict(test), responses_test,
-            encoder.voxel_scores(test, responses_test))
+    return encoder, encoder.predict(test), encoder.voxel_scores(test, responses_test)
 
 
 @dataclass
@@ -131,24 +142,22 @@ def run_encoding(study, embedding, *, captions=None, n_permutations=1000, q=0.05
     features = StimulusFeatures(embedding.embedder, standardize=embedding.standardize)
     X_train = features.fit_transform(study.audio_train)
     X_test = features.transform(study.audio_test)
-    encoder, predicted, responses_test, scores = fit_encoder(study, embedding.window, X_train,
-                                                             X_test, step=step, cv=cv)
+    responses = aligned_responses(study, embedding.window, step=step)
+    responses_test = responses[1]
+    encoder, predicted, scores = fit_encoder(study, responses, X_train, X_test, cv=cv)
     test = permutation_test(responses_test, predicted, n_permutations=n_permutations, q=q,
                             random_state=random_state)
     partition = None
     if captions is not None:
-        from ..alignment import TemporalWindowAligner
-
         text = StimulusFeatures(captions.embedder, standardize=captions.standardize)
         n_windows = X_train.shape[1]
         C_train = upsample_to_windows(text.fit_transform(study.captions_train)[:, 0],
                                       n_windows)
         C_test = upsample_to_windows(text.transform(study.captions_test)[:, 0], n_windows)
-        aligner = TemporalWindowAligner(window=embedding.window, step=step, tr=study.tr,
-                                        clip_duration=study.clip_duration)
+        # The encoder's responses (its delay included) for both feature spaces.
         partition = variance_partitioning(
-            {"audio": X_train, "captions": C_train}, aligner.fit_transform(
-                study.responses_train), {"audio": X_test, "captions": C_test}, responses_test)
+            {"audio": X_train, "captions": C_train}, responses[0],
+            {"audio": X_test, "captions": C_test}, responses_test)
     summary = {"n_voxels": int(scores.size), "mean_r": float(scores.mean()),
                "max_r": float(scores.max()), "n_significant": int(test.significant.sum()),
                "fraction_significant": float(test.significant.mean())}

@@ -2,7 +2,7 @@
 
 import copy
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -16,7 +16,7 @@ from ..evaluation import ClipDescription, chance_rows, describe_clips, score_rec
 from ..metrics import AUDIOSET_TOP_N, identification_accuracy, pearson_per_target
 from ..retrieval import Corpus
 from . import _statistics as stats
-from ._encoding import fit_encoder, roi_name
+from ._encoding import aligned_responses, fit_encoder, roi_name
 from ._features import StimulusFeatures, TaggerFeatures
 from ._results import ExperimentResults, SubjectResult, mean_std
 
@@ -200,6 +200,7 @@ class _Config:
     n_bootstraps: int
     encoding: bool
     random_state: int
+    oof: str
 
 
 @dataclass
@@ -580,8 +581,8 @@ def _decode(study, spec, train, test, config, genres, resampling, statistics):
         # Reconstruction starts from predictions calibrated on out-of-fold predictions of
         # the training clips (ridge predictions are shrunk towards the mean);
         # the calibrated decoder's own refit is the Table-1 model.
-        calibrated = CalibratedDecoder(decoder, cv=config.cv).fit(study.responses_train,
-                                                                   train, groups=groups)
+        calibrated = CalibratedDecoder(decoder, cv=config.cv, oof=config.oof).fit(
+            study.responses_train, train, groups=groups)
         model = calibrated.estimator_
     else:
         model = decoder.fit(study.responses_train, train,
@@ -675,12 +676,26 @@ def _paired(per_clip, resampling, statistics):
         statistics[("generation_minus_retrieval", column)] = _estimate(values, resampling)
 
 
-def _subject_task(index, studies, stimuli, config):
-    """Everything that depends on one subject's brain: decoders, reconstructions, encoding."""
+def _release_responses(study):
+    """Unmap a subject's responses once read (a cached study maps them: 1.9 GB at paper
+    scale), so that the next task of this worker need not hold them."""
+    for name in ("responses_train", "responses_test"):
+        release_pages(_field(study, name))
+
+
+def _subject_task(index, studies, stimuli, config, part):
+    """What depends on one subject's brain, in two independent parts (that parallel workers
+    share out more evenly than whole subjects): ``"decoding"``, the decoders and the
+    reconstructions (a :class:`SubjectResult` without encoding), or ``"encoding"``, the
+    encoding models (``_encoding``'s summary, voxel scores and significant voxels)."""
     study = studies[index]
     if list(study.clips_test.clip_id) != stimuli.test_clip_ids:
         raise ValueError(f"subject {study.subject} heard other test clips than the first "
                          "subject: the experiment needs one set of stimuli.")
+    if part == "encoding":
+        encoding = _encoding(study, stimuli.embeddings, config)
+        _release_responses(study)
+        return encoding
     genres = stimuli.genres
     resampling = _resampling(len(genres), genres, config)
     statistics = {}
@@ -729,24 +744,18 @@ def _subject_task(index, studies, stimuli, config):
     decoded = per_clip_decoding[config.music]
     decoding_per_genre = {str(genre): mean_std(decoded[genres == genre])
                           for genre in np.unique(genres)}
-    encoding = voxel_scores = significant = None
-    if config.encoding:
-        encoding, voxel_scores, significant = _encoding(study, stimuli.embeddings, config)
     informative = _field(study, "informative_rois")
-    # This subject's responses have been read (a cached study maps them: 1.9 GB at paper
-    # scale); the next subject of this worker need not hold them.
-    for name in ("responses_train", "responses_test"):
-        release_pages(_field(study, name))
+    _release_responses(study)
     return SubjectResult(
         subject=int(study.subject), decoding=decoding, roi_scores=roi_scores,
         informative_rois=(None if informative is None
                           else [roi_name(study, r) for r in informative]),
         reconstruction=reconstruction, per_genre=per_genre,
-        decoding_per_genre=decoding_per_genre, encoding=encoding, models=models,
+        decoding_per_genre=decoding_per_genre, encoding=None, models=models,
         calibrated_decoder=calibrated, predicted_music=predictions[config.music].mean(axis=1),
         retrieved_rows=retrieved_rows, example_generated=example_generated,
         attributes=attributes, example_attributes=example_attributes,
-        voxel_scores=voxel_scores, significant=significant,
+        voxel_scores=None, significant=None,
         roi_labels=None if study.roi_labels is None else np.asarray(study.roi_labels),
         mask_img=_field(study, "mask_img"), per_clip=per_clip, statistics=statistics)
 
@@ -759,8 +768,8 @@ def _generation(study, stimuli, config, calibrated, predicted):
     (training data only): a backend with ``fit_shrinkage`` (ScoreBackend) keeps its shared
     corpus fit and the training stimuli's attributes estimated once; another one whose
     ``fit`` takes ``validation`` is refitted. Controls: ``"shuffled responses"`` (the same
-    path from a decoder fitted on training responses shuffled across clips: chance) and,
-    for a :class:`~skbrainmusic.generation.ScoreBackend` with genre labels,
+    path from a decoder fitted on training responses paired with the embeddings of other
+    clips: chance) and, for a :class:`~skbrainmusic.generation.ScoreBackend` with genre labels,
     ``"genre-only resynthesis"`` (only the decoded genre kept: a random piece of it).
 
     Returns ``(generated, {control: audio}, {"generation" / "shuffled responses":
@@ -782,10 +791,11 @@ def _generation(study, stimuli, config, calibrated, predicted):
         generator = clone(generator).fit(validation=(validation,
                                                      np.asarray(study.audio_train)))
     generated = _generate(generator, predicted, stimuli.sample_rate, config.random_state)
+    # Responses paired with the embeddings of other clips: the embeddings are shuffled
+    # rather than the responses, which would copy a subject's largest array (1.2 GB at
+    # paper scale); the pairs are the same, and groups stay with the responses they describe.
     order = np.random.default_rng([config.random_state, len(train)]).permutation(len(train))
-    shuffled = clone(calibrated).fit(np.asarray(study.responses_train)[order], train,
-                                     groups=None if groups is None
-                                     else np.asarray(groups)[order])
+    shuffled = clone(calibrated).fit(study.responses_train, train[order], groups=groups)
     shuffled_predicted = shuffled.predict(study.responses_test)[rows]
     controls = {"shuffled responses": _generate(generator, shuffled_predicted,
                                                 stimuli.sample_rate, config.random_state)}
@@ -817,12 +827,12 @@ def _encoding(study, embeddings, config):
     informative_rois = _field(study, "informative_rois")
     window = next(spec.window for spec in config.specs if spec.key == config.music)
     n_windows = embeddings[config.music][0].shape[1]
+    responses = aligned_responses(study, window, step=config.step)
     per_space = {}
     for spec in config.specs:
         train, test = (upsample_to_windows(features.mean(axis=1), n_windows)
                        for features in embeddings[spec.key])
-        _, predicted, responses_test, scores = fit_encoder(study, window, train, test,
-                                                           step=config.step, cv=config.cv)
+        _, predicted, scores = fit_encoder(study, responses, train, test, cv=config.cv)
         if informative_rois is None:
             per_space[spec.key] = {"mean_r": float(scores.mean()),
                                    "max_r": float(scores.max())}
@@ -833,7 +843,7 @@ def _encoding(study, embeddings, config):
                 "mean_r_other": float(scores[~informative].mean()),
             }
         if spec.key == config.music:
-            test_result = permutation_test(responses_test, predicted,
+            test_result = permutation_test(responses[1], predicted,
                                            n_permutations=config.n_permutations,
                                            random_state=config.random_state)
             music_scores, significant = scores, test_result.significant
@@ -886,7 +896,7 @@ def run_experiment(studies, embeddings, *, music, evaluation=None, corpus=None,
                    generator=None, tagger="music", cv=5, n_rois=N_ROIS, step=STEP,
                    n_reconstructions=None, encoding=True, n_permutations=1000,
                    n_bootstraps=1000, confidence=0.95, n_examples=4, random_state=0,
-                   settings=None, progress=None):
+                   oof="inner", settings=None, progress=None):
     """Run the paper's study on data Bunches with any embedder, generator and tagger.
 
     For every subject: Table 1 (every embedding decoded from fMRI with
@@ -963,6 +973,14 @@ def run_experiment(studies, embeddings, *, music, evaluation=None, corpus=None,
         Example clips (the first of each genre) whose audio is kept for listening.
     random_state : int, default=0
         Seed of the generation, the chance draw, the resamples and the permutations.
+    oof : {"inner", "refit"}, default="inner"
+        Out-of-fold predictions of the training clips that the music decoder's calibration
+        and the generator's shrinkage learn from (``oof`` of
+        :class:`~skbrainmusic.calibration.CalibratedDecoder`): ``"inner"``, the ROI
+        ensemble's own cross-validation predictions (one fit per decoder; slightly
+        optimistic, since those folds also chose its ROIs and alphas), or ``"refit"``,
+        ``cv`` further fits of the whole decoder (nested; ``cv + 1`` times the fits of the
+        music decoder and of its shuffled control, which dominate a paper-scale run).
     settings : dict, default=None
         Extra JSON-able entries of ``results.settings`` (e.g. how the studies were made).
     progress : object, default=None
@@ -1006,19 +1024,27 @@ def run_experiment(studies, embeddings, *, music, evaluation=None, corpus=None,
                              "embed audio.")
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1), got {confidence!r}.")
+    if oof not in ("inner", "refit"):
+        raise ValueError(f"oof must be 'inner' or 'refit', got {oof!r}.")
     config = _Config(specs=specs, music=music, evaluation=evaluation, cv=cv, n_rois=n_rois,
                      step=step, n_permutations=n_permutations, n_bootstraps=n_bootstraps,
-                     encoding=encoding, random_state=random_state)
+                     encoding=encoding, random_state=random_state, oof=oof)
     first = studies[0]
     stimuli, corpus = _prepare_stimuli(first, config, corpus, generator, tagger,
                                        n_reconstructions, n_examples, progress)
     references, reference_statistics, oracle_rows, oracle_audio = _references(
         stimuli, config, corpus, progress)
+    parts = ("decoding", "encoding") if encoding else ("decoding",)
     tasks = Parallel(return_as="generator")(
-        delayed(_subject_task)(index, studies, stimuli, config)
-        for index in range(len(studies)))
-    subjects = list(progress.track(tasks, "decoding, reconstructing and encoding per subject",
-                                   total=len(studies)))
+        delayed(_subject_task)(index, studies, stimuli, config, part)
+        for index in range(len(studies)) for part in parts)
+    done = list(progress.track(tasks, "decoding, reconstructing and encoding per subject",
+                               total=len(studies) * len(parts)))
+    subjects = done[::len(parts)]
+    if encoding:
+        subjects = [replace(result, encoding=summary, voxel_scores=scores,
+                            significant=significant)
+                    for result, (summary, scores, significant) in zip(subjects, done[1::2])]
     rows = stimuli.rows
     examples = pd.DataFrame({
         "row": stimuli.example_rows,
@@ -1036,7 +1062,8 @@ def run_experiment(studies, embeddings, *, music, evaluation=None, corpus=None,
         "music": music, "evaluation": list(evaluation), "cv": cv, "n_rois": n_rois,
         "step": step, "n_reconstructions": int(rows.size), "n_permutations": n_permutations,
         "n_bootstraps": n_bootstraps, "confidence": confidence, "n_examples": n_examples,
-        "random_state": random_state, "subjects": [result.subject for result in subjects],
+        "random_state": random_state, "oof": oof,
+        "subjects": [result.subject for result in subjects],
         **(settings or {})}
     n_voxels = first.responses_train.shape[-1]
     return ExperimentResults(

@@ -55,6 +55,18 @@ def _roi_refit(X_roi, Y, alphas, solver_params, screen_voxels):
     return kept, coef, intercept
 
 
+def _roi_oof(X_roi, Y, splits, alphas, solver_params, screen_voxels):
+    """Out-of-fold predictions ``(n_samples, n_targets)`` of one ROI at its selected alphas:
+    every fold's model (its screening included) fitted on the fold's training rows, as the
+    cross-validation that chose the alphas fitted it."""
+    predictions = np.empty(Y.shape, dtype=solver_params["dtype"])
+    for train, val in splits:
+        kept, coef, intercept = _roi_refit(X_roi[train], Y[train], alphas, solver_params,
+                                           screen_voxels)
+        predictions[val] = X_roi[np.ix_(val, kept)] @ coef + intercept
+    return predictions
+
+
 @fill_doc
 class ROIEnsembleRidge(TransformerMixin, RegressorMixin, BaseEstimator):
     """Per-ROI ridge regressions ranked by cross-validation and ensembled (Brain2Music 3.3).
@@ -102,6 +114,12 @@ class ROIEnsembleRidge(TransformerMixin, RegressorMixin, BaseEstimator):
         ROIs are fitted in parallel.
     store_cv_scores : bool, default=False
         Keep the CV score of every ROI, alpha and target in ``cv_scores_``.
+    store_cv_predictions : bool, default=False
+        Keep the ensemble's out-of-fold predictions of the training samples in
+        ``cv_predictions_`` (the folds of ``cv`` must then predict every clip once). They
+        cost one ridge fit per selected ROI and fold; a
+        :class:`~skbrainmusic.calibration.CalibratedDecoder` with ``oof="inner"`` learns its
+        calibration from them instead of refitting the whole decoder ``cv`` times.
 
     Attributes
     ----------
@@ -121,6 +139,12 @@ class ROIEnsembleRidge(TransformerMixin, RegressorMixin, BaseEstimator):
         Intercepts of the selected ROIs.
     cv_scores_ : ndarray of shape (n_total_rois, n_alphas, n_targets)
         CV score of every ROI, alpha and target (only when ``store_cv_scores=True``).
+    cv_predictions_ : ndarray of the shape of the training targets
+        Only when ``store_cv_predictions=True``: the average over the selected ROIs of each
+        one's prediction of every training sample by its model of the fold that held the
+        sample out, at the ROI's selected alphas. The same folds chose the ROIs and the
+        alphas, so these predictions are slightly optimistic (as a score at the best alpha
+        of a grid is); nothing else of a held-out clip enters its prediction.
     constant_voxels_ : ndarray of shape (n_constant,)
         Voxels constant over all training rows (they get zero weight).
     n_features_in_ : int
@@ -154,7 +178,7 @@ class ROIEnsembleRidge(TransformerMixin, RegressorMixin, BaseEstimator):
 
     def __init__(self, roi_labels, n_rois=6, alphas=None, cv=5, scoring="correlation",
                  standardize=False, screen_voxels=None, backend="numpy", dtype="float32",
-                 n_jobs=None, store_cv_scores=False):
+                 n_jobs=None, store_cv_scores=False, store_cv_predictions=False):
         self.roi_labels = roi_labels
         self.n_rois = n_rois
         self.alphas = alphas
@@ -166,6 +190,7 @@ class ROIEnsembleRidge(TransformerMixin, RegressorMixin, BaseEstimator):
         self.dtype = dtype
         self.n_jobs = n_jobs
         self.store_cv_scores = store_cv_scores
+        self.store_cv_predictions = store_cv_predictions
 
     def _check_params(self, n_voxels):
         if self.scoring not in SCORES:
@@ -220,7 +245,7 @@ class ROIEnsembleRidge(TransformerMixin, RegressorMixin, BaseEstimator):
         -------
         self : ROIEnsembleRidge
         """
-        X3, _ = validate_clips(self, X, reset=True, ensure_min_clips=2)
+        X3, was_2d = validate_clips(self, X, reset=True, ensure_min_clips=2)
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
@@ -229,6 +254,12 @@ class ROIEnsembleRidge(TransformerMixin, RegressorMixin, BaseEstimator):
         n_clips, n_windows, n_voxels = X3.shape
         alphas, rois, voxel_roi, n_rois = self._check_params(n_voxels)
         splits = clip_splits(self.cv, n_clips, n_windows, groups)
+        if self.store_cv_predictions:
+            held_out = np.sort(np.concatenate([val for _, val in splits]))
+            if not np.array_equal(held_out, np.arange(n_clips * n_windows)):
+                raise ValueError(f"store_cv_predictions=True needs folds that hold out every "
+                                 f"clip exactly once, and cv={self.cv!r} does not: use "
+                                 "KFold-like folds.")
         X2 = X3.reshape(n_clips * n_windows, n_voxels)
         Y2 = Y3.reshape(n_clips * n_windows, -1)
         self.constant_voxels_ = np.flatnonzero(X2.max(0) == X2.min(0))
@@ -262,6 +293,14 @@ class ROIEnsembleRidge(TransformerMixin, RegressorMixin, BaseEstimator):
         self.intercept_ = np.stack([intercept for _, _, intercept in refits])
         if self.store_cv_scores:
             self.cv_scores_ = cv_scores
+        if self.store_cv_predictions:
+            members_oof = Parallel(n_jobs=self.n_jobs)(
+                delayed(_roi_oof)(X2[:, members[k]], Y2, splits, self.alphas_[i],
+                                  solver_params, self.screen_voxels)
+                for i, k in enumerate(order))
+            oof = sum(members_oof) / len(members_oof)
+            self.cv_predictions_ = (oof[:, 0] if self._y_ndim == 1 else oof) if was_2d \
+                else oof.reshape(n_clips, n_windows, -1)
         return self
 
     def predict(self, X):
