@@ -12,7 +12,7 @@ import mmap
 
 import numpy as np
 
-__all__ = ["iter_batches", "release_pages"]
+__all__ = ["iter_batches", "map_batches", "release_pages"]
 
 # numpy.memmap modes that map the file shared (MAP_SHARED): unmapping their pages loses nothing.
 _SHARED_MODES = ("r", "readonly", "r+", "readwrite", "w+", "write")
@@ -84,3 +84,37 @@ def iter_batches(audio, batch_size):
     for start in range(0, len(audio), batch_size):
         yield audio[start:start + batch_size]
         release_pages(audio)
+
+
+def map_batches(function, rows, batch_size):
+    """``function`` of every batch of :func:`iter_batches`, in order, in parallel under
+    joblib's current ``parallel_config`` (serial without one).
+
+    A memory-mapped ``rows`` reaches the workers as a mapping of the same file (joblib
+    passes memory maps by reference), so each worker reads only its own batches.
+
+    Parameters
+    ----------
+    function : callable
+        Called with one batch; picklable when workers are processes.
+    rows : array-like of shape (n_rows, ...)
+        Anything that slices by rows.
+    batch_size : int
+        Rows per batch.
+
+    Returns
+    -------
+    results : list
+        ``function(batch)`` of every batch, in order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbrainmusic._batches import map_batches
+    >>> map_batches(np.sum, np.arange(5), 2)
+    [np.int64(1), np.int64(5), np.int64(4)]
+    """
+    from joblib import Parallel, delayed
+
+    return list(Parallel(return_as="generator")(
+        delayed(function)(batch) for batch in iter_batches(rows, batch_size)))

@@ -111,3 +111,17 @@ def test_window_aligner_streams_mapped_responses(tmp_path):
     assert mapped_resident(path) < responses.nbytes / 4  # blocks of 16 clips at most
     # Control: the same file read whole stays resident.
     assert float(responses.sum()) != 0 and mapped_resident(path) > responses.nbytes / 2
+
+
+def test_map_batches_keeps_the_order_in_parallel(mapped):
+    import joblib
+
+    from skbrainmusic._batches import map_batches
+
+    audio = np.load(mapped, mmap_mode="r")
+    serial = map_batches(np.mean, audio, 5)
+    assert len(serial) == 7
+    with joblib.parallel_config(n_jobs=2):
+        parallel = map_batches(np.mean, audio, 5)
+    np.testing.assert_array_equal(parallel, serial)
+    np.testing.assert_allclose(serial, [audio[i:i + 5].mean() for i in range(0, N_CLIPS, 5)])

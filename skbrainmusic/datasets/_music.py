@@ -487,7 +487,7 @@ def post_channel(wave, sample_rate, channel, seed):
 
 
 class Renderer:
-    """Render note events with tinysoundfont; one synthesizer reused for every piece."""
+    """Render note events with tinysoundfont; one synthesizer for the pieces it renders."""
 
     def __init__(self, sample_rate=SAMPLE_RATE):
         tinysoundfont = _import_tinysoundfont()
@@ -552,9 +552,13 @@ class Renderer:
 
 
 def render_clips(clips, sample_rate=SAMPLE_RATE):
-    """Prepared waveforms ``(n_clips, n_samples)`` float32 of drawn clips (see draw_clip)."""
-    renderer = Renderer(sample_rate)
+    """Prepared waveforms ``(n_clips, n_samples)`` float32 of drawn clips (see draw_clip).
+
+    Every clip gets a fresh synthesizer (10 ms): one reused from clip to clip carries state
+    (voices' release and modulation phases) into the next clip's last bits, so a clip's
+    audio would depend on the clips rendered before it in the same call.
+    """
     audio = np.empty((len(clips), int(round(CLIP_DURATION * sample_rate))), np.float32)
     for i, clip in enumerate(clips):
-        audio[i] = prepare_clips(renderer.render(clip), sample_rate)
+        audio[i] = prepare_clips(Renderer(sample_rate).render(clip), sample_rate)
     return audio

@@ -26,7 +26,7 @@ from ._music import (
 )
 
 # Bump when the generator changes, so that caches of older versions are not reused.
-_VERSION = 3
+_VERSION = 4
 
 SCALES = {
     # ~25 s on one core (most of it rendering 470 clips); 240 training clips, 30 test
@@ -38,6 +38,8 @@ SCALES = {
     "paper": {"n_train_runs": 12, "n_test_runs": 6, "n_voxels": 60000, "n_corpus": 2000},
 }
 CLIPS_PER_RUN = 40
+# Clips rendered per task while a study is built (a few chunks of audio in memory at once).
+_RENDER_CHUNK = 32
 TEST_CLIPS_PER_RUN = 10
 N_REPEATS = 4
 N_BANDS = 8
@@ -116,16 +118,11 @@ def _clip_table(clips, ids):
 def _render_into(target, clips, n_jobs):
     """Render ``clips`` into ``target`` (a memory-mapped cache array) chunk by chunk, each
     written and let go of before the next, so the build holds a few chunks of audio, never
-    all of it."""
-    # The chunks stay as they were: a renderer carries state from clip to clip, so other
-    # chunks would change the audio in its last bits.
-    chunks = np.array_split(np.arange(len(clips)), max(1, min(len(clips), 8 * (n_jobs or 1))))
-    if n_jobs in (None, 1):
-        rendered = (render_clips([clips[i] for i in chunk]) for chunk in chunks)
-    else:
-        rendered = Parallel(n_jobs=n_jobs, return_as="generator")(
-            delayed(render_clips)([clips[i] for i in chunk]) for chunk in chunks
-        )
+    all of it. Every clip is rendered on its own (see :func:`render_clips`), so the audio
+    does not depend on the chunks or on ``n_jobs``."""
+    chunks = np.array_split(np.arange(len(clips)), max(1, -(-len(clips) // _RENDER_CHUNK)))
+    rendered = Parallel(n_jobs=n_jobs, return_as="generator")(
+        delayed(render_clips)([clips[i] for i in chunk]) for chunk in chunks)
     for chunk, audio in zip(chunks, rendered):
         target[chunk] = audio
         release_pages(target)
@@ -376,7 +373,9 @@ def make_synthetic_study(scale="small", subject=1, random_state=0, *, n_corpus=N
         Store the study under ``data_home`` and reuse it. Cached arrays come back
         memory-mapped read-only. A corrupt cache is rebuilt with a warning.
     n_jobs : int, default=None
-        Joblib workers rendering audio (not part of the cache key).
+        Joblib workers rendering audio (``None``: joblib's current ``parallel_config``, e.g.
+        the command line's ``--n-jobs``). Not part of the cache key: the audio does not
+        depend on it.
 
     Returns
     -------

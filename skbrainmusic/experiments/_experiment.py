@@ -10,7 +10,7 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import has_fit_parameter
 
-from .._batches import iter_batches, release_pages
+from .._batches import map_batches, release_pages
 from ..calibration import CalibratedDecoder
 from ..evaluation import ClipDescription, chance_rows, describe_clips, score_reconstructions
 from ..metrics import AUDIOSET_TOP_N, identification_accuracy, pearson_per_target
@@ -403,8 +403,9 @@ CORPUS_BATCH = 64
 
 
 def _corpus_batches(transform, audio):
-    """``transform`` (row by row) of the corpus ``audio``, ``CORPUS_BATCH`` clips at a time."""
-    return np.concatenate([transform(batch) for batch in iter_batches(audio, CORPUS_BATCH)])
+    """``transform`` (row by row) of the corpus ``audio``, ``CORPUS_BATCH`` clips at a time
+    (in parallel under joblib's ``parallel_config``)."""
+    return np.concatenate(map_batches(transform, audio, CORPUS_BATCH))
 
 
 def _prepare_stimuli(study, config, corpus, generator, tagger, n_reconstructions,

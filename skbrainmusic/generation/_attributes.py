@@ -6,6 +6,8 @@ as the mean log power in 64 mel bands, loudness as the root mean square, and, gi
 :class:`~skbrainmusic.tagging.AudioTagger`, instrument and mood probabilities.
 """
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 
@@ -163,19 +165,24 @@ def estimate_attributes(audio, sample_rate, *, tagger=None):
     >>> int(attributes.tonic[0]), bool(attributes.major[0])
     (9, True)
     """
-    from .._batches import iter_batches
+    from .._batches import map_batches
     from ..tagging import _check_sample_rate, check_audio
 
     sample_rate = _check_sample_rate(sample_rate)
     if not hasattr(audio, "shape") or np.ndim(audio) != 2 or len(audio) == 0:
         audio = check_audio(audio)  # raises on an empty or ragged input
-    # A batch at a time: a corpus (memory-mapped, e.g. 2,000 clips of 15 s: 2.6 GB) is
-    # never checked, converted or held whole.
-    return pd.concat([_estimate_batch(check_audio(batch), sample_rate, tagger)
-                      for batch in iter_batches(audio, _ESTIMATE_BATCH)], ignore_index=True)
+    # A batch at a time (in parallel under joblib's parallel_config): a corpus
+    # (memory-mapped, e.g. 2,000 clips of 15 s: 2.6 GB) is never checked, converted or held
+    # whole.
+    return pd.concat(map_batches(partial(_estimate_batch, sample_rate=sample_rate,
+                                         tagger=tagger), audio, _ESTIMATE_BATCH),
+                     ignore_index=True)
 
 
 def _estimate_batch(audio, sample_rate, tagger):
+    from ..tagging import check_audio
+
+    audio = check_audio(audio)
     chroma = mean_chroma(audio, sample_rate)
     tonic, major, _ = key_from_chroma(chroma)
     tempo = estimate_tempo(audio, sample_rate)
