@@ -78,8 +78,10 @@ def flop_count(sizes, n_samples, n_targets, n_alphas, n_folds):
     """FLOPs of ridge_cv's route per ROI (numpy backend, see skbrainmusic.ridge._solvers):
     one full-data Gram GEMM; per fold the Gram downdate (primal) or kernel blocks (dual),
     the factorisation (rank >= 512: tridiagonal reduction, 4/3 r^3; below: eigh with
-    vectors, 9 r^3, GVL), the reflector applications and products (A, B), the shifted
-    tridiagonal solves and the per-alpha prediction norms."""
+    vectors, 9 r^3, GVL) and the products. Primal: X^T Y once, then per fold the
+    validation rows' products brought to the basis (Q^T Gv Q when the rank is below the
+    validation rows, else A), dual: A and B. Per alpha and target the prediction norms: a
+    triangular product (r^2) below the validation rows, else 2 n_val r."""
     n_val = n_samples // n_folds
     n_train = n_samples - n_val
     total = {"gram": 0.0, "factorisation": 0.0, "products": 0.0, "alpha_scoring": 0.0}
@@ -87,15 +89,16 @@ def flop_count(sizes, n_samples, n_targets, n_alphas, n_folds):
         if p <= n_train:
             r = p
             total["gram"] += 2 * n_samples * p * p + n_folds * 2 * n_val * p * p
-            total["products"] += n_folds * (4 * n_val * p * p + 2 * n_train * p * n_targets
-                                            + 4 * p * p * n_targets)
+            total["products"] += 2 * n_samples * p * n_targets + n_folds * (
+                (4 * p**3 if p < n_val else 2 * n_val * p * p)
+                + 2 * n_val * p * n_targets + 4 * p * p * n_targets)
         else:
             r = n_train
             total["gram"] += 2 * n_samples**2 * p
             total["products"] += n_folds * (4 * n_val * r * r + 4 * r * r * n_targets)
         total["factorisation"] += n_folds * (4 / 3 if r >= 512 else 9) * r**3
         total["alpha_scoring"] += n_folds * n_alphas * n_targets * (
-            2 * min(r, n_val) * r + 8 * r)
+            (r * r if r < n_val else 2 * n_val * r) + 8 * r)
     return total
 
 
