@@ -8,7 +8,9 @@ methods below, so one solver code path serves both libraries. Backends:
   tridiagonal form (``sytrd``, ~3x faster than a full eigendecomposition at the sizes of
   the ridge problems) and the shifted tridiagonal systems are solved per alpha (``ptsv``,
   O(n) per right-hand side); eigendecompositions use the divide-and-conquer driver
-  (``scipy.linalg.eigh(driver="evd")``).
+  (``scipy.linalg.eigh(driver="evd")``). Quadratic forms ``z^T G z`` of many vectors go
+  through the Cholesky factor of ``G`` and one triangular product (BLAS ``trmm``, half the
+  flops of ``G @ Z``).
 - ``"torch"``: torch tensors on CPU; ``"torch_cuda"``: on the current CUDA device. No
   tridiagonal reduction there: the solvers use ``torch.linalg.eigh``, except that on CUDA
   the cross-validation folds solve their shifted systems through one batched Cholesky

@@ -34,25 +34,35 @@ smaller of the two Gram matrices of the centred training rows, ``S``, is factore
 
 The full-data Gram matrix is computed once per call and every fold's ``S`` is derived from
 it (primal: minus the validation rows' products and a rank-one centring term; dual: the
-training block, double-centred), so no fold repeats the large product.
+training block, double-centred), so no fold repeats the large product. In the primal,
+``X^T Y`` is computed once per call too: a fold whose rows partition the samples gets
+``Xt^T Yt = X^T Y - Xv^T Yv`` (a product over ``n_val`` rows instead of ``n_train``), and the
+validation terms come from the validation rows' own centred products (``Xvc^T Xvc``,
+``Xvc^T Yvc``, shared with the two updates) brought to the basis ``Q``, so ``A`` itself is
+only formed when the rank reaches the number of validation rows.
 
-With the numpy backend ``M`` is tridiagonal (LAPACK ``sytrd``; ``Q`` is applied from its
-Householder reflectors, never formed) and ``Z = (M + alpha I)^-1 B`` costs O(rank) per
-target and alpha (``ptsv``); a full eigendecomposition costs ~3x more than the reduction at
-these sizes. With torch on the CPU, ``M`` is diagonal (``torch.linalg.eigh``) and ``Z = B /
-(s + alpha)``. With torch on CUDA, ``Q = I`` and ``M`` is the Gram matrix itself, whose
-shifted copies ``M + alpha I`` are factorised in one batched Cholesky call
+With the numpy backend, from rank 512 (and while the targets x alphas are few enough),
+``M`` is tridiagonal (LAPACK ``sytrd``; ``Q`` is applied from its Householder reflectors,
+never formed) and ``Z = (M + alpha I)^-1 B`` costs O(rank) per target and alpha (``ptsv``);
+a full eigendecomposition costs ~3x more than the reduction at these sizes. Below, and with
+torch on the CPU, ``M`` is diagonal (eigendecomposition) and ``Z = B / (s + alpha)``. With
+torch on CUDA, ``Q = I`` and ``M`` is the Gram matrix itself, whose shifted copies
+``M + alpha I`` are factorised in one batched Cholesky call
 (:class:`~skbrainmusic.ridge._backend.ShiftedCholesky`: the GPU's eigendecomposition is
 latency-bound at these sizes). Either way the validation predictions are ``A Z``, and their
-correlation (or R^2) with the held-out targets needs only ``A^T Yv`` (shared by all alphas)
-and the squared norms ``||Ac Z||^2``, computed as ``sum(Z * (Ac^T Ac) Z)`` when the rank is
-smaller than the number of validation rows and directly otherwise; all alphas of a target
-batch go through one GEMM. Targets are processed in batches (``n_targets_batch``) so that
-60,000 voxel targets fit in memory. Validation scores are accumulated in float64 and
-averaged over folds; the best alpha of each target maximises the mean score, ties going to
-the larger alpha (as himalaya does). The refit on all samples uses a Cholesky solve per
-distinct selected alpha when there are few of them (cheaper than an eigendecomposition) and
-one eigendecomposition otherwise.
+correlation (or R^2) with the held-out targets needs only ``A^T Yv`` (shared by all alphas;
+with an eigendecomposition the products ``sum(Z * A^T Yv)`` of all alphas are one small
+product, ``(1 / (s + alpha)) @ (B * A^T Yv)``) and the squared norms ``||Ac Z||^2``. When
+the rank is smaller than the number of validation rows these are ``||L^T Z||^2`` with ``L``
+the Cholesky factor of the small Gram matrix ``Ac^T Ac`` (numpy: one triangular product,
+BLAS ``trmm``, half the flops of ``sum(Z * (Ac^T Ac) Z)``, which torch, and a matrix that is
+not positive definite at this precision, use instead); otherwise they are computed
+directly. All alphas of a target batch go through one BLAS call. Targets are processed in
+batches (``n_targets_batch``) so that 60,000 voxel targets fit in memory. Validation scores
+are accumulated in float64 and averaged over folds; the best alpha of each target maximises
+the mean score, ties going to the larger alpha (as himalaya does). The refit on all samples
+uses a Cholesky solve per distinct selected alpha when there are few of them (cheaper than
+an eigendecomposition) and one eigendecomposition otherwise.
 
 Eigenvalues below zero (float32 round-off of a positive semi-definite Gram matrix) are set to
 zero. Predictions that are constant across validation rows, and held-out targets that are
@@ -263,9 +273,11 @@ class _FoldDecomposition:
             self.x_mean_val = Xv.mean(0, keepdims=True)
             self.Xv_centered = Xv - self.x_mean_val
             val_gram = self.Xv_centered.T @ self.Xv_centered
+            # (outer products by broadcasting: a GEMM with an inner dimension of 1 is ~10x
+            # slower)
             if self.partition:
                 # X^T X = Xt^T Xt + Xv^T Xv, and Xv^T Xv = Xvc^T Xvc + n_val m_v^T m_v
-                gram = full_gram - val_gram - n_val * (self.x_mean_val.T @ self.x_mean_val)
+                gram = full_gram - val_gram - (n_val * self.x_mean_val.T) * self.x_mean_val
                 self.x_mean_train = (x_sum - n_val * self.x_mean_val) / n_train
             else:
                 self.Xt = X[be.index(train)]
@@ -273,13 +285,13 @@ class _FoldDecomposition:
                 self.x_mean_train = self.Xt.mean(0, keepdims=True)
             x_shift = self.x_mean_val
             if fit_intercept:
-                gram = gram - n_train * (self.x_mean_train.T @ self.x_mean_train)
+                gram = gram - (n_train * self.x_mean_train.T) * self.x_mean_train
                 x_shift = x_shift - self.x_mean_train
             if varying is not None:
                 variances = gram.diagonal().clip(min=0)[None, :] / n_train
                 scale = variances ** 0.5
                 self.input_scale = varying / (scale + (scale == 0))
-                outer = self.input_scale.T @ self.input_scale
+                outer = self.input_scale.T * self.input_scale
                 gram = gram * outer
                 val_gram = val_gram * outer
                 x_shift = x_shift * self.input_scale
@@ -366,19 +378,19 @@ class _FoldDecomposition:
             return self._to_basis(Yt - y_mean_train if self.fit_intercept else Yt)
         if self.partition:
             products = (full_products - val_products
-                        - self.n_val * (self.x_mean_val.T @ y_mean_val))
+                        - (self.n_val * self.x_mean_val.T) * y_mean_val)
         else:
             products = self.Xt.T @ Yt
         if self.fit_intercept:
             # Xt^T (Yt - m_t) = Xt^T Yt - n_train x_mean_t^T m_t
-            products = products - self.n_train * (self.x_mean_train.T @ y_mean_train)
+            products = products - (self.n_train * self.x_mean_train.T) * y_mean_train
         if self.input_scale is not None:
             products = products * self.input_scale.T
         return self._to_basis(products)
 
     def val_cross(self, Yv_centered, val_products):
         """``Ac^T Yvc`` (rank, n_targets)."""
-        if not self.primal:
+        if self.A_centered is not None:
             return self.A_centered.T @ Yv_centered
         if self.input_scale is not None:
             val_products = val_products * self.input_scale.T
@@ -463,7 +475,7 @@ def _fold_scores(be, fold, Yv, Yt, full_products, y_sum, alphas, score):
     if fold.fit_intercept:
         Yv = Yv - y_mean_train
     # A^T Yv = Ac^T Yvc + n_val mean(A)^T mean(Yv)
-    cross = cross + fold.n_val * (fold.A_mean.T @ Yv.mean(0, keepdims=True))
+    cross = cross + (fold.n_val * fold.A_mean.T) * Yv.mean(0, keepdims=True)
     dot = to_host(fold.combine(Z, B, cross))
     # ||A z||^2 = ||Ac z||^2 + n_val (mean(A) z)^2
     mean_pred = to_host(fold.combine(Z, B, fold.A_mean.T)).astype(np.float64)
