@@ -35,7 +35,8 @@ smaller of the two Gram matrices of the centred training rows, ``S``, is factore
 The full-data Gram matrix is computed once per call and every fold's ``S`` is derived from
 it (primal: minus the validation rows' products and a rank-one centring term; dual: the
 training block, double-centred), so no fold repeats the large product. In the primal,
-``X^T Y`` is computed once per call too: a fold whose rows partition the samples gets
+``X^T Y`` is computed once per call too (``n_features x n_targets``: never more than ``Y``,
+the primal having fewer features than samples): a fold whose rows partition the samples gets
 ``Xt^T Yt = X^T Y - Xv^T Yv`` (a product over ``n_val`` rows instead of ``n_train``), and the
 validation terms come from the validation rows' own centred products (``Xvc^T Xvc``,
 ``Xvc^T Yvc``, shared with the two updates) brought to the basis ``Q``, so ``A`` itself is
