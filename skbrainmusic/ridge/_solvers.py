@@ -297,7 +297,8 @@ class _FoldDecomposition:
                 val_gram = val_gram * outer
                 x_shift = x_shift * self.input_scale
             self._diagonalise(be, gram, alphas_b)
-            # mean of A over the validation rows, A = (Xv - training mean) S Q
+            # mean of A over the validation rows, A = (Xv - training mean) S Q (no mean
+            # subtracted without an intercept)
             self.A_mean = self._to_basis(x_shift.T).T
             if gram.shape[0] < n_val:
                 # Ac^T Ac = Q^T S Xvc^T Xvc S Q: r^3 products instead of n_val r^2
