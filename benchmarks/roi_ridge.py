@@ -1,7 +1,8 @@
 """ROIEnsembleRidge at the paper's scale against himalaya RidgeCV and GridSearchCV(Ridge).
 
 Problem (issue 5): 150 ROIs with Destrieux-like sizes (~60,000 voxels, median ~140, a few
-> 2,000), 480 clips x 4 windows, 128 targets, 20 alphas, 5-fold CV over clips, float32.
+> 2,000), 480 clips x 4 windows (``--n-windows 10``: the 1.5 s windows), 128 targets, 20
+alphas, 5-fold CV over clips, float32.
 All methods run in this process on the same data, folds and alphas. The two baselines are
 slow; by default they run exactly on the 4 largest ROIs (whose cost grows fastest with size) and
 on a size-stratified sample of the others (every k-th ROI in size order), whose time is
@@ -19,7 +20,7 @@ measured in the same run, which drops with the load as well).
 
 Usage::
 
-    PYTHONPATH=. python benchmarks/roi_ridge.py [--n-jobs 2] [--baseline-rois 12]
+    PYTHONPATH=. python benchmarks/roi_ridge.py [--n-jobs 2] [--n-windows 4] [--baseline-rois 12]
                                    [--baseline-largest 4] [--full-baselines]
                                    [--skip-baselines] [--skip-float64] [--torch]
 """
@@ -49,11 +50,11 @@ def destrieux_like_sizes(n_rois=N_ROIS, n_voxels=N_VOXELS, median=MEDIAN_SIZE):
     return np.random.default_rng(0).permutation(sizes)
 
 
-def make_problem(sizes, seed=0):
+def make_problem(sizes, seed=0, n_windows=N_WINDOWS):
     """Responses with ROI-specific mixtures of a clip-level latent signal plus noise."""
     rng = np.random.default_rng(seed)
-    n_samples = N_CLIPS * N_WINDOWS
-    latent = np.repeat(rng.standard_normal((N_CLIPS, 16)), N_WINDOWS, 0)
+    n_samples = N_CLIPS * n_windows
+    latent = np.repeat(rng.standard_normal((N_CLIPS, 16)), n_windows, 0)
     latent += 0.5 * rng.standard_normal(latent.shape)
     Y = latent @ rng.standard_normal((16, N_TARGETS)) + rng.standard_normal(
         (n_samples, N_TARGETS))
@@ -64,7 +65,7 @@ def make_problem(sizes, seed=0):
         voxels = slice(labels.searchsorted(roi), labels.searchsorted(roi) + size)
         X[:, voxels] += (gains[roi] * latent @ rng.standard_normal((16, size))).astype(
             np.float32)
-    return (X.reshape(N_CLIPS, N_WINDOWS, -1), Y.reshape(N_CLIPS, N_WINDOWS, -1).astype(
+    return (X.reshape(N_CLIPS, n_windows, -1), Y.reshape(N_CLIPS, n_windows, -1).astype(
         np.float32), labels)
 
 
@@ -78,8 +79,10 @@ def flop_count(sizes, n_samples, n_targets, n_alphas, n_folds):
     """FLOPs of ridge_cv's route per ROI (numpy backend, see skbrainmusic.ridge._solvers):
     one full-data Gram GEMM; per fold the Gram downdate (primal) or kernel blocks (dual),
     the factorisation (rank >= 512: tridiagonal reduction, 4/3 r^3; below: eigh with
-    vectors, 9 r^3, GVL), the reflector applications and products (A, B), the shifted
-    tridiagonal solves and the per-alpha prediction norms."""
+    vectors, 9 r^3, GVL) and the products. Primal: X^T Y once, then per fold the
+    validation rows' products brought to the basis (Q^T Gv Q when the rank is below the
+    validation rows, else A), dual: A and B. Per alpha and target the prediction norms: a
+    triangular product (r^2) below the validation rows, else 2 n_val r."""
     n_val = n_samples // n_folds
     n_train = n_samples - n_val
     total = {"gram": 0.0, "factorisation": 0.0, "products": 0.0, "alpha_scoring": 0.0}
@@ -87,15 +90,16 @@ def flop_count(sizes, n_samples, n_targets, n_alphas, n_folds):
         if p <= n_train:
             r = p
             total["gram"] += 2 * n_samples * p * p + n_folds * 2 * n_val * p * p
-            total["products"] += n_folds * (4 * n_val * p * p + 2 * n_train * p * n_targets
-                                            + 4 * p * p * n_targets)
+            total["products"] += 2 * n_samples * p * n_targets + n_folds * (
+                (4 * p**3 if p < n_val else 2 * n_val * p * p)
+                + 2 * n_val * p * n_targets + 4 * p * p * n_targets)
         else:
             r = n_train
             total["gram"] += 2 * n_samples**2 * p
             total["products"] += n_folds * (4 * n_val * r * r + 4 * r * r * n_targets)
         total["factorisation"] += n_folds * (4 / 3 if r >= 512 else 9) * r**3
         total["alpha_scoring"] += n_folds * n_alphas * n_targets * (
-            2 * min(r, n_val) * r + 8 * r)
+            (r * r if r < n_val else 2 * n_val * r) + 8 * r)
     return total
 
 
@@ -165,6 +169,8 @@ def run_gridsearch(X2, Y2, labels, rois, splits):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument("--n-windows", type=int, default=N_WINDOWS,
+                        help="windows per clip (4: 10 s windows; the 1.5 s windows give 10)")
     parser.add_argument("--baseline-rois", type=int, default=12,
                         help="size-stratified ROIs (besides the largest) the baselines run on")
     parser.add_argument("--baseline-largest", type=int, default=4,
@@ -181,9 +187,9 @@ def main():
     sizes = destrieux_like_sizes()
     print(f"ROIs: {sizes.size}, voxels: {sizes.sum()}, median size {np.median(sizes):.0f}, "
           f"mean {sizes.mean():.0f}, > 2000: {(sizes > 2000).sum()}, max {sizes.max()}")
-    X, Y, labels = make_problem(sizes)
+    X, Y, labels = make_problem(sizes, n_windows=args.n_windows)
     input_bytes = X.nbytes
-    n_samples = N_CLIPS * N_WINDOWS
+    n_samples = N_CLIPS * args.n_windows
     print(f"X {X.shape} float32 ({input_bytes / 2**20:.0f} MiB), Y {Y.shape}, "
           f"{N_ALPHAS} alphas, {N_FOLDS}-fold over clips, n_jobs={args.n_jobs}")
 
@@ -244,7 +250,7 @@ def main():
         return
     X2 = X.reshape(n_samples, -1)
     Y2 = Y.reshape(n_samples, -1)
-    splits = clip_splits(N_FOLDS, N_CLIPS, N_WINDOWS)
+    splits = clip_splits(N_FOLDS, N_CLIPS, args.n_windows)
     if args.full_baselines:
         largest, sampled, factor = np.arange(sizes.size), np.array([], int), 0.0
         label = "all ROIs"

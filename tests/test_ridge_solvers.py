@@ -95,17 +95,78 @@ def test_cv_scores_equal_brute_force(n_features, score, backend):
     alphas = np.array([0.5, 10.0, 300.0])
     result = ridge_cv(X, Y, alphas, splits, dtype="float64", score=score, backend=backend,
                       return_cv_scores=True)
+    expected = _brute_force_scores(X, Y, alphas, splits, score)
+    np.testing.assert_allclose(result.cv_scores, expected, rtol=1e-9, atol=1e-11)
+    best = expected.argmax(0)
+    np.testing.assert_array_equal(result.best_alpha_indices, best)
+
+
+def _brute_force_scores(X, Y, alphas, splits, score, fit_intercept=True):
+    """Mean validation scores (n_alphas, n_targets) of sklearn's Ridge fold by fold."""
     expected = np.zeros((alphas.size, Y.shape[1]))
     for k, alpha in enumerate(alphas):
         for train, val in splits:
-            prediction = Ridge(alpha=alpha).fit(X[train], Y[train]).predict(X[val])
+            prediction = Ridge(alpha=alpha, fit_intercept=fit_intercept).fit(
+                X[train], Y[train]).predict(X[val])
             if score == "correlation":
                 expected[k] += _pearson(prediction, Y[val])
             else:
                 expected[k] += r2_score(Y[val], prediction, multioutput="raw_values")
-    np.testing.assert_allclose(result.cv_scores, expected / len(splits), rtol=1e-9, atol=1e-11)
-    best = expected.argmax(0)
-    np.testing.assert_array_equal(result.best_alpha_indices, best)
+    return expected / len(splits)
+
+
+@pytest.mark.parametrize("n_features", [6, 40], ids=["gram", "direct"])
+@pytest.mark.parametrize("score", ["correlation", "r2"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_folds_leaving_rows_out_and_no_intercept_equal_brute_force(n_features, score,
+                                                                   fit_intercept, backend):
+    # The primal takes a fold's training products from X^T Y minus the validation rows only
+    # when the fold partitions the rows: the last fold leaves 10 rows out of both sets.
+    X, Y = _problem(100, n_features, seed=3)
+    splits = clip_splits(5, n_clips=50, n_windows=2)
+    train, val = splits[-1]
+    splits[-1] = (train[10:], val)
+    alphas = np.array([0.5, 10.0, 300.0])
+    result = ridge_cv(X, Y, alphas, splits, dtype="float64", score=score, backend=backend,
+                      fit_intercept=fit_intercept, return_cv_scores=True)
+    expected = _brute_force_scores(X, Y, alphas, splits, score, fit_intercept)
+    np.testing.assert_allclose(result.cv_scores, expected, rtol=1e-9, atol=1e-11)
+
+
+def test_singular_validation_gram_falls_back_to_the_full_product(monkeypatch):
+    # Duplicated columns make the validation rows' Gram matrix singular: no Cholesky
+    # factor, so the squared norms take the plain product; scores still exact.
+    from skbrainmusic.ridge._backend import NumpyBackend
+
+    factors = []
+    factor = NumpyBackend.cholesky_factor
+    monkeypatch.setattr(NumpyBackend, "cholesky_factor",
+                        lambda self, matrix: factors.append(factor(self, matrix)) or factors[-1])
+    X, Y = _problem(100, 4, seed=4)
+    X = np.hstack([X, X])
+    splits = clip_splits(5, n_clips=50, n_windows=2)
+    alphas = np.array([0.5, 10.0, 300.0])
+    result = ridge_cv(X, Y, alphas, splits, dtype="float64", return_cv_scores=True)
+    assert len(factors) == len(splits) and all(f is None for f in factors)
+    np.testing.assert_allclose(result.cv_scores,
+                               _brute_force_scores(X, Y, alphas, splits, "correlation"),
+                               rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_cholesky_factor_and_factored_norms(dtype):
+    from skbrainmusic.ridge._backend import NumpyBackend
+
+    be = NumpyBackend()
+    rng = np.random.default_rng(5)
+    A = rng.standard_normal((30, 8)).astype(dtype)
+    gram = A.T @ A
+    Z = rng.standard_normal((8, 12)).astype(dtype)
+    expected = np.einsum("ij,ij->j", Z, gram @ Z)
+    factor = be.cholesky_factor(gram)
+    np.testing.assert_allclose(factor @ factor.T, gram, rtol=1e-5)
+    np.testing.assert_allclose(be.factored_norms(factor, Z.copy()), expected, rtol=1e-4)
+    assert be.cholesky_factor(np.ones((3, 3), dtype=dtype)) is None
 
 
 def test_closed_form_small_case():

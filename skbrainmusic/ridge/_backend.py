@@ -8,7 +8,9 @@ methods below, so one solver code path serves both libraries. Backends:
   tridiagonal form (``sytrd``, ~3x faster than a full eigendecomposition at the sizes of
   the ridge problems) and the shifted tridiagonal systems are solved per alpha (``ptsv``,
   O(n) per right-hand side); eigendecompositions use the divide-and-conquer driver
-  (``scipy.linalg.eigh(driver="evd")``).
+  (``scipy.linalg.eigh(driver="evd")``). Quadratic forms ``z^T G z`` of many vectors go
+  through the Cholesky factor of ``G`` and one triangular product (BLAS ``trmm``, half the
+  flops of ``G @ Z``).
 - ``"torch"``: torch tensors on CPU; ``"torch_cuda"``: on the current CUDA device. No
   tridiagonal reduction there: the solvers use ``torch.linalg.eigh``, except that on CUDA
   the cross-validation folds solve their shifted systems through one batched Cholesky
@@ -56,6 +58,21 @@ class NumpyBackend:
     def shifted_cholesky(self, matrix):
         """Not used with numpy (the tridiagonal route is cheaper on the CPU): None."""
         return None
+
+    def cholesky_factor(self, matrix):
+        """Lower triangular ``L`` with ``matrix = L L^T``; None when ``matrix`` is not
+        positive definite at this precision."""
+        potrf = lapack.get_lapack_funcs("potrf", (matrix,))
+        factor, info = potrf(matrix, lower=1, clean=1)
+        return factor if info == 0 else None
+
+    def factored_norms(self, factor, Z):
+        """``||L^T z||^2 = z^T (L L^T) z`` for every column ``z`` of ``Z`` (overwritten): a
+        triangular product (BLAS ``trmm``) costs half the flops of ``(L L^T) @ Z``."""
+        trmm = scipy.linalg.blas.get_blas_funcs("trmm", (factor, Z))
+        # Z^T L = (L^T Z)^T, on the Fortran-ordered view of a C-ordered Z (no copy)
+        product = trmm(1.0, factor, Z.T, side=1, lower=1, overwrite_b=1)
+        return np.einsum("ij,ij->i", product, product)
 
     def solve_spd(self, matrix, rhs):
         """Solve ``matrix @ out = rhs`` by Cholesky; None when ``matrix`` is not positive
@@ -184,6 +201,11 @@ class TorchBackend:
     def shifted_cholesky(self, matrix):
         """A :class:`ShiftedCholesky` of ``matrix`` when ``batched_cholesky``, else None."""
         return ShiftedCholesky(self._torch, matrix) if self.batched_cholesky else None
+
+    def cholesky_factor(self, matrix):
+        """None: torch has no triangular product cheaper than the full one, so the solvers
+        keep the plain product."""
+        return None
 
     def solve_spd(self, matrix, rhs):
         """Solve ``matrix @ out = rhs`` by Cholesky; None when not positive definite."""

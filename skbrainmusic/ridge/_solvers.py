@@ -34,25 +34,36 @@ smaller of the two Gram matrices of the centred training rows, ``S``, is factore
 
 The full-data Gram matrix is computed once per call and every fold's ``S`` is derived from
 it (primal: minus the validation rows' products and a rank-one centring term; dual: the
-training block, double-centred), so no fold repeats the large product.
+training block, double-centred), so no fold repeats the large product. In the primal,
+``X^T Y`` is computed once per call too (``n_features x n_targets``: never more than ``Y``,
+the primal having fewer features than samples): a fold whose rows partition the samples gets
+``Xt^T Yt = X^T Y - Xv^T Yv`` (a product over ``n_val`` rows instead of ``n_train``), and the
+validation terms come from the validation rows' own centred products (``Xvc^T Xvc``,
+``Xvc^T Yvc``, shared with the two updates) brought to the basis ``Q``, so ``A`` itself is
+only formed when the rank reaches the number of validation rows.
 
-With the numpy backend ``M`` is tridiagonal (LAPACK ``sytrd``; ``Q`` is applied from its
-Householder reflectors, never formed) and ``Z = (M + alpha I)^-1 B`` costs O(rank) per
-target and alpha (``ptsv``); a full eigendecomposition costs ~3x more than the reduction at
-these sizes. With torch on the CPU, ``M`` is diagonal (``torch.linalg.eigh``) and ``Z = B /
-(s + alpha)``. With torch on CUDA, ``Q = I`` and ``M`` is the Gram matrix itself, whose
-shifted copies ``M + alpha I`` are factorised in one batched Cholesky call
+With the numpy backend, from rank 512 (and while the targets x alphas are few enough),
+``M`` is tridiagonal (LAPACK ``sytrd``; ``Q`` is applied from its Householder reflectors,
+never formed) and ``Z = (M + alpha I)^-1 B`` costs O(rank) per target and alpha (``ptsv``);
+a full eigendecomposition costs ~3x more than the reduction at these sizes. Below, and with
+torch on the CPU, ``M`` is diagonal (eigendecomposition) and ``Z = B / (s + alpha)``. With
+torch on CUDA, ``Q = I`` and ``M`` is the Gram matrix itself, whose shifted copies
+``M + alpha I`` are factorised in one batched Cholesky call
 (:class:`~skbrainmusic.ridge._backend.ShiftedCholesky`: the GPU's eigendecomposition is
 latency-bound at these sizes). Either way the validation predictions are ``A Z``, and their
-correlation (or R^2) with the held-out targets needs only ``A^T Yv`` (shared by all alphas)
-and the squared norms ``||Ac Z||^2``, computed as ``sum(Z * (Ac^T Ac) Z)`` when the rank is
-smaller than the number of validation rows and directly otherwise; all alphas of a target
-batch go through one GEMM. Targets are processed in batches (``n_targets_batch``) so that
-60,000 voxel targets fit in memory. Validation scores are accumulated in float64 and
-averaged over folds; the best alpha of each target maximises the mean score, ties going to
-the larger alpha (as himalaya does). The refit on all samples uses a Cholesky solve per
-distinct selected alpha when there are few of them (cheaper than an eigendecomposition) and
-one eigendecomposition otherwise.
+correlation (or R^2) with the held-out targets needs only ``A^T Yv`` (shared by all alphas;
+with an eigendecomposition the products ``sum(Z * A^T Yv)`` of all alphas are one small
+product, ``(1 / (s + alpha)) @ (B * A^T Yv)``) and the squared norms ``||Ac Z||^2``. When
+the rank is smaller than the number of validation rows these are ``||L^T Z||^2`` with ``L``
+the Cholesky factor of the small Gram matrix ``Ac^T Ac`` (numpy: one triangular product,
+BLAS ``trmm``, half the flops of ``sum(Z * (Ac^T Ac) Z)``, which torch, and a matrix that is
+not positive definite at this precision, use instead); otherwise they are computed
+directly. All alphas of a target batch go through one BLAS call. Targets are processed in
+batches (``n_targets_batch``) so that 60,000 voxel targets fit in memory. Validation scores
+are accumulated in float64 and averaged over folds; the best alpha of each target maximises
+the mean score, ties going to the larger alpha (as himalaya does). The refit on all samples
+uses a Cholesky solve per distinct selected alpha when there are few of them (cheaper than
+an eigendecomposition) and one eigendecomposition otherwise.
 
 Eigenvalues below zero (float32 round-off of a positive semi-definite Gram matrix) are set to
 zero. Predictions that are constant across validation rows, and held-out targets that are
@@ -223,6 +234,16 @@ def _batch_size(n_targets_batch, n_targets, n_alphas, width, itemsize):
     return int(max(1, min(n_targets, _BATCH_BYTES // (n_alphas * max(width, 1) * itemsize))))
 
 
+def _is_partition(train, val, n_samples):
+    """Whether the fold's training and validation rows are disjoint and cover every row."""
+    if train.size + val.size != n_samples:
+        return False
+    covered = np.zeros(n_samples, dtype=bool)
+    covered[train] = True
+    covered[val] = True
+    return bool(covered.all())
+
+
 class _FoldDecomposition:
     """Factored form of one fold: validation predictions are ``A (M + alpha I)^-1 B``.
 
@@ -231,64 +252,98 @@ class _FoldDecomposition:
     rows' products when the fold partitions the rows, then a rank-one centring term; dual:
     the training block, double-centred), which halves (primal) or removes (dual) the
     per-fold Gram products. Only training rows enter the fold's statistics.
+
+    In the primal, ``A`` is never needed whole when the rank is below the number of
+    validation rows: everything the scores use is a product of the validation rows
+    (``Xv^T Xv``, ``Xv^T Yv``) brought to the basis ``Q``, and ``Xt^T Yt`` is ``X^T Y``
+    (computed once per call, ``full_products``) minus the validation rows' product.
     """
 
-    def __init__(self, be, X, full_gram, primal, train, val, fit_intercept, varying,
-                 n_solves):
+    def __init__(self, be, X, full_gram, x_sum, primal, train, val, fit_intercept, varying,
+                 alphas_b, n_solves):
+        self.be = be
         self.primal = primal
         self.n_solves = n_solves
-        rows_t, rows_v = be.index(train), be.index(val)
-        n_train = train.size
-        partition = train.size + val.size == X.shape[0] and np.unique(
-            np.concatenate([train, val])).size == X.shape[0]
+        self.fit_intercept = fit_intercept
+        self.n_train, self.n_val = n_train, n_val = train.size, val.size
+        self.partition = _is_partition(train, val, X.shape[0])
+        rows_v = be.index(val)
         Xv = X[rows_v]
+        self.input_scale = self.Xt = self.gram = self.A_centered = None
         if primal:
-            Xt = X[rows_t]
-            gram = full_gram - Xv.T @ Xv if partition else Xt.T @ Xt
+            self.x_mean_val = Xv.mean(0, keepdims=True)
+            self.Xv_centered = Xv - self.x_mean_val
+            val_gram = self.Xv_centered.T @ self.Xv_centered
+            # (outer products by broadcasting: a GEMM with an inner dimension of 1 is ~10x
+            # slower)
+            if self.partition:
+                # X^T X = Xt^T Xt + Xv^T Xv, and Xv^T Xv = Xvc^T Xvc + n_val m_v^T m_v
+                gram = full_gram - val_gram - (n_val * self.x_mean_val.T) * self.x_mean_val
+                self.x_mean_train = (x_sum - n_val * self.x_mean_val) / n_train
+            else:
+                self.Xt = X[be.index(train)]
+                gram = self.Xt.T @ self.Xt
+                self.x_mean_train = self.Xt.mean(0, keepdims=True)
+            x_shift = self.x_mean_val
             if fit_intercept:
-                x_mean = Xt.mean(0, keepdims=True)
-                gram = gram - n_train * (x_mean.T @ x_mean)
-                Xv = Xv - x_mean
-            self.input_scale = None
+                gram = gram - (n_train * self.x_mean_train.T) * self.x_mean_train
+                x_shift = x_shift - self.x_mean_train
             if varying is not None:
                 variances = gram.diagonal().clip(min=0)[None, :] / n_train
                 scale = variances ** 0.5
                 self.input_scale = varying / (scale + (scale == 0))
-                gram = gram * (self.input_scale.T @ self.input_scale)
-                Xv = Xv * self.input_scale
-            self.Xt = Xt
-            self._diagonalise(be, gram, Xv)
-        elif varying is None:
-            kernel = full_gram[rows_t][:, rows_t]
-            cross = full_gram[rows_v][:, rows_t]
-            if fit_intercept:
-                # double centring of the kernel = centring X's columns on the training rows
-                row_means = kernel.mean(0, keepdims=True)
-                grand_mean = row_means.mean()
-                kernel = kernel - row_means - row_means.T + grand_mean
-                cross = cross - cross.mean(1, keepdims=True) - row_means + grand_mean
-                kernel = _lift_constant_direction(kernel)
-            self._diagonalise(be, kernel, cross)
+                outer = self.input_scale.T * self.input_scale
+                gram = gram * outer
+                val_gram = val_gram * outer
+                x_shift = x_shift * self.input_scale
+            self._diagonalise(be, gram, alphas_b)
+            # mean of A over the validation rows, A = (Xv - training mean) S Q (no mean
+            # subtracted without an intercept)
+            self.A_mean = self._to_basis(x_shift.T).T
+            if gram.shape[0] < n_val:
+                # Ac^T Ac = Q^T S Xvc^T Xvc S Q: r^3 products instead of n_val r^2
+                self.gram = self._times_basis(self._to_basis(val_gram))
+            else:
+                Xv_scaled = self.Xv_centered if varying is None \
+                    else self.Xv_centered * self.input_scale
+                self.A_centered = self._times_basis(Xv_scaled)
         else:
-            Xt = X[rows_t]
-            if fit_intercept:
-                x_mean = Xt.mean(0, keepdims=True)
-                Xt = Xt - x_mean
-                Xv = Xv - x_mean
-            Xt, scale = _standardized(Xt, varying)
-            Xv = Xv * varying / scale
-            kernel = Xt @ Xt.T
-            self._diagonalise(be, _lift_constant_direction(kernel) if fit_intercept else kernel,
-                              Xv @ Xt.T)
-        self.A_centered = self.A - self.A.mean(0, keepdims=True)
-        rank, n_val = self.A.shape[1], self.A.shape[0]
-        # ||Ac Z||^2 either through the small Gram matrix Ac^T Ac or directly.
-        self.gram = self.A_centered.T @ self.A_centered if rank < n_val else None
+            if varying is None:
+                kernel = full_gram[be.index(train)][:, be.index(train)]
+                cross = full_gram[rows_v][:, be.index(train)]
+                if fit_intercept:
+                    # double centring of the kernel = centring X's columns on the training
+                    # rows
+                    row_means = kernel.mean(0, keepdims=True)
+                    grand_mean = row_means.mean()
+                    kernel = kernel - row_means - row_means.T + grand_mean
+                    cross = cross - cross.mean(1, keepdims=True) - row_means + grand_mean
+                    kernel = _lift_constant_direction(kernel)
+            else:
+                Xt = X[be.index(train)]
+                if fit_intercept:
+                    x_mean = Xt.mean(0, keepdims=True)
+                    Xt = Xt - x_mean
+                    Xv = Xv - x_mean
+                Xt, scale = _standardized(Xt, varying)
+                Xv = Xv * varying / scale
+                kernel = Xt @ Xt.T
+                kernel = _lift_constant_direction(kernel) if fit_intercept else kernel
+                cross = Xv @ Xt.T
+            self._diagonalise(be, kernel, alphas_b)
+            A = self._times_basis(cross)
+            self.A_mean = A.mean(0, keepdims=True)
+            self.A_centered = A - self.A_mean
+            if A.shape[1] < n_val:
+                self.gram = self.A_centered.T @ self.A_centered
+        # ||Ac Z||^2 through a triangular factor of Ac^T Ac (half the flops of the full
+        # product) when it is positive definite at this precision
+        self.factor = be.cholesky_factor(self.gram) if self.gram is not None else None
 
-    def _diagonalise(self, be, matrix, right):
+    def _diagonalise(self, be, matrix, alphas_b):
         """Factor the fold's symmetric ``matrix = Q M Q^T`` (M tridiagonal with the numpy
         backend, ``matrix`` itself with ``Q = I`` for batched Cholesky on CUDA, diagonal
-        otherwise) and set ``A = right @ Q``."""
+        otherwise)."""
         rank = matrix.shape[0]
         cheaper = (rank >= _MIN_TRIDIAGONAL_SIZE
                    and self.n_solves <= _TRIDIAGONAL_SOLVES_PER_RANK2 * rank**2)
@@ -297,38 +352,72 @@ class _FoldDecomposition:
         self.shifted = be.shifted_cholesky(matrix)
         if self.shifted is None and cheaper:
             self.shifted = be.tridiagonalize(matrix)
-        if self.shifted is not None:
-            self.A = self.shifted.times(right)
-        else:
+        if self.shifted is None:
             eigenvalues, self.vectors = be.eigh(matrix)
-            self.eigenvalues = eigenvalues.clip(min=0)
-            self.A = right @ self.vectors
+            # (n_alphas, rank): Z = weights * B for every alpha
+            self.weights = 1.0 / (eigenvalues.clip(min=0)[None, :] + alphas_b[:, None])
 
     def _to_basis(self, matrix):
+        """``Q^T @ matrix``."""
         if self.shifted is not None:
             return self.shifted.transpose_times(matrix)
         return self.vectors.T @ matrix
 
-    def project(self, Yt_centered):
-        """``B`` (rank, n_targets) for centred training targets."""
-        if not self.primal:
-            return self._to_basis(Yt_centered)
-        # Xc^T Yc = Xt^T Yc: the centring term vanishes against centred targets
-        correlations = self.Xt.T @ Yt_centered
-        if self.input_scale is not None:
-            correlations = correlations * self.input_scale.T
-        return self._to_basis(correlations)
+    def _times_basis(self, matrix):
+        """``matrix @ Q``."""
+        if self.shifted is not None:
+            return self.shifted.times(matrix)
+        return matrix @ self.vectors
 
-    def shrink(self, alphas, alphas_b, B):
+    def val_products(self, Yv_centered):
+        """``Xvc^T Yvc`` (primal; None in the dual), shared by ``B`` and the cross terms."""
+        return self.Xv_centered.T @ Yv_centered if self.primal else None
+
+    def project(self, Yt, full_products, val_products, y_mean_val, y_mean_train):
+        """``B`` (rank, n_targets) for the fold's training targets: ``Yt`` (rows, dual or a
+        fold that does not partition the rows) or ``full_products`` (``X^T Y``)."""
+        if not self.primal:
+            return self._to_basis(Yt - y_mean_train if self.fit_intercept else Yt)
+        if self.partition:
+            products = (full_products - val_products
+                        - (self.n_val * self.x_mean_val.T) * y_mean_val)
+        else:
+            products = self.Xt.T @ Yt
+        if self.fit_intercept:
+            # Xt^T (Yt - m_t) = Xt^T Yt - n_train x_mean_t^T m_t
+            products = products - (self.n_train * self.x_mean_train.T) * y_mean_train
+        if self.input_scale is not None:
+            products = products * self.input_scale.T
+        return self._to_basis(products)
+
+    def val_cross(self, Yv_centered, val_products):
+        """``Ac^T Yvc`` (rank, n_targets)."""
+        if self.A_centered is not None:
+            return self.A_centered.T @ Yv_centered
+        if self.input_scale is not None:
+            val_products = val_products * self.input_scale.T
+        return self._to_basis(val_products)
+
+    def shrink(self, alphas, B):
         """``Z = (M + alpha I)^-1 B`` for every alpha, shape (rank, n_alphas * n_targets)."""
         if self.shifted is not None:
             return self.shifted.shifted_solves(alphas, B).reshape(B.shape[0], -1)
-        weights = 1.0 / (self.eigenvalues[None, :] + alphas_b[:, None])
-        return _spread_over_alphas(weights, B)
+        return _spread_over_alphas(self.weights, B)
+
+    def combine(self, Z, B, C):
+        """``sum_i Z[i, alpha, t] C[i, t]`` (n_alphas, n_targets), ``C`` of shape (rank,
+        n_targets) or (rank, 1); with the eigendecomposition ``Z = weights * B``, so it is
+        one small product, ``weights @ (B * C)``."""
+        if self.shifted is None:
+            return self.weights @ (B * C)
+        return (Z.reshape(B.shape[0], -1, B.shape[1]) * C[:, None, :]).sum(0)
 
     def squared_norms(self, Z, n_alphas):
-        """``||Ac Z_a||^2`` per alpha and target, Z of shape (rank, n_alphas * batch)."""
-        if self.gram is not None:
+        """``||Ac Z_a||^2`` per alpha and target, Z of shape (rank, n_alphas * batch)
+        (overwritten)."""
+        if self.factor is not None:
+            norms = self.be.factored_norms(self.factor, Z)
+        elif self.gram is not None:
             products = self.gram @ Z
             norms = (Z * products).sum(0)
         else:
@@ -359,32 +448,39 @@ def _spread_over_alphas(weights, B):
     return Z.reshape(B.shape[0], -1)
 
 
-def _fold_scores(be, fold, Yt, Yv, alphas, alphas_b, score, fit_intercept):
-    """Scores (n_alphas, batch) of one fold for one target batch, float64 on the host."""
-    n_alphas = alphas_b.shape[0]
-    if fit_intercept:
-        y_mean = Yt.mean(0, keepdims=True)
-        Yt = Yt - y_mean
-        Yv = Yv - y_mean
-    B = fold.project(Yt)
-    Z = fold.shrink(alphas, alphas_b, B)
+def _fold_scores(be, fold, Yv, Yt, full_products, y_sum, alphas, score):
+    """Scores (n_alphas, batch) of one fold for one target batch, float64 on the host.
+
+    ``Yv`` and ``Yt`` are the validation and training rows of the batch's targets (``Yt``
+    None when the fold uses ``full_products``, ``X^T Y`` of all rows, and ``y_sum``, the
+    targets' sums over all rows, instead)."""
+    n_alphas = len(alphas)
+    y_mean_val = Yv.mean(0, keepdims=True)
+    if Yt is not None:
+        y_mean_train = Yt.mean(0, keepdims=True)
+    else:
+        y_mean_train = (y_sum - fold.n_val * y_mean_val) / fold.n_train
+    Yv_centered = Yv - y_mean_val
+    val_products = fold.val_products(Yv_centered)
+    B = fold.project(Yt, full_products, val_products, y_mean_val, y_mean_train)
+    cross = fold.val_cross(Yv_centered, val_products)
+    Z = fold.shrink(alphas, B)
     to_host = be.to_numpy
     if score == "correlation":
-        Yv_centered = Yv - Yv.mean(0, keepdims=True)
-        cross = fold.A_centered.T @ Yv_centered
-        covariance = to_host((Z.reshape(B.shape[0], n_alphas, -1) * cross[:, None, :])
-                             .sum(0)).astype(np.float64)
+        covariance = to_host(fold.combine(Z, B, cross)).astype(np.float64)
         pred_norms = to_host(fold.squared_norms(Z, n_alphas)).astype(np.float64)
         true_norms = to_host((Yv_centered * Yv_centered).sum(0)).astype(np.float64)
         denominator = np.sqrt(pred_norms * true_norms[None, :])
         with np.errstate(divide="ignore", invalid="ignore"):
             scores = np.where(denominator > 0, covariance / denominator, 0.0)
         return scores
-    cross = fold.A.T @ Yv
-    dot = to_host((Z.reshape(B.shape[0], n_alphas, -1) * cross[:, None, :]).sum(0))
-    A_mean = fold.A.mean(0, keepdims=True)
+    if fold.fit_intercept:
+        Yv = Yv - y_mean_train
+    # A^T Yv = Ac^T Yvc + n_val mean(A)^T mean(Yv)
+    cross = cross + (fold.n_val * fold.A_mean.T) * Yv.mean(0, keepdims=True)
+    dot = to_host(fold.combine(Z, B, cross))
     # ||A z||^2 = ||Ac z||^2 + n_val (mean(A) z)^2
-    mean_pred = to_host((A_mean @ Z).reshape(n_alphas, -1)).astype(np.float64)
+    mean_pred = to_host(fold.combine(Z, B, fold.A_mean.T)).astype(np.float64)
     n_val = Yv.shape[0]
     pred_norms = to_host(fold.squared_norms(Z, n_alphas)).astype(np.float64)
     pred_norms += n_val * mean_pred**2
@@ -471,26 +567,46 @@ def ridge_cv(X, Y, alphas, splits, *, backend="numpy", dtype="float32",
     Xb = be.asarray(X, dtype)
     if fit_intercept:
         # A global shift changes nothing after the in-fold centring, but it keeps the
-        # float32 Gram matrices free of the cancellation a large mean would cause.
+        # float32 Gram matrices (and the fold statistics derived from sums over all rows)
+        # free of the cancellation a large mean would cause. Same for the targets.
         Xb = Xb - be.asarray(X.mean(0, dtype=np.float64)[None, :], dtype)
+        y_offset = be.asarray(Y.mean(0, dtype=np.float64)[None, :], dtype)
     alphas_b = be.asarray(alphas, dtype)
     score_sums = np.zeros((alphas.size, n_targets))
     n_val_max = max(val.size for _, val in splits)
     batch = _batch_size(n_targets_batch, n_targets, alphas.size,
                         max(min(n_features, n_samples), n_val_max), np.dtype(dtype).itemsize)
+    batches = [slice(start, start + batch) for start in range(0, n_targets, batch)]
     primal = n_features <= max(train.size for train, _ in splits)
     # in the dual with standardisation the kernel depends on the fold's scales
     full_gram = None if not primal and standardize else (Xb.T @ Xb if primal else Xb @ Xb.T)
+
+    def target_rows(rows, targets):
+        Yb = be.asarray(Y[rows, targets], dtype)
+        return Yb - y_offset[:, targets] if fit_intercept else Yb
+
+    # Primal folds that partition the rows get Xt^T Yt as X^T Y minus the validation rows'
+    # product: one product over all rows per call instead of one over the training rows
+    # per fold.
+    full_products = y_sums = [None] * len(batches)
+    if primal and any(_is_partition(train, val, n_samples) for train, val in splits):
+        full_products, y_sums = [], []
+        for targets in batches:
+            Yb = target_rows(slice(None), targets)
+            full_products.append(Xb.T @ Yb)
+            y_sums.append(Yb.sum(0, keepdims=True))
+            del Yb
+    x_sum = Xb.sum(0, keepdims=True) if primal else None
     for train, val in splits:
         varying = _varying_columns(be, X, train, dtype) if standardize else None
-        fold = _FoldDecomposition(be, Xb, full_gram, primal, train, val, fit_intercept,
-                                  varying, n_solves=n_targets * alphas.size)
-        for start in range(0, n_targets, batch):
-            targets = slice(start, start + batch)
-            Yt = be.asarray(Y[train, targets], dtype)
-            Yv = be.asarray(Y[val, targets], dtype)
-            score_sums[:, targets] += _fold_scores(be, fold, Yt, Yv, alphas, alphas_b, score,
-                                                   fit_intercept)
+        fold = _FoldDecomposition(be, Xb, full_gram, x_sum, primal, train, val, fit_intercept,
+                                  varying, alphas_b, n_solves=n_targets * alphas.size)
+        uses_rows = not (primal and fold.partition)
+        for k, targets in enumerate(batches):
+            Yv = target_rows(val, targets)
+            Yt = target_rows(train, targets) if uses_rows else None
+            score_sums[:, targets] += _fold_scores(be, fold, Yv, Yt, full_products[k],
+                                                   y_sums[k], alphas, score)
         del fold
     mean_scores = score_sums / len(splits)
     best = _select_alphas(mean_scores, alphas)
