@@ -142,11 +142,12 @@ def test_encode_end_to_end_with_maps(real_tree, tmp_path, capsys):
 def test_decode_preprocessed_arrays_without_rois(real_tree, tmp_path, capsys):
     out = tmp_path / "decode-npy"
     args = _args(real_tree, "--out", str(out), "--n-reconstructions", "2",
-                 "--preprocessed", str(real_tree["preprocessed"]))
+                 "--preprocessed", str(real_tree["preprocessed"]), "--oof", "refit")
     atlas = args.index("--atlas")
     del args[atlas: atlas + 2]
     assert main(["decode", *args]) == 0, capsys.readouterr().err
     results = json.loads((out / "results.json").read_text())
+    assert results["experiment"]["settings"]["oof"] == "refit"
     assert results["selected_rois"] is None
     assert results["decoding"]["mel"]["identification_test"] > 0.6
     assert "whole-brain ridge" in (out / "report.html").read_text()

@@ -126,6 +126,10 @@ def build_parser():
     decode.add_argument("--tagger-model", metavar="PATH",
                         help="local folder of the AST model (ASTForAudioClassification) of "
                              "--tagger ast")
+    decode.add_argument("--oof", default="inner", choices=("inner", "refit"),
+                        help="out-of-fold predictions the calibration learns from: inner "
+                             "(the ROI ensemble's own cross-validation, one fit; default) or "
+                             "refit (the decoder refitted on 5 folds: nested, 6 times slower)")
     decode.add_argument("--captions", metavar="CSV",
                         help="Brain2Music captions CSV (adds the caption-embedding decoder)")
     decode.add_argument("--corpus", metavar="DIR",

@@ -86,7 +86,7 @@ def run(args):
                 study, specs, music=name, corpus=corpus,
                 generator=_generator(args, paths), tagger=_tagger(args, paths),
                 n_reconstructions=args.n_reconstructions, encoding=False,
-                n_examples=N_EXAMPLES, random_state=args.random_state,
+                n_examples=N_EXAMPLES, random_state=args.random_state, oof=args.oof,
                 settings={"embedding": name, "generator": args.generator,
                           "tagger": args.tagger}, progress=progress)
         except ValueError as exc:
