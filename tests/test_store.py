@@ -138,17 +138,22 @@ def test_concurrent_builders_rebuild_a_corrupt_entry_once(tmp_path):
     assert len(log.read_text().split()) == 1
 
 
-def test_entry_checksums_detect_changes(tmp_path):
-    folder = tmp_path / "entry"
-    arrays, _ = cached(folder, _build)
-    assert load_cache(folder) is not None
-    del arrays
+def _assert_damage_is_found(folder):
+    """Flip the last byte of the entry's matrix.npy: the next load reports it."""
     path = folder / "matrix.npy"
     data = bytearray(path.read_bytes())
     data[-1] ^= 0xFF
     path.write_bytes(bytes(data))
     with pytest.warns(RuntimeWarning, match="matrix.npy does not match"):
         assert load_cache(folder) is None
+
+
+def test_entry_checksums_detect_changes(tmp_path):
+    folder = tmp_path / "entry"
+    arrays, _ = cached(folder, _build)
+    assert load_cache(folder) is not None
+    del arrays
+    _assert_damage_is_found(folder)
 
 
 def test_missing_entry_is_a_silent_miss(tmp_path):
@@ -222,10 +227,5 @@ def test_unchanged_files_are_checked_once_per_process(tmp_path, monkeypatch):
     reads.clear()
     assert load_cache(folder) is not None and reads == []  # remembered, not read again
     # Control: any write changes the file's times, and the damage is found.
-    path = folder / "matrix.npy"
-    data = bytearray(path.read_bytes())
-    data[-1] ^= 0xFF
-    path.write_bytes(bytes(data))
-    with pytest.warns(RuntimeWarning, match="matrix.npy does not match"):
-        assert load_cache(folder) is None
+    _assert_damage_is_found(folder)
     assert "matrix.npy" in reads

@@ -198,7 +198,6 @@ class _Config:
     step: float
     n_permutations: int
     n_bootstraps: int
-    encoding: bool
     random_state: int
     oof: str
 
@@ -1029,7 +1028,7 @@ def run_experiment(studies, embeddings, *, music, evaluation=None, corpus=None,
         raise ValueError(f"oof must be 'inner' or 'refit', got {oof!r}.")
     config = _Config(specs=specs, music=music, evaluation=evaluation, cv=cv, n_rois=n_rois,
                      step=step, n_permutations=n_permutations, n_bootstraps=n_bootstraps,
-                     encoding=encoding, random_state=random_state, oof=oof)
+                     random_state=random_state, oof=oof)
     first = studies[0]
     stimuli, corpus = _prepare_stimuli(first, config, corpus, generator, tagger,
                                        n_reconstructions, n_examples, progress)
