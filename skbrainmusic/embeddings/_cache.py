@@ -25,6 +25,9 @@ _CACHE_FORMAT = 2
 class EmbeddingCache:
     """Directory of cached ``(n_windows, d)`` float32 embeddings, one file per clip.
 
+    Any per-clip array computed from audio fits (the generator's musical attributes are
+    cached as float64 vectors), under settings of its own.
+
     Parameters
     ----------
     directory : str or path-like
@@ -32,10 +35,13 @@ class EmbeddingCache:
     settings : dict
         JSON-serialisable description of everything besides the audio that determines the
         embedding.
+    dtype : data-type, default=np.float32
+        Type the arrays are stored as.
     """
 
-    def __init__(self, directory, settings):
+    def __init__(self, directory, settings, *, dtype=np.float32):
         self.directory = Path(directory)
+        self.dtype = np.dtype(dtype)
         self.directory.mkdir(parents=True, exist_ok=True)
         payload = json.dumps({"format": _CACHE_FORMAT, **settings}, sort_keys=True)
         self._settings_digest = hashlib.sha256(payload.encode()).digest()
@@ -62,4 +68,4 @@ class EmbeddingCache:
         """Store ``embedding`` under ``key`` atomically (concurrent writers never see halves)."""
         path = self._path(key)
         path.parent.mkdir(exist_ok=True)
-        save_array(path, np.asarray(embedding, dtype=np.float32))
+        save_array(path, np.asarray(embedding, dtype=self.dtype))

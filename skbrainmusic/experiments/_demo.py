@@ -151,7 +151,8 @@ def demo_generator(study, *, cache=None, random_state=0):
         A synthetic study with its ``corpus`` (``audio``, ``clips`` with ``instruments``
         and ``moods``), ``sample_rate`` and ``clip_duration``.
     cache : str or path-like, default=None
-        On-disk cache of the audio embeddings.
+        On-disk cache of the audio embeddings and of the corpus clips' estimated musical
+        attributes (the backend's ``cache``).
     random_state : int, default=0
         Seed of the generation.
 
@@ -173,7 +174,8 @@ def demo_generator(study, *, cache=None, random_state=0):
     labels = [list(i) + list(m) for i, m in zip(clips.instruments, clips.moods)]
     tagger = _tagger(DEMO_ATTRIBUTE_TAGGER, study, cache).fit(
         study.corpus.audio, labels, sample_rate=study.sample_rate)
-    return ConditionedGenerator(ScoreBackend(FrozenEstimator(tagger), random_state=random_state),
+    return ConditionedGenerator(ScoreBackend(FrozenEstimator(tagger), cache=cache,
+                                             random_state=random_state),
                                 random_state=random_state)
 
 

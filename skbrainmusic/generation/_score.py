@@ -23,7 +23,7 @@ from .._docs import fill_doc
 from .._validation import check_positive_int, validate_clips
 from ..composer import Composer, key_name
 from ..tagging import _check_sample_rate, check_audio
-from ._attributes import N_BANDS, estimate_attributes, key_from_chroma
+from ._attributes import N_BANDS, attribute_cache_of, estimate_attributes, key_from_chroma
 
 _CHROMA = [f"chroma_{k}" for k in range(12)]
 _ENVELOPE = [f"envelope_{k}" for k in range(N_BANDS)]
@@ -89,6 +89,14 @@ class ScoreBackend(BaseEstimator):
         soundfont's own balance (an ablation: the rest of the piece is unchanged).
     fade : float, default=2.0
         Fade-in and fade-out of the generated pieces (seconds).
+    cache : str or path-like, default=None
+        Directory caching the attributes estimated from the audio of every clip (corpus
+        clips in :meth:`fit`, validation clips in :meth:`estimate_attributes`), so that a
+        corpus is analysed once, not on every fit; the results are the same. Files are keyed
+        by each clip's samples, its sample rate and the estimation settings; a corrupt one
+        is reported with a ``RuntimeWarning`` and estimated again. The ``tagger``'s
+        probabilities are not cached (its embedder may have a cache of its own). ``None``:
+        no cache.
     %(random_state)s
         Default seed of :meth:`generate`.
 
@@ -134,7 +142,7 @@ class ScoreBackend(BaseEstimator):
     """
 
     def __init__(self, tagger=None, *, alphas=(0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0),
-                 Cs=(0.001, 0.01, 0.1, 1.0), cv=5, equalise=True, fade=2.0,
+                 Cs=(0.001, 0.01, 0.1, 1.0), cv=5, equalise=True, fade=2.0, cache=None,
                  random_state=None):
         self.tagger = tagger
         self.alphas = alphas
@@ -142,6 +150,7 @@ class ScoreBackend(BaseEstimator):
         self.cv = cv
         self.equalise = equalise
         self.fade = fade
+        self.cache = cache
         self.random_state = random_state
 
     def fit(self, embeddings, audio, sample_rate, labels=None, *, validation=None):
@@ -171,6 +180,7 @@ class ScoreBackend(BaseEstimator):
         self : ScoreBackend
         """
         check_positive_int(self.cv, "cv", minimum=2)
+        attribute_cache_of(self.cache)  # a bad cache fails before any work
         X3, _ = validate_clips(self, embeddings, reset=True, ensure_min_clips=3)
         if not hasattr(audio, "shape") or np.ndim(audio) != 2:
             audio = check_audio(audio, name="audio")  # (an array is checked batch by batch)
@@ -180,7 +190,8 @@ class ScoreBackend(BaseEstimator):
         self.sample_rate_ = _check_sample_rate(sample_rate)
         self.n_samples_ = audio.shape[1]
         features = X3.mean(axis=1)
-        attributes = estimate_attributes(audio, self.sample_rate_, tagger=self.tagger)
+        attributes = estimate_attributes(audio, self.sample_rate_, tagger=self.tagger,
+                                         cache=self.cache)
         targets, pulsed = _targets(attributes)
         self.tempo_range_ = (float(attributes.tempo[pulsed].min()),
                              float(attributes.tempo[pulsed].max()))
@@ -231,7 +242,8 @@ class ScoreBackend(BaseEstimator):
             with a ``tagger``, instrument and mood probabilities).
         """
         check_is_fitted(self, "regressor_")
-        return estimate_attributes(audio, self.sample_rate_, tagger=self.tagger)
+        return estimate_attributes(audio, self.sample_rate_, tagger=self.tagger,
+                                   cache=self.cache)
 
     def fit_shrinkage(self, decoded, audio=None, *, attributes=None):
         """Choose ``shrinkage_`` on validation clips, keeping the rest of the fit.
