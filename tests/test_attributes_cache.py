@@ -137,3 +137,26 @@ def test_score_backend_fits_from_its_cache_as_without(clips, computed, tmp_path)
                                   plain.estimate_attributes(audio[:3]), check_exact=True)
     # Computed: the plain fit, the first cached fit, the plain backend's 3 clips; no more.
     assert computed == [len(audio), len(audio), 3]
+
+
+def test_demo_generator_caches_its_corpus_attributes_where_its_embeddings_are(tmp_path):
+    from sklearn.base import clone
+    from sklearn.utils import Bunch
+
+    from skbrainmusic import Corpus
+    from skbrainmusic.experiments import demo_generator
+
+    duration, n = 10.0, 6  # the demo tagger's features take 10 s windows
+    audio = Composer(sample_rate=RATE, duration=duration, fade=0.2).generate(
+        [{"genre": GENRES[i % 4]} for i in range(n)], 0)
+    clips = pd.DataFrame({"instruments": [["Harp"], ["Percussion"]] * (n // 2),
+                          "moods": [["Sad music"], ["Happy music"]] * (n // 2)})
+    study = Bunch(corpus=Bunch(audio=audio, clips=clips), sample_rate=RATE,
+                  clip_duration=duration)
+    generator = demo_generator(study, cache=tmp_path)
+    assert generator.backend.cache == tmp_path
+    embedded = set(tmp_path.rglob("*.npy"))  # the tagger's embeddings
+    corpus = Corpus(np.random.default_rng(0).standard_normal((n, 4)), audio=audio,
+                    sample_rate=RATE)
+    clone(generator).set_params(corpus=corpus).fit()
+    assert len(set(tmp_path.rglob("*.npy")) - embedded) == n
