@@ -302,6 +302,21 @@ def test_identification_null_of_the_identity_is_the_metric(rng):
         identification_accuracy(true[:, 0], pred[order[0], 0]))
 
 
+def test_identification_null_of_permutations_is_the_metric_of_repaired_predictions(
+        rng, monkeypatch):
+    # Every permutation's score is the metric of the re-paired predictions, also when the
+    # lookup table and the permutations are built in several blocks.
+    monkeypatch.setattr(stats, "_BLOCK", 3 * 12 * 12 * 2)
+    true = rng.standard_normal((12, 3, 8))
+    pred = true + rng.standard_normal((12, 3, 8))
+    groups = np.repeat(["a", "b", "c"], 4)
+    order = stats.permutations(12, 7, 0, groups=groups)
+    for within in (None, groups):
+        expected = [identification_accuracy(true, pred[row], groups=within) for row in order]
+        np.testing.assert_allclose(stats.identification_null(true, pred, order, groups=within),
+                                   expected, rtol=1e-12)
+
+
 def test_permutations_stay_within_groups(rng):
     groups = np.array(list("aabbbcc"))
     order = stats.permutations(7, 50, 0, groups=groups)

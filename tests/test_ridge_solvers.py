@@ -133,9 +133,9 @@ def test_folds_leaving_rows_out_and_no_intercept_equal_brute_force(n_features, s
     np.testing.assert_allclose(result.cv_scores, expected, rtol=1e-9, atol=1e-11)
 
 
-def test_singular_validation_gram_falls_back_to_the_full_product(monkeypatch):
-    # Duplicated columns make the validation rows' Gram matrix singular: no Cholesky
-    # factor, so the squared norms take the plain product; scores still exact.
+def test_singular_validation_gram_gets_a_pivoted_factor_of_its_rank(monkeypatch):
+    # Duplicated columns make the validation rows' Gram matrix singular: its factor is the
+    # pivoted one of rank 4 (of 8), and the scores are still exact.
     from skbrainmusic.ridge._backend import NumpyBackend
 
     factors = []
@@ -147,10 +147,36 @@ def test_singular_validation_gram_falls_back_to_the_full_product(monkeypatch):
     splits = clip_splits(5, n_clips=50, n_windows=2)
     alphas = np.array([0.5, 10.0, 300.0])
     result = ridge_cv(X, Y, alphas, splits, dtype="float64", return_cv_scores=True)
-    assert len(factors) == len(splits) and all(f is None for f in factors)
+    assert len(factors) == len(splits)
+    assert all(f.order is not None and f.lower.shape == (8, 4) for f in factors)
     np.testing.assert_allclose(result.cv_scores,
                                _brute_force_scores(X, Y, alphas, splits, "correlation"),
                                rtol=1e-9, atol=1e-11)
+
+
+def test_repeated_validation_rows_give_exact_scores(route, monkeypatch):
+    # An encoding model's features repeated over the windows of a clip: the validation Gram
+    # has the rank of the distinct rows (3 clips a fold < 6 features). Its pivoted factor
+    # takes the spread's rows in its order (eigendecomposition) or reorders the tridiagonal
+    # route's solutions.
+    from skbrainmusic.ridge._backend import NumpyBackend
+
+    ranks = []
+    factor = NumpyBackend.cholesky_factor
+    monkeypatch.setattr(NumpyBackend, "cholesky_factor", lambda self, matrix: ranks.append(
+        factor(self, matrix).lower.shape[1]) or factor(self, matrix))
+    rng = np.random.default_rng(7)
+    X = np.repeat(rng.standard_normal((15, 6)), 4, axis=0)
+    Y = X @ rng.standard_normal((6, 5)) + rng.standard_normal((60, 5))
+    splits = clip_splits(5, n_clips=15, n_windows=4)
+    alphas = np.logspace(-2, 3, 6)
+    for dtype, rtol in (("float64", 1e-9), ("float32", 2e-4)):
+        ranks.clear()
+        result = ridge_cv(X, Y, alphas, splits, dtype=dtype, return_cv_scores=True)
+        assert ranks == [2] * len(splits)  # 3 distinct centred rows: rank 2
+        np.testing.assert_allclose(result.cv_scores,
+                                   _brute_force_scores(X, Y, alphas, splits, "correlation"),
+                                   rtol=rtol, atol=10 * rtol)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -159,14 +185,21 @@ def test_cholesky_factor_and_factored_norms(dtype):
 
     be = NumpyBackend()
     rng = np.random.default_rng(5)
-    A = rng.standard_normal((30, 8)).astype(dtype)
-    gram = A.T @ A
-    Z = rng.standard_normal((8, 12)).astype(dtype)
-    expected = np.einsum("ij,ij->j", Z, gram @ Z)
-    factor = be.cholesky_factor(gram)
-    np.testing.assert_allclose(factor @ factor.T, gram, rtol=1e-5)
-    np.testing.assert_allclose(be.factored_norms(factor, Z.copy()), expected, rtol=1e-4)
-    assert be.cholesky_factor(np.ones((3, 3), dtype=dtype)) is None
+    for n_rows in (30, 3):  # positive definite, then of rank 3 (pivoted)
+        A = rng.standard_normal((n_rows, 8)).astype(dtype)
+        gram = A.T @ A
+        Z = rng.standard_normal((8, 12)).astype(dtype)
+        expected = np.einsum("ij,ij->j", Z, gram @ Z)
+        lower, order = factor = be.cholesky_factor(gram.copy())
+        assert lower.shape == (8, min(n_rows, 8)) and (order is None) == (n_rows > 8)
+        rows = np.arange(8) if order is None else order
+        rebuilt = np.empty_like(gram)
+        rebuilt[np.ix_(rows, rows)] = lower @ lower.T
+        np.testing.assert_allclose(rebuilt, gram, rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(be.factored_norms(factor, Z[rows]), expected, rtol=1e-3)
+    assert be.cholesky_factor(np.zeros((3, 3), dtype=dtype)) is None
+    lower, order = be.cholesky_factor(np.ones((3, 3), dtype=dtype))
+    assert lower.shape == (3, 1)
 
 
 def test_closed_form_small_case():

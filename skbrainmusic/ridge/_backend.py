@@ -10,7 +10,8 @@ methods below, so one solver code path serves both libraries. Backends:
   O(n) per right-hand side); eigendecompositions use the divide-and-conquer driver
   (``scipy.linalg.eigh(driver="evd")``). Quadratic forms ``z^T G z`` of many vectors go
   through the Cholesky factor of ``G`` and one triangular product (BLAS ``trmm``, half the
-  flops of ``G @ Z``).
+  flops of ``G @ Z``); a ``G`` that is only semi-definite gets a pivoted factor of its
+  numerical rank (LAPACK ``pstrf``).
 - ``"torch"``: torch tensors on CPU; ``"torch_cuda"``: on the current CUDA device. No
   tridiagonal reduction there: the solvers use ``torch.linalg.eigh``, except that on CUDA
   the cross-validation folds solve their shifted systems through one batched Cholesky
@@ -21,6 +22,8 @@ methods below, so one solver code path serves both libraries. Backends:
 
 torch is an optional dependency, imported only when a torch backend is asked for.
 """
+
+from typing import NamedTuple
 
 import numpy as np
 import scipy.linalg
@@ -60,18 +63,37 @@ class NumpyBackend:
         return None
 
     def cholesky_factor(self, matrix):
-        """Lower triangular ``L`` with ``matrix = L L^T``; None when ``matrix`` is not
-        positive definite at this precision."""
+        """A :class:`CholeskyFactor` of the positive semi-definite ``matrix``:
+        ``potrf`` when it is positive definite at this precision, else the pivoted
+        factorisation (``pstrf``) truncated at its numerical rank, e.g. for the Gram matrix
+        of validation rows with fewer distinct rows than columns (features repeated over
+        the windows of a clip); None when the matrix has no positive pivot."""
         potrf = lapack.get_lapack_funcs("potrf", (matrix,))
         factor, info = potrf(matrix, lower=1, clean=1)
-        return factor if info == 0 else None
+        if info == 0:
+            return CholeskyFactor(factor, None)
+        pstrf = lapack.get_lapack_funcs("pstrf", (matrix,))
+        # info > 0 only says that the rank is below the size: the first `rank` columns hold
+        # the factor of the pivoted matrix
+        factor, pivots, rank, info = pstrf(matrix, lower=1)
+        if info < 0 or rank == 0:
+            return None
+        return CholeskyFactor(np.tril(factor[:, :rank]), pivots - 1)
 
     def factored_norms(self, factor, Z):
-        """``||L^T z||^2 = z^T (L L^T) z`` for every column ``z`` of ``Z`` (overwritten): a
-        triangular product (BLAS ``trmm``) costs half the flops of ``(L L^T) @ Z``."""
-        trmm = scipy.linalg.blas.get_blas_funcs("trmm", (factor, Z))
+        """``||L^T P^T z||^2 = z^T (P L L^T P^T) z`` for every column ``z`` of ``Z``, whose
+        rows come in the factor's order (``P^T Z = Z[order]``; overwritten): a triangular
+        product (BLAS ``trmm``) costs half the flops of the full product, and a factor of
+        rank ``k`` below the size ``n`` costs ``k (n - k / 2)`` per column instead of
+        ``n^2``."""
+        lower = factor.lower
+        rank = lower.shape[1]
+        blas = scipy.linalg.blas
+        trmm, gemm = blas.get_blas_funcs(("trmm", "gemm"), (lower, Z))
         # Z^T L = (L^T Z)^T, on the Fortran-ordered view of a C-ordered Z (no copy)
-        product = trmm(1.0, factor, Z.T, side=1, lower=1, overwrite_b=1)
+        product = trmm(1.0, lower[:rank], Z[:rank].T, side=1, lower=1, overwrite_b=1)
+        if rank < lower.shape[0]:
+            product = gemm(1.0, Z[rank:].T, lower[rank:], beta=1.0, c=product, overwrite_c=1)
         return np.einsum("ij,ij->i", product, product)
 
     def solve_spd(self, matrix, rhs):
@@ -156,6 +178,15 @@ class Tridiagonal:
         for k, shift in enumerate(shifts):
             out[:, k, :] = vectors @ (projected / (eigenvalues.clip(min=0) + shift)[:, None])
         return out
+
+
+class CholeskyFactor(NamedTuple):
+    """``P L L^T P^T`` of a positive semi-definite matrix of size ``n``: ``lower`` (n, k)
+    lower trapezoidal, ``order`` the permutation ``P`` as row indices (None: identity, and
+    ``k = n``)."""
+
+    lower: np.ndarray
+    order: np.ndarray | None
 
 
 class TorchBackend:

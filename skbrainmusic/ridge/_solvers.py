@@ -56,14 +56,18 @@ with an eigendecomposition the products ``sum(Z * A^T Yv)`` of all alphas are on
 product, ``(1 / (s + alpha)) @ (B * A^T Yv)``) and the squared norms ``||Ac Z||^2``. When
 the rank is smaller than the number of validation rows these are ``||L^T Z||^2`` with ``L``
 the Cholesky factor of the small Gram matrix ``Ac^T Ac`` (numpy: one triangular product,
-BLAS ``trmm``, half the flops of ``sum(Z * (Ac^T Ac) Z)``, which torch, and a matrix that is
-not positive definite at this precision, use instead); otherwise they are computed
-directly. All alphas of a target batch go through one BLAS call. Targets are processed in
-batches (``n_targets_batch``) so that 60,000 voxel targets fit in memory. Validation scores
-are accumulated in float64 and averaged over folds; the best alpha of each target maximises
-the mean score, ties going to the larger alpha (as himalaya does). The refit on all samples
-uses a Cholesky solve per distinct selected alpha when there are few of them (cheaper than
-an eigendecomposition) and one eigendecomposition otherwise.
+BLAS ``trmm``, half the flops of ``sum(Z * (Ac^T Ac) Z)``, which torch uses instead). A Gram
+matrix that is only semi-definite at this precision (validation rows with fewer distinct
+rows than the rank, as when an encoding model's features are repeated over the windows of
+a clip) gets a pivoted Cholesky factor truncated at its numerical rank ``k``, which costs
+``k (rank - k / 2)`` per column. When the rank is not smaller than the number of validation
+rows the norms are computed directly. All alphas of a target batch go through one BLAS
+call. Targets are processed in batches (``n_targets_batch``) so that 60,000 voxel
+targets fit in memory. Validation scores are accumulated in float64 and averaged over
+folds; the best alpha of each target maximises the mean score, ties going to the larger
+alpha (as himalaya does). The refit on all samples uses a Cholesky solve per distinct
+selected alpha when there are few of them (cheaper than an eigendecomposition) and one
+eigendecomposition otherwise.
 
 Eigenvalues below zero (float32 round-off of a positive semi-definite Gram matrix) are set to
 zero. Predictions that are constant across validation rows, and held-out targets that are
@@ -336,8 +340,8 @@ class _FoldDecomposition:
             self.A_centered = A - self.A_mean
             if A.shape[1] < n_val:
                 self.gram = self.A_centered.T @ self.A_centered
-        # ||Ac Z||^2 through a triangular factor of Ac^T Ac (half the flops of the full
-        # product) when it is positive definite at this precision
+        # ||Ac Z||^2 through a (pivoted) triangular factor of Ac^T Ac: at most half the
+        # flops of the full product
         self.factor = be.cholesky_factor(self.gram) if self.gram is not None else None
 
     def _diagonalise(self, be, matrix, alphas_b):
@@ -399,9 +403,15 @@ class _FoldDecomposition:
         return self._to_basis(val_products)
 
     def shrink(self, alphas, B):
-        """``Z = (M + alpha I)^-1 B`` for every alpha, shape (rank, n_alphas * n_targets)."""
+        """``Z = (M + alpha I)^-1 B`` for every alpha, shape (rank, n_alphas * n_targets);
+        with an eigendecomposition and a pivoted factor, its rows in the factor's order."""
         if self.shifted is not None:
             return self.shifted.shifted_solves(alphas, B).reshape(B.shape[0], -1)
+        if self.factor is not None and self.factor.order is not None:
+            # rows in the pivoted factor's order, as squared_norms takes them (free here:
+            # the spread copies anyway; only squared_norms reads Z on this route)
+            order = self.factor.order
+            return _spread_over_alphas(self.weights[:, order], B[order])
         return _spread_over_alphas(self.weights, B)
 
     def combine(self, Z, B, C):
@@ -416,6 +426,8 @@ class _FoldDecomposition:
         """``||Ac Z_a||^2`` per alpha and target, Z of shape (rank, n_alphas * batch)
         (overwritten)."""
         if self.factor is not None:
+            if self.shifted is not None and self.factor.order is not None:
+                Z = Z[self.factor.order]
             norms = self.be.factored_norms(self.factor, Z)
         elif self.gram is not None:
             products = self.gram @ Z
