@@ -596,7 +596,12 @@ def _write_events(piece, style, duration, rng):
     return [e for e in events if 0.0 <= e[0] < duration]
 
 
-def band_envelope(audio, sample_rate, n_bands=16, top_db=80.0):
+# The frames of band_envelope: 2048 samples every 1024, and its default floor (dB).
+_BAND_N_FFT, _BAND_HOP = 2048, 1024
+_BAND_TOP_DB = 80.0
+
+
+def band_envelope(audio, sample_rate, n_bands=16, top_db=_BAND_TOP_DB):
     """Tonal balance: mean log power (dB) of waveforms in ``n_bands`` mel bands.
 
     The mean over frames is taken of the log power (as log-mel embeddings see it), so an
@@ -618,16 +623,32 @@ def band_envelope(audio, sample_rate, n_bands=16, top_db=80.0):
     import librosa
 
     audio = np.atleast_2d(np.asarray(audio, dtype=np.float32))
-    filters = librosa.filters.mel(sr=sample_rate, n_fft=2048, n_mels=n_bands,
-                                  fmax=sample_rate / 2.0)
+    filters = _band_filters(sample_rate, n_bands)
     bands = np.empty((len(audio), n_bands))
     # A few clips at a time: the spectrogram of a whole corpus would not fit in memory.
     for start in range(0, len(audio), 8):
-        power = np.abs(librosa.stft(audio[start:start + 8], n_fft=2048, hop_length=1024)) ** 2
-        db = 10.0 * np.log10(np.maximum(np.einsum("bf,cft->cbt", filters, power), 1e-12))
-        floor = db.max(axis=(1, 2), keepdims=True) - top_db
-        bands[start:start + 8] = np.maximum(db, floor).mean(axis=-1)
+        power = np.abs(librosa.stft(audio[start:start + 8], n_fft=_BAND_N_FFT,
+                                    hop_length=_BAND_HOP)) ** 2
+        bands[start:start + 8] = _band_levels(power, filters, top_db)
     return bands
+
+
+def _band_filters(sample_rate, n_bands):
+    """The mel filter bank ``(n_bands, 1 + _BAND_N_FFT // 2)`` (float32) of
+    :func:`band_envelope`."""
+    import librosa
+
+    return librosa.filters.mel(sr=sample_rate, n_fft=_BAND_N_FFT, n_mels=n_bands,
+                               fmax=sample_rate / 2.0)
+
+
+def _band_levels(power, filters, top_db):
+    """:func:`band_envelope` ``(n_clips, n_bands)`` of power spectrograms
+    ``(n_clips, 1 + _BAND_N_FFT // 2, n_frames)`` (librosa's STFT, ``_BAND_N_FFT`` samples
+    every ``_BAND_HOP``), given the filters of :func:`_band_filters`."""
+    db = 10.0 * np.log10(np.maximum(np.einsum("bf,cft->cbt", filters, power), 1e-12))
+    floor = db.max(axis=(1, 2), keepdims=True) - top_db
+    return np.maximum(db, floor).mean(axis=-1)
 
 
 def _equalise(wave, sample_rate, target, max_gain=18.0):
