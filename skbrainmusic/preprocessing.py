@@ -65,13 +65,15 @@ def median_detrend(run, *, tr=1.5, window=240.0):
     if tr <= 0 or window <= 0:
         raise ValueError(f"tr and window must be positive; got tr={tr}, window={window}.")
     size = int(round(window / tr)) // 2 * 2 + 1
-    detrended = np.empty(run.shape, dtype=np.float32)
-    # One 1-D filter per voxel: scipy's 1-D median uses a running heap, ~20x faster than the
-    # generic n-D filter on a (size, 1) footprint.
-    for voxel in range(run.shape[1]):
-        column = run[:, voxel]
-        detrended[:, voxel] = column - median_filter(column, size=size, mode="nearest")
-    return detrended
+    half = size // 2
+    # One 1-D filter over all voxels end to end: scipy's 1-D median (a running heap) is
+    # ~20x faster than the generic n-D filter on a (size, 1) footprint, and one call on
+    # contiguous voxels instead of one per strided column saves its per-call cost. Each
+    # voxel is padded with its first and last scan (mode "nearest") by half a window, so
+    # no window reaches a neighbouring voxel.
+    voxels = np.pad(run.T, ((0, 0), (half, half)), mode="edge")
+    medians = median_filter(voxels.ravel(), size=size).reshape(voxels.shape)
+    return run - medians[:, half:voxels.shape[1] - half].T
 
 
 def constant_voxels(run):
@@ -99,14 +101,17 @@ def zscore_run(run):
         :func:`constant_voxels` and drop them first.
     """
     run = _check_run(run).astype(np.float64, copy=False)
-    std = run.std(axis=0)
+    # np.std's own arithmetic, with the centred run kept for the division
+    centred = run - run.mean(axis=0)
+    std = np.sqrt(np.add.reduce(centred * centred, axis=0) / run.shape[0])
     constant = np.flatnonzero(std == 0)
     if constant.size:
         raise ValueError(
             f"{constant.size} voxel(s) are constant over the run (first: {constant[:5]}), so "
             "they cannot be z-scored; drop them first (see constant_voxels)."
         )
-    return ((run - run.mean(axis=0)) / std).astype(np.float32)
+    centred /= std
+    return centred.astype(np.float32)
 
 
 @fill_doc

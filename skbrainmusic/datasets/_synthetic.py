@@ -255,7 +255,12 @@ class _Brain:
         return 500.0 + 100.0 * rng.random(n_voxels, dtype=np.float32) + gain * data
 
 
-def _build_subject(store, stimuli, objects, params):
+def _preprocessed_run(brain, features, seed, tr):
+    """One run's raw scans (:meth:`_Brain.run`) preprocessed like real data."""
+    return preprocess_run(brain.run(features, np.random.default_rng(seed)), tr=tr)
+
+
+def _build_subject(store, stimuli, objects, params, n_jobs):
     grid = _anatomy.cortical_grid(params["n_voxels"])
     brain = _Brain(stimuli, params, grid["coords"])
     train_layouts = training_layout(params["n_train_runs"], CLIPS_PER_RUN)
@@ -265,11 +270,23 @@ def _build_subject(store, stimuli, objects, params):
     test_features = [brain.features(stimuli, "test", rows) for rows in test_layouts]
     features = {"train": train_features, "test": test_features}
 
+    # Runs are simulated and preprocessed in parallel (each from its own seed, so the
+    # result does not depend on n_jobs) and handed to assemble_runs in its reading order;
+    # the generator keeps only a few runs in flight.
+    order = [(task, position) for task in ("train", "test")
+             for position in range(len(features[task]))]
+    runs = Parallel(n_jobs=n_jobs, return_as="generator")(
+        delayed(_preprocessed_run)(
+            brain, features[task][position],
+            [params["random_state"], 1000 + params["subject"], _ROLES[task], position],
+            params["tr"])
+        for task, position in order)
+    expected = iter(order)
+
     def load_run(task, position):
-        rng = np.random.default_rng(
-            [params["random_state"], 1000 + params["subject"], _ROLES[task], position]
-        )
-        return preprocess_run(brain.run(features[task][position], rng), tr=params["tr"])
+        if (task, position) != next(expected):
+            raise RuntimeError(f"assemble_runs read run {task} {position} out of order.")
+        return next(runs)
 
     result = assemble_runs(
         [(r + 1, _events_frame(objects["clips_train"], rows))
@@ -373,9 +390,9 @@ def make_synthetic_study(scale="small", subject=1, random_state=0, *, n_corpus=N
         Store the study under ``data_home`` and reuse it. Cached arrays come back
         memory-mapped read-only. A corrupt cache is rebuilt with a warning.
     n_jobs : int, default=None
-        Joblib workers rendering audio (``None``: joblib's current ``parallel_config``, e.g.
-        the command line's ``--n-jobs``). Not part of the cache key: the audio does not
-        depend on it.
+        Joblib workers rendering audio and simulating the subject's runs (``None``:
+        joblib's current ``parallel_config``, e.g. the command line's ``--n-jobs``). Not
+        part of the cache key: neither the audio nor the responses depend on it.
 
     Returns
     -------
@@ -467,7 +484,8 @@ def make_synthetic_study(scale="small", subject=1, random_state=0, *, n_corpus=N
     )
     responses, objects = cached(
         subject_folder,
-        lambda store: _build_subject(store, stimuli, stim_objects, subject_params), cache,
+        lambda store: _build_subject(store, stimuli, stim_objects, subject_params, n_jobs),
+        cache,
     )
 
     clips = {}
