@@ -22,6 +22,7 @@ import numbers
 
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, TransformerMixin, clone
+from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import cross_val_predict
 from sklearn.pipeline import Pipeline
 from sklearn.utils import get_tags
@@ -250,7 +251,11 @@ class CalibratedDecoder(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         also chose the model, so the predictions are slightly optimistic (their spread,
         which ``"standardize"`` matches, much less so than their accuracy); held-out
         clips still never enter them. ``cv`` still chooses the de-shrinking penalty and
-        the method of ``"auto"``.
+        the method of ``"auto"``. With ``"inner"``, ``estimator`` may be a decoder already
+        fitted on the same ``X`` and ``y`` with its cross-validation predictions stored,
+        wrapped in a :class:`~sklearn.frozen.FrozenEstimator` (e.g. decoders fitted
+        together by the experiment): it is not refitted, and its stored predictions are
+        used (so it must have been fitted on the data given to ``fit``).
 
     Notes
     -----
@@ -369,12 +374,22 @@ class CalibratedDecoder(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         splitter = check_clip_cv(self.cv, groups)
         name = _groups_parameter(self.estimator)
         fit_params = {name: groups} if groups is not None and name is not None else {}
+        frozen = isinstance(self.estimator, FrozenEstimator)
+        if frozen and self.oof != "inner":
+            raise ValueError("A FrozenEstimator cannot be refitted on folds: use oof='inner' "
+                             "with a decoder fitted with store_cv_predictions=True.")
         if self.oof == "inner":
-            estimator = clone(self.estimator)
-            estimator.set_params(**{_cv_predictions_parameter(estimator): True})
-            self.estimator_ = estimator.fit(X, y, **fit_params)
+            if frozen:
+                self.estimator_ = self.estimator.estimator
+            else:
+                estimator = clone(self.estimator)
+                estimator.set_params(**{_cv_predictions_parameter(estimator): True})
+                self.estimator_ = estimator.fit(X, y, **fit_params)
             final = (self.estimator_.steps[-1][1] if isinstance(self.estimator_, Pipeline)
                      else self.estimator_)
+            if not hasattr(final, "cv_predictions_"):
+                raise ValueError(f"The frozen decoder's {type(final).__name__} has no "
+                                 "cv_predictions_: fit it with store_cv_predictions=True.")
             self.oof_predictions_ = np.asarray(final.cv_predictions_)
             if self.oof_predictions_.shape != y.shape:
                 raise ValueError(

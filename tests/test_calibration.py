@@ -383,6 +383,34 @@ def test_inner_oof_shuffled_targets_control():
         0.5, abs=0.1)
 
 
+def test_inner_oof_of_a_frozen_decoder_uses_its_stored_predictions(monkeypatch):
+    # A decoder fitted beforehand with its cross-validation predictions (e.g. jointly with
+    # others) is not refitted: the calibration equals that of fitting it here.
+    from sklearn.frozen import FrozenEstimator
+
+    responses, embeddings = make_problem(45, seed=16)
+    fitted = decoder(n_rois=2).set_params(roiensembleridge__store_cv_predictions=True).fit(
+        responses, embeddings)
+    fits = []
+    fit = ROIEnsembleRidge.fit
+    monkeypatch.setattr(ROIEnsembleRidge, "fit",
+                        lambda self, *args, **kwargs: fits.append(1) or fit(self, *args,
+                                                                              **kwargs))
+    frozen = CalibratedDecoder(FrozenEstimator(fitted), cv=3, oof="inner").fit(
+        responses, embeddings)
+    assert fits == [] and frozen.estimator_ is fitted
+    direct = CalibratedDecoder(decoder(n_rois=2), cv=3, oof="inner").fit(responses,
+                                                                         embeddings)
+    np.testing.assert_allclose(frozen.predict(responses[:5]), direct.predict(responses[:5]),
+                               rtol=1e-6)
+    with pytest.raises(ValueError, match="FrozenEstimator cannot be refitted"):
+        CalibratedDecoder(FrozenEstimator(fitted), cv=3).fit(responses, embeddings)
+    plain = decoder(n_rois=2).fit(responses, embeddings)
+    with pytest.raises(ValueError, match="no cv_predictions_: fit it with store_cv"):
+        CalibratedDecoder(FrozenEstimator(plain), cv=3, oof="inner").fit(responses,
+                                                                         embeddings)
+
+
 @pytest.mark.parametrize("estimator, match", [
     (Ridge(), "oof='inner' needs a decoder that keeps its own cross-validation predictions"),
     (make_pipeline(TemporalWindowAligner(), Ridge()), "Pipeline has none"),

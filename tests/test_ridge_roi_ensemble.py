@@ -363,3 +363,58 @@ def test_cv_predictions_need_folds_that_hold_out_every_clip_once():
                              cv=ShuffleSplit(3, test_size=0.3, random_state=0))
     with pytest.raises(ValueError, match="hold out every clip exactly once"):
         model.fit(X, Y)
+
+
+# Joint fits ------------------------------------------------------------------------------
+
+
+def test_joint_fit_equals_separate_fits():
+    # Each estimator of a joint fit ranks, selects and refits on its own targets' scores:
+    # the same model as its own fit (two target sets carried by different ROIs, and one
+    # shuffled across clips, as the experiment's shuffled-responses control).
+    from skbrainmusic.ridge._roi_ensemble import fit_jointly
+
+    X, Y, labels = make_planted_rois(n_clips=50, informative=(1,), seed=3)
+    rng = np.random.default_rng(4)
+    other = X[..., labels == 40] @ rng.standard_normal(((labels == 40).sum(), 3))
+    shuffled = Y[rng.permutation(len(Y))]
+    groups = np.repeat(np.arange(10), 5)
+    params = dict(alphas=ALPHAS, store_cv_scores=True)
+    joint = fit_jointly([ROIEnsembleRidge(labels, n_rois=2, store_cv_predictions=True,
+                                          **params),
+                         ROIEnsembleRidge(labels, n_rois=1, **params),
+                         ROIEnsembleRidge(labels, n_rois=2, store_cv_predictions=True,
+                                          **params)],
+                        X, [Y, other, shuffled], groups=groups)
+    for model, y in zip(joint, [Y, other, shuffled]):
+        alone = clone(model).fit(X, y, groups=groups)
+        np.testing.assert_array_equal(model.selected_rois_, alone.selected_rois_)
+        np.testing.assert_array_equal(model.alphas_, alone.alphas_)
+        np.testing.assert_allclose(model.cv_scores_, alone.cv_scores_, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(model.predict(X), alone.predict(X), rtol=1e-4, atol=1e-5)
+        if model.store_cv_predictions:
+            np.testing.assert_allclose(model.cv_predictions_, alone.cv_predictions_,
+                                       rtol=1e-4, atol=1e-5)
+    assert 10 in joint[0].selected_rois_ and joint[1].selected_rois_.tolist() == [40]
+    # the shuffled targets' models learnt nothing of the true pairs
+    assert identification_accuracy(Y, joint[2].cv_predictions_) < 0.7
+    assert identification_accuracy(Y, joint[0].cv_predictions_) > 0.9
+
+
+def test_joint_fit_refuses_estimators_that_cannot_share():
+    from skbrainmusic.ridge._roi_ensemble import fit_jointly
+
+    X, Y, labels = make_planted_rois(n_clips=20)
+    base = ROIEnsembleRidge(labels, n_rois=1)
+    with pytest.raises(ValueError, match="must share alphas, cv"):
+        fit_jointly([base, ROIEnsembleRidge(labels, alphas=[1.0], cv=3)], X, [Y, Y])
+    with pytest.raises(ValueError, match="must share roi_labels"):
+        fit_jointly([base, ROIEnsembleRidge(labels[::-1])], X, [Y, Y])
+    with pytest.raises(ValueError, match="screen_voxels"):
+        fit_jointly([base, ROIEnsembleRidge(labels, screen_voxels=5)], X, [Y, Y])
+    with pytest.raises(ValueError, match="one target array per estimator"):
+        fit_jointly([base, clone(base)], X, [Y])
+    with pytest.raises(TypeError, match="sequence of ROIEnsembleRidge"):
+        fit_jointly([base, "ridge"], X, [Y, Y])
+    with pytest.raises(ValueError, match="X has 20 samples .* but y has 10"):
+        fit_jointly([base, clone(base)], X, [Y, Y[:10]])

@@ -87,6 +87,8 @@ def decoding_pipeline(roi_labels, window, *, tr=1.5, clip_duration=15.0, step=ST
 
 
 _FULL_LABELS = {"genres", "instruments", "moods"}
+# Key of the shuffled-responses control among the fitted decoders.
+_SHUFFLED = "shuffled responses"
 
 
 def clip_labels(clips):
@@ -568,25 +570,85 @@ def _identification_estimates(true, pred, genres, resampling, paths, statistics)
     return per_clip, within
 
 
-def _decode(study, spec, train, test, config, genres, resampling, statistics):
-    """Fit one Table-1 decoder; the music one through a calibrated decoder."""
-    decoder = decoding_pipeline(study.roi_labels, spec.window, tr=study.tr,
-                                clip_duration=study.clip_duration, step=config.step,
-                                delay=_delay(study), n_rois=config.n_rois, cv=config.cv)
+def _decoder(study, window, config):
+    """The unfitted Table-1 decoder of an embedding with this window."""
+    return decoding_pipeline(study.roi_labels, window, tr=study.tr,
+                             clip_duration=study.clip_duration, step=config.step,
+                             delay=_delay(study), n_rois=config.n_rois, cv=config.cv)
+
+
+def _fit_decoders(study, config, embeddings, shuffled):
+    """Every Table-1 decoder fitted on the training clips; the music one calibrated, and
+    its shuffled-responses control when ``shuffled`` (an order of the training clips)
+    is given.
+
+    Reconstruction starts from predictions calibrated on out-of-fold predictions of the
+    training clips (ridge predictions are shrunk towards the mean); the calibrated
+    decoder's own fit is the Table-1 model. The control is the same path fitted on the
+    training responses paired with the embeddings of other clips: the embeddings are
+    shuffled rather than the responses, which would copy a subject's largest array
+    (1.2 GB at paper scale); the pairs are the same, and groups stay with the responses
+    they describe. With the calibration's ``oof="inner"`` and an atlas, the decoders of
+    embeddings with the same window (the same window-averaged responses) are fitted
+    together (:func:`~skbrainmusic.ridge._roi_ensemble.fit_jointly`: one cross-validation
+    of every ROI for all of them, each with its own ROIs and alphas).
+
+    Returns ``({key: fitted Pipeline}, calibrated music decoder, calibrated control or
+    None)``.
+    """
+    from sklearn.frozen import FrozenEstimator
+
+    from ..ridge._roi_ensemble import fit_jointly
+
     # Clips that share scans across their boundary (a delay reaching the next clip's
     # scans) are grouped by run in every inner cross-validation.
     groups = _field(study, "cv_groups")
-    calibrated = None
-    if spec.key == config.music:
-        # Reconstruction starts from predictions calibrated on out-of-fold predictions of
-        # the training clips (ridge predictions are shrunk towards the mean);
-        # the calibrated decoder's own refit is the Table-1 model.
-        calibrated = CalibratedDecoder(decoder, cv=config.cv, oof=config.oof).fit(
-            study.responses_train, train, groups=groups)
-        model = calibrated.estimator_
+    music = embeddings[config.music][0]
+    window = {spec.key: spec.window for spec in config.specs}
+    fits = [(spec.key, embeddings[spec.key][0]) for spec in config.specs]
+    if shuffled is not None:
+        window[_SHUFFLED] = window[config.music]
+        fits.append((_SHUFFLED, music[shuffled]))
+    calibrated_keys = {config.music, _SHUFFLED}
+    models, calibrated = {}, {}
+    if config.oof == "inner" and study.roi_labels is not None:
+        by_window = {}
+        for key, targets in fits:
+            by_window.setdefault(window[key], []).append((key, targets))
+        for members in by_window.values():
+            decoder = _decoder(study, window[members[0][0]], config)
+            aligner = decoder.named_steps["align"]
+            responses = aligner.fit_transform(study.responses_train)
+            ridges = [clone(decoder.named_steps["ridge"]).set_params(
+                store_cv_predictions=key in calibrated_keys) for key, _ in members]
+            fit_jointly(ridges, responses, [targets for _, targets in members],
+                        groups=groups)
+            del responses
+            for (key, targets), ridge in zip(members, ridges):
+                model = Pipeline([("align", aligner), ("ridge", ridge)])
+                if key in calibrated_keys:
+                    calibrated[key] = CalibratedDecoder(
+                        FrozenEstimator(model), cv=config.cv, oof="inner").fit(
+                            study.responses_train, targets, groups=groups)
+                models[key] = model
     else:
-        model = decoder.fit(study.responses_train, train,
-                            **({} if groups is None else {"ridge__groups": groups}))
+        for key, targets in fits:
+            decoder = _decoder(study, window[key], config)
+            if key in calibrated_keys:
+                calibrated[key] = CalibratedDecoder(decoder, cv=config.cv,
+                                                    oof=config.oof).fit(
+                    study.responses_train, targets, groups=groups)
+                models[key] = calibrated[key].estimator_
+            else:
+                models[key] = decoder.fit(
+                    study.responses_train, targets,
+                    **({} if groups is None else {"ridge__groups": groups}))
+    models.pop(_SHUFFLED, None)
+    return models, calibrated[config.music], calibrated.get(_SHUFFLED)
+
+
+def _decode(study, spec, model, train, test, genres, resampling, statistics):
+    """Table-1 scores of one fitted decoder."""
     pred_train = model.predict(study.responses_train)
     pred_test = model.predict(study.responses_test)
     # A dimension the decoder predicts as a constant (e.g. from a brain region that carries
@@ -620,7 +682,7 @@ def _decode(study, spec, train, test, config, genres, resampling, statistics):
                               ridge.roi_scores_.tolist()))
     else:
         scores["selected_rois"] = None
-    return model, calibrated, pred_test, per_clip, scores, roi_scores
+    return pred_test, per_clip, scores, roi_scores
 
 
 def _reconstruction_scores(descriptions, stimuli):
@@ -699,15 +761,17 @@ def _subject_task(index, studies, stimuli, config, part):
     genres = stimuli.genres
     resampling = _resampling(len(genres), genres, config)
     statistics = {}
-    decoding, models, roi_scores, predictions, per_clip_decoding = {}, {}, {}, {}, {}
-    calibrated = None
+    decoding, roi_scores, predictions, per_clip_decoding = {}, {}, {}, {}
+    n_train = len(stimuli.embeddings[config.music][0])
+    shuffled = (np.random.default_rng([config.random_state, n_train]).permutation(n_train)
+                if stimuli.generator is not None else None)
+    models, calibrated, shuffled_decoder = _fit_decoders(study, config, stimuli.embeddings,
+                                                         shuffled)
     for spec in config.specs:
         train, test = stimuli.embeddings[spec.key]
-        model, calibrated_music, pred_test, per_clip, scores, rois = _decode(
-            study, spec, train, test, config, genres, resampling, statistics)
-        if calibrated_music is not None:
-            calibrated = calibrated_music
-        decoding[spec.key], models[spec.key], roi_scores[spec.key] = scores, model, rois
+        pred_test, per_clip, scores, rois = _decode(
+            study, spec, models[spec.key], train, test, genres, resampling, statistics)
+        decoding[spec.key], roi_scores[spec.key] = scores, rois
         predictions[spec.key], per_clip_decoding[spec.key] = pred_test, per_clip
 
     rows = stimuli.rows
@@ -719,7 +783,7 @@ def _subject_task(index, studies, stimuli, config, part):
     attributes = {}
     if stimuli.generator is not None:
         generated, controls, decoded = _generation(study, stimuli, config, calibrated,
-                                                   predicted)
+                                                   predicted, shuffled_decoder)
         descriptions["generation"] = _describe(generated, stimuli, config)
         for name, audio in controls.items():
             descriptions[name] = _describe(audio, stimuli, config)
@@ -760,7 +824,7 @@ def _subject_task(index, studies, stimuli, config, part):
         mask_img=_field(study, "mask_img"), per_clip=per_clip, statistics=statistics)
 
 
-def _generation(study, stimuli, config, calibrated, predicted):
+def _generation(study, stimuli, config, calibrated, predicted, shuffled):
     """Music generated from the calibrated predictions, its controls and decoded attributes.
 
     A generator whose backend tunes itself on decoded validation clips chooses its tuning
@@ -769,7 +833,8 @@ def _generation(study, stimuli, config, calibrated, predicted):
     corpus fit and the training stimuli's attributes estimated once; another one whose
     ``fit`` takes ``validation`` is refitted. Controls: ``"shuffled responses"`` (the same
     path from a decoder fitted on training responses paired with the embeddings of other
-    clips: chance) and, for a :class:`~skbrainmusic.generation.ScoreBackend` with genre labels,
+    clips, ``shuffled``: chance) and, for a :class:`~skbrainmusic.generation.ScoreBackend`
+    with genre labels,
     ``"genre-only resynthesis"`` (only the decoded genre kept: a random piece of it).
 
     Returns ``(generated, {control: audio}, {"generation" / "shuffled responses":
@@ -780,8 +845,6 @@ def _generation(study, stimuli, config, calibrated, predicted):
 
     rows = stimuli.rows
     generator = stimuli.generator
-    train = stimuli.embeddings[config.music][0]
-    groups = _field(study, "cv_groups")
     validation = calibrated.calibrate(calibrated.oof_predictions_)
     if stimuli.validation_attributes is not None:
         # The corpus fit is shared: only the shrinkage is this subject's.
@@ -791,11 +854,6 @@ def _generation(study, stimuli, config, calibrated, predicted):
         generator = clone(generator).fit(validation=(validation,
                                                      np.asarray(study.audio_train)))
     generated = _generate(generator, predicted, stimuli.sample_rate, config.random_state)
-    # Responses paired with the embeddings of other clips: the embeddings are shuffled
-    # rather than the responses, which would copy a subject's largest array (1.2 GB at
-    # paper scale); the pairs are the same, and groups stay with the responses they describe.
-    order = np.random.default_rng([config.random_state, len(train)]).permutation(len(train))
-    shuffled = clone(calibrated).fit(study.responses_train, train[order], groups=groups)
     shuffled_predicted = shuffled.predict(study.responses_test)[rows]
     controls = {"shuffled responses": _generate(generator, shuffled_predicted,
                                                 stimuli.sample_rate, config.random_state)}

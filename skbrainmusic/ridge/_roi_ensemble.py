@@ -245,6 +245,11 @@ class ROIEnsembleRidge(TransformerMixin, RegressorMixin, BaseEstimator):
         -------
         self : ROIEnsembleRidge
         """
+        return fit_jointly([self], X, [y], groups=groups)[0]
+
+    def _prepare(self, X, y, groups, warn=True):
+        """Validate one fit: ``(X2, Y2, was_2d, n_clips, n_windows, alphas, rois, members,
+        n_rois, splits, solver_params)`` with the samples as rows."""
         X3, was_2d = validate_clips(self, X, reset=True, ensure_min_clips=2)
         if y is None:
             raise ValueError(
@@ -263,19 +268,21 @@ class ROIEnsembleRidge(TransformerMixin, RegressorMixin, BaseEstimator):
         X2 = X3.reshape(n_clips * n_windows, n_voxels)
         Y2 = Y3.reshape(n_clips * n_windows, -1)
         self.constant_voxels_ = np.flatnonzero(X2.max(0) == X2.min(0))
-        if self.constant_voxels_.size:
+        if warn and self.constant_voxels_.size:
             warnings.warn(
                 f"{self.constant_voxels_.size} voxel(s) are constant over all samples (e.g. "
                 f"voxel {self.constant_voxels_[0]}); they get zero weight.", UserWarning,
-                stacklevel=2)
+                stacklevel=4)
         solver_params = dict(backend=self.backend, dtype=self.dtype,
                              standardize=self.standardize)
         members = [np.flatnonzero(voxel_roi == k) for k in range(rois.size)]
-        cv_scores = Parallel(n_jobs=self.n_jobs)(
-            delayed(_roi_cv)(X2[:, voxels], Y2, splits, alphas,
-                             dict(solver_params, score=self.scoring), self.screen_voxels)
-            for voxels in members)
-        cv_scores = np.stack(cv_scores)
+        return (X2, Y2, was_2d, n_clips, n_windows, alphas, rois, members, n_rois, splits,
+                solver_params)
+
+    def _finish(self, cv_scores, X2, Y2, was_2d, n_clips, n_windows, alphas, rois, members,
+                n_rois, splits, solver_params):
+        """Rank the ROIs by their CV scores, refit the best (and their out-of-fold
+        predictions)."""
         best = np.stack([_select_alphas(scores, alphas) for scores in cv_scores])
         targets = np.arange(Y2.shape[1])
         self.rois_ = rois
@@ -378,3 +385,95 @@ class ROIEnsembleRidge(TransformerMixin, RegressorMixin, BaseEstimator):
         tags.target_tags.multi_output = True
         return tags
 
+
+
+# Parameters that decide every ROI's cross-validation: estimators fitted jointly must share
+# them (n_rois and what is stored may differ).
+_SHARED = ("alphas", "cv", "scoring", "standardize", "backend", "dtype")
+
+
+def fit_jointly(estimators, X, targets, *, groups=None):
+    """Fit :class:`ROIEnsembleRidge` estimators on the same responses, each on its own
+    targets, with one cross-validation of every ROI for all of them.
+
+    Every ROI's folds are factored once and score the targets of all the estimators (the
+    expensive part of a fit: one eigendecomposition per ROI and fold); each estimator then
+    ranks the ROIs on its own targets' scores, selects its alphas and refits its best
+    ``n_rois`` exactly as :meth:`ROIEnsembleRidge.fit` does. Used by the experiment for the
+    decoders of embeddings that share a window (and for the shuffled-responses control).
+
+    Parameters
+    ----------
+    estimators : sequence of ROIEnsembleRidge
+        Estimators with the same ``roi_labels``, ``alphas``, ``cv``, ``scoring``,
+        ``standardize``, ``backend`` and ``dtype``, and no voxel screening (which depends
+        on the targets); ``n_rois``, ``store_cv_scores`` and ``store_cv_predictions`` may
+        differ. The first one's ``n_jobs`` is used.
+    X : array-like of shape (n_clips, n_windows, n_voxels) or (n_samples, n_voxels)
+        Responses, shared.
+    targets : sequence of array-like
+        The targets of every estimator, with the windows of ``X``.
+    groups : array-like of shape (n_clips,), default=None
+        Group of every clip, as in :meth:`ROIEnsembleRidge.fit`.
+
+    Returns
+    -------
+    estimators : list of ROIEnsembleRidge
+        The same estimators, fitted.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbrainmusic import ROIEnsembleRidge
+    >>> from skbrainmusic.ridge._roi_ensemble import fit_jointly
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((40, 4, 30))
+    >>> labels = np.repeat([0, 1, 2], 10)
+    >>> first = X[..., :5] @ rng.standard_normal((5, 3))       # in ROI 0
+    >>> second = X[..., 20:25] @ rng.standard_normal((5, 2))   # in ROI 2
+    >>> a, b = fit_jointly([ROIEnsembleRidge(labels, n_rois=1),
+    ...                     ROIEnsembleRidge(labels, n_rois=1)], X, [first, second])
+    >>> a.selected_rois_, b.selected_rois_
+    (array([0]), array([2]))
+    """
+    estimators = list(estimators)
+    targets = list(targets)
+    if not estimators or not all(isinstance(e, ROIEnsembleRidge) for e in estimators):
+        raise TypeError("estimators must be a non-empty sequence of ROIEnsembleRidge.")
+    if len(targets) != len(estimators):
+        raise ValueError(f"Give one target array per estimator: {len(estimators)} "
+                         f"estimators but {len(targets)} target arrays.")
+    first = estimators[0]
+    for other in estimators[1:]:
+        differing = [name for name in _SHARED
+                     if not _same(getattr(first, name), getattr(other, name))]
+        if not _same(first.roi_labels, other.roi_labels):
+            differing.append("roi_labels")
+        if differing:
+            raise ValueError(f"Estimators fitted jointly must share {', '.join(differing)}.")
+    if len(estimators) > 1 and any(e.screen_voxels is not None for e in estimators):
+        raise ValueError("Estimators with screen_voxels cannot be fitted jointly: the "
+                         "screening depends on each one's targets; fit them one by one.")
+    prepared = [estimator._prepare(X, y, groups, warn=k == 0)
+                for k, (estimator, y) in enumerate(zip(estimators, targets))]
+    X2, _, _, _, _, alphas, _, members, _, splits, solver_params = prepared[0]
+    Y2 = np.concatenate([p[1] for p in prepared], axis=1) if len(prepared) > 1 \
+        else prepared[0][1]
+    cv_scores = np.stack(Parallel(n_jobs=first.n_jobs)(
+        delayed(_roi_cv)(X2[:, voxels], Y2, splits, alphas,
+                         dict(solver_params, score=first.scoring), first.screen_voxels)
+        for voxels in members))
+    edges = np.cumsum([0] + [p[1].shape[1] for p in prepared])
+    for k, (estimator, part) in enumerate(zip(estimators, prepared)):
+        estimator._finish(cv_scores[..., edges[k]:edges[k + 1]], *part)
+    return estimators
+
+
+def _same(a, b):
+    if a is None or b is None:
+        return a is b
+    if isinstance(a, str) or isinstance(b, str):
+        return a == b
+    if np.ndim(a) or np.ndim(b):
+        return np.array_equal(np.asarray(a), np.asarray(b))
+    return a == b
