@@ -148,3 +148,23 @@ def test_decode_help_names_the_papers_path(capsys):
     for option in ("--generator {score,spectrogram,musicldm,audioldm}", "--generator-model PATH",
                    "--tagger {embedding,ast}", "--tagger-model PATH"):
         assert option in text
+
+
+def test_local_workers_stop_with_the_parallel_context():
+    # Idle workers would keep their memory through the report writing that follows.
+    psutil = pytest.importorskip("psutil")
+    from joblib import Parallel, delayed
+
+    from skbrainmusic.cli._common import parallel_context
+
+    def workers():
+        return [child for child in psutil.Process().children(recursive=True)
+                if "LokyProcess" in " ".join(child.cmdline())]
+
+    with parallel_context(2, None):
+        pids = set(Parallel()(delayed(os.getpid)() for _ in range(4)))
+        assert len(workers()) == 2 and os.getpid() not in pids
+    psutil.wait_procs(workers(), timeout=10)
+    assert workers() == []
+    # later parallel work starts new workers
+    assert os.getpid() not in set(Parallel(n_jobs=2)(delayed(os.getpid)() for _ in range(4)))

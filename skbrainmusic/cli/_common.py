@@ -68,6 +68,16 @@ def existing_path(path, option, *, kind="any"):
     return path
 
 
+def _stop_local_workers():
+    """Stop joblib's local worker processes once the parallel work is done: idle, they keep
+    their memory (a few hundred MB at the demo's scales) until loky's idle timeout, through
+    the report writing that follows."""
+    from joblib.externals.loky import get_reusable_executor
+
+    # reuse=True returns the running executor as it is (no resizing), or an empty one
+    get_reusable_executor(reuse=True).shutdown(wait=True)
+
+
 @contextlib.contextmanager
 def parallel_context(n_jobs, scheduler):
     """Joblib context: local workers, or the Dask cluster at ``scheduler`` (tcp://host:port).
@@ -78,8 +88,11 @@ def parallel_context(n_jobs, scheduler):
     import joblib
 
     if scheduler is None:
-        with joblib.parallel_config(n_jobs=n_jobs):
-            yield
+        try:
+            with joblib.parallel_config(n_jobs=n_jobs):
+                yield
+        finally:
+            _stop_local_workers()
         return
     try:
         from dask.distributed import Client
