@@ -31,6 +31,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, has_fit_param
 from ._validation import FLOAT_DTYPES
 from .metrics import identification_accuracy
 from .ridge import check_clip_cv, clip_splits, ridge_cv, ridge_fit
+from .ridge._roi_ensemble import targets_digest
 
 __all__ = ["CalibratedDecoder"]
 
@@ -390,6 +391,12 @@ class CalibratedDecoder(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
             if not hasattr(final, "cv_predictions_"):
                 raise ValueError(f"The frozen decoder's {type(final).__name__} has no "
                                  "cv_predictions_: fit it with store_cv_predictions=True.")
+            digest = getattr(final, "_cv_targets_digest", None)
+            if frozen and digest is not None and digest != targets_digest(y):
+                raise ValueError("The frozen decoder was fitted on other targets than y: its "
+                                 "cross-validation predictions would not be of y (a clone "
+                                 "of a frozen decoder is the same fitted model; fit a new "
+                                 "decoder for other targets).")
             self.oof_predictions_ = np.asarray(final.cv_predictions_)
             if self.oof_predictions_.shape != y.shape:
                 raise ValueError(

@@ -405,6 +405,10 @@ def test_inner_oof_of_a_frozen_decoder_uses_its_stored_predictions(monkeypatch):
                                rtol=1e-6)
     with pytest.raises(ValueError, match="FrozenEstimator cannot be refitted"):
         CalibratedDecoder(FrozenEstimator(fitted), cv=3).fit(responses, embeddings)
+    # A clone of a frozen decoder is the same fitted model: other targets are refused
+    # rather than calibrated with the predictions of the first ones.
+    with pytest.raises(ValueError, match="fitted on other targets than y"):
+        clone(frozen).fit(responses, embeddings[::-1])
     plain = decoder(n_rois=2).fit(responses, embeddings)
     with pytest.raises(ValueError, match="no cv_predictions_: fit it with store_cv"):
         CalibratedDecoder(FrozenEstimator(plain), cv=3, oof="inner").fit(responses,

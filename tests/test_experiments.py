@@ -310,7 +310,7 @@ def test_identification_null_of_permutations_is_the_metric_of_repaired_predictio
     true = rng.standard_normal((12, 3, 8))
     pred = true + rng.standard_normal((12, 3, 8))
     groups = np.repeat(["a", "b", "c"], 4)
-    order = stats.permutations(12, 7, 0, groups=groups)
+    order = stats.permutations(12, 60, 0, groups=groups)  # 3 blocks of permutations
     for within in (None, groups):
         expected = [identification_accuracy(true, pred[row], groups=within) for row in order]
         np.testing.assert_allclose(stats.identification_null(true, pred, order, groups=within),

@@ -26,12 +26,17 @@ def test_median_detrend_removes_slow_drift_keeps_fast_signal():
 
 
 @pytest.mark.parametrize("n_scans", [200, 37])
-def test_median_detrend_matches_nd_filter(n_scans):
-    # Voxels far apart in level: a window that reached a neighbouring voxel would show.
-    run = np.random.default_rng(1).normal(size=(n_scans, 4)).astype(np.float32)
-    run += np.array([0.0, 100.0, -100.0, 1000.0], dtype=np.float32)
+def test_median_detrend_matches_nd_filter(n_scans, monkeypatch):
+    # Voxels far apart in level: a window that reached a neighbouring voxel (within or
+    # across the blocks filtered at once) would show.
+    from skbrainmusic import preprocessing
+
+    monkeypatch.setattr(preprocessing, "_MEDIAN_BLOCK", 3)
+    run = np.random.default_rng(1).normal(size=(n_scans, 7)).astype(np.float32)
+    run += np.array([0.0, 100.0, -100.0, 1000.0, 5.0, -50.0, 20.0], dtype=np.float32)
     expected = run - median_filter(run, size=(161, 1), mode="nearest")
     np.testing.assert_array_equal(median_detrend(run, tr=1.5, window=240.0), expected)
+    assert median_detrend(run[:0]).shape == (0, 7)
 
 
 @settings(max_examples=20, deadline=None)

@@ -401,6 +401,21 @@ def test_joint_fit_equals_separate_fits():
     assert identification_accuracy(Y, joint[0].cv_predictions_) > 0.9
 
 
+def test_joint_fit_shares_its_folds_and_accepts_equal_settings_written_differently():
+    from skbrainmusic.ridge import DEFAULT_ALPHAS
+    from skbrainmusic.ridge._roi_ensemble import fit_jointly
+
+    X, Y, labels = make_planted_rois(n_clips=30, seed=5)
+    # A splitter drawing new folds at every call: all the estimators use the same ones.
+    a, b = fit_jointly([ROIEnsembleRidge(labels, cv=KFold(5, shuffle=True), dtype="float32",
+                                         store_cv_predictions=True),
+                        ROIEnsembleRidge(labels, cv=KFold(5, shuffle=True),
+                                         alphas=DEFAULT_ALPHAS, dtype=np.float32,
+                                         store_cv_predictions=True)], X, [Y, Y])
+    np.testing.assert_array_equal(a.cv_predictions_, b.cv_predictions_)
+    np.testing.assert_array_equal(a.roi_scores_, b.roi_scores_)
+
+
 def test_joint_fit_refuses_estimators_that_cannot_share():
     from skbrainmusic.ridge._roi_ensemble import fit_jointly
 

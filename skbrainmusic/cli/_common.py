@@ -83,7 +83,8 @@ def parallel_context(n_jobs, scheduler):
     """Joblib context: local workers, or the Dask cluster at ``scheduler`` (tcp://host:port).
 
     Every ``joblib.Parallel`` inside (subjects, ROIs, permutations) then runs on the
-    cluster without code changes.
+    cluster without code changes. On leaving a local context, joblib's local worker
+    processes are stopped (the next parallel work starts new ones).
     """
     import joblib
 

@@ -23,7 +23,8 @@ _CACHE_FORMAT = 2
 
 
 class EmbeddingCache:
-    """Directory of cached ``(n_windows, d)`` float32 embeddings, one file per clip.
+    """Directory of cached per-clip arrays (``(n_windows, d)`` float32 embeddings by
+    default), one file per clip.
 
     Any per-clip array computed from audio fits (the generator's musical attributes are
     cached as float64 vectors), under settings of its own.
@@ -57,7 +58,8 @@ class EmbeddingCache:
         return self.directory / key[:2] / f"{key}.npy"
 
     def load(self, key):
-        """The cached ``(n_windows, d)`` array of ``key``, or ``None`` on a miss.
+        """The cached array of ``key`` (an embedding ``(n_windows, d)``), or ``None`` on a
+        miss.
 
         A corrupt file is a miss too, reported with a ``RuntimeWarning`` naming it (the
         embedding computed next replaces it).

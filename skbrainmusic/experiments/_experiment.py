@@ -627,9 +627,12 @@ def _fit_decoders(study, config, embeddings, shuffled):
             for (key, targets), ridge in zip(members, ridges):
                 model = Pipeline([("align", aligner), ("ridge", ridge)])
                 if key in calibrated_keys:
+                    # then given the unfitted decoder: the same object as one fitted on
+                    # its own, whose clones fit anew
                     calibrated[key] = CalibratedDecoder(
                         FrozenEstimator(model), cv=config.cv, oof="inner").fit(
-                            study.responses_train, targets, groups=groups)
+                            study.responses_train, targets, groups=groups).set_params(
+                                estimator=clone(decoder))
                 models[key] = model
     else:
         for key, targets in fits:

@@ -20,7 +20,7 @@ from functools import lru_cache, partial
 import numpy as np
 import pandas as pd
 
-from ..composer import _BAND_HOP, _BAND_TOP_DB, _band_filters, _band_levels
+from ..composer import _BAND_HOP, _BAND_N_FFT, _BAND_TOP_DB, _band_filters, _band_levels
 from ..embeddings._audio import _is_path
 from ..embeddings._cache import EmbeddingCache
 from ..metrics import AUDIOSET_GROUPS
@@ -146,11 +146,12 @@ def estimate_attributes(audio, sample_rate, *, tagger=None, cache=None):
     >>> steps, weights = [0, 2, 4, 5, 7, 9, 11], [3, 1, 2, 1, 2, 1, 1]
     >>> a_major = sum(w * np.sin(2 * np.pi * 220.0 * 2 ** (k / 12) * t)
     ...               for k, w in zip(steps, weights))
-    >>> cache = tempfile.mkdtemp()
-    >>> attributes = estimate_attributes(a_major[None], 22050, cache=cache)
+    >>> with tempfile.TemporaryDirectory() as cache:
+    ...     attributes = estimate_attributes(a_major[None], 22050, cache=cache)
+    ...     again = estimate_attributes(a_major[None], 22050, cache=cache)  # read back
     >>> int(attributes.tonic[0]), bool(attributes.major[0])
     (9, True)
-    >>> estimate_attributes(a_major[None], 22050, cache=cache).equals(attributes)  # read back
+    >>> again.equals(attributes)
     True
     """
     from .._batches import map_batches
@@ -183,6 +184,8 @@ def attribute_cache_of(cache):
         "attributes": _ATTRIBUTE_FORMAT, "librosa": librosa.__version__, "n_fft": _N_FFT,
         "hop": _HOP, "n_bands": N_BANDS, "major_profile": MAJOR_PROFILE.tolist(),
         "minor_profile": MINOR_PROFILE.tolist(), "columns": AUDIO_ATTRIBUTES,
+        "onset": [_ONSET_N_FFT, _ONSET_HOP], "band": [_BAND_N_FFT, _BAND_HOP, _BAND_TOP_DB],
+        "numpy": np.__version__,
     }, dtype=np.float64)
 
 

@@ -1,5 +1,6 @@
 """ROIEnsembleRidge: the paper's decoder (3.3, A.1.3), per-ROI ridge ranked and ensembled."""
 
+import hashlib
 import numbers
 import warnings
 
@@ -247,9 +248,10 @@ class ROIEnsembleRidge(TransformerMixin, RegressorMixin, BaseEstimator):
         """
         return fit_jointly([self], X, [y], groups=groups)[0]
 
-    def _prepare(self, X, y, groups, warn=True):
+    def _prepare(self, X, y, groups, warn=True, splits=None):
         """Validate one fit: ``(X2, Y2, was_2d, n_clips, n_windows, alphas, rois, members,
-        n_rois, splits, solver_params)`` with the samples as rows."""
+        n_rois, splits, solver_params)`` with the samples as rows (``splits``: those of
+        another estimator of a joint fit, so that all of them use the same folds)."""
         X3, was_2d = validate_clips(self, X, reset=True, ensure_min_clips=2)
         if y is None:
             raise ValueError(
@@ -258,7 +260,8 @@ class ROIEnsembleRidge(TransformerMixin, RegressorMixin, BaseEstimator):
         Y3, self._y_ndim = check_targets(y, X3, name="y")
         n_clips, n_windows, n_voxels = X3.shape
         alphas, rois, voxel_roi, n_rois = self._check_params(n_voxels)
-        splits = clip_splits(self.cv, n_clips, n_windows, groups)
+        if splits is None:
+            splits = clip_splits(self.cv, n_clips, n_windows, groups)
         if self.store_cv_predictions:
             held_out = np.sort(np.concatenate([val for _, val in splits]))
             if not np.array_equal(held_out, np.arange(n_clips * n_windows)):
@@ -306,6 +309,9 @@ class ROIEnsembleRidge(TransformerMixin, RegressorMixin, BaseEstimator):
                                   solver_params, self.screen_voxels)
                 for i, k in enumerate(order))
             oof = sum(members_oof) / len(members_oof)
+            # lets a CalibratedDecoder given this model frozen check that it was fitted on
+            # the targets it calibrates
+            self._cv_targets_digest = targets_digest(Y2)
             self.cv_predictions_ = (oof[:, 0] if self._y_ndim == 1 else oof) if was_2d \
                 else oof.reshape(n_clips, n_windows, -1)
         return self
@@ -386,6 +392,11 @@ class ROIEnsembleRidge(TransformerMixin, RegressorMixin, BaseEstimator):
         return tags
 
 
+def targets_digest(targets):
+    """SHA-1 of targets as float32 in C order (the same for ``(n_clips, n_windows, d)`` and
+    its ``(n_samples, d)`` rows)."""
+    return hashlib.sha1(np.ascontiguousarray(targets, dtype=np.float32).tobytes()).hexdigest()
+
 
 # Parameters that decide every ROI's cross-validation: estimators fitted jointly must share
 # them (n_rois and what is stored may differ).
@@ -445,17 +456,18 @@ def fit_jointly(estimators, X, targets, *, groups=None):
                          f"estimators but {len(targets)} target arrays.")
     first = estimators[0]
     for other in estimators[1:]:
-        differing = [name for name in _SHARED
-                     if not _same(getattr(first, name), getattr(other, name))]
-        if not _same(first.roi_labels, other.roi_labels):
-            differing.append("roi_labels")
+        differing = [name for name in (*_SHARED, "roi_labels")
+                     if _shared_value(first, name) != _shared_value(other, name)]
         if differing:
             raise ValueError(f"Estimators fitted jointly must share {', '.join(differing)}.")
     if len(estimators) > 1 and any(e.screen_voxels is not None for e in estimators):
         raise ValueError("Estimators with screen_voxels cannot be fitted jointly: the "
                          "screening depends on each one's targets; fit them one by one.")
-    prepared = [estimator._prepare(X, y, groups, warn=k == 0)
-                for k, (estimator, y) in enumerate(zip(estimators, targets))]
+    # (a loop, not a comprehension: the warnings' stack level counts the frames)
+    prepared = []
+    for estimator, y in zip(estimators, targets):
+        prepared.append(estimator._prepare(X, y, groups, warn=not prepared,
+                                           splits=prepared[0][9] if prepared else None))
     X2, _, _, _, _, alphas, _, members, _, splits, solver_params = prepared[0]
     Y2 = np.concatenate([p[1] for p in prepared], axis=1) if len(prepared) > 1 \
         else prepared[0][1]
@@ -465,15 +477,22 @@ def fit_jointly(estimators, X, targets, *, groups=None):
         for voxels in members))
     edges = np.cumsum([0] + [p[1].shape[1] for p in prepared])
     for k, (estimator, part) in enumerate(zip(estimators, prepared)):
-        estimator._finish(cv_scores[..., edges[k]:edges[k + 1]], *part)
+        # a copy: an estimator's cv_scores_ must not keep the joint array alive
+        estimator._finish(cv_scores[..., edges[k]:edges[k + 1]].copy(), *part)
     return estimators
 
 
-def _same(a, b):
-    if a is None or b is None:
-        return a is b
-    if isinstance(a, str) or isinstance(b, str):
-        return a == b
-    if np.ndim(a) or np.ndim(b):
-        return np.array_equal(np.asarray(a), np.asarray(b))
-    return a == b
+def _shared_value(estimator, name):
+    """A comparable form of a parameter that jointly fitted estimators must share: equal
+    settings compare equal (``alphas=None`` and the default grid, ``"float32"`` and
+    ``np.float32``, two ``KFold(5)``)."""
+    value = getattr(estimator, name)
+    if name == "alphas":
+        return tuple(_check_alphas(DEFAULT_ALPHAS if value is None else value).tolist())
+    if name == "dtype":
+        return check_dtype(value)
+    if name == "roi_labels":
+        return None if value is None else tuple(np.asarray(value).tolist())
+    if name == "cv" and not isinstance(value, numbers.Integral | type(None)):
+        return repr(value)  # sklearn splitters show all their parameters
+    return value
