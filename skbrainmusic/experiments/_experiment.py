@@ -837,8 +837,8 @@ def _generation(study, stimuli, config, calibrated, predicted, shuffled):
     ``fit`` takes ``validation`` is refitted. Controls: ``"shuffled responses"`` (the same
     path from a decoder fitted on training responses paired with the embeddings of other
     clips, ``shuffled``: chance) and, for a :class:`~skbrainmusic.generation.ScoreBackend`
-    with genre labels,
-    ``"genre-only resynthesis"`` (only the decoded genre kept: a random piece of it).
+    with genre labels, ``"genre-only resynthesis"`` (only the decoded genre kept: a random
+    piece of it).
 
     Returns ``(generated, {control: audio}, {"generation" / "shuffled responses":
     decoded attributes})`` (no attributes for a backend without ``decode_attributes``).

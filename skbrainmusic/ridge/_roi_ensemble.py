@@ -3,6 +3,7 @@
 import hashlib
 import numbers
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -248,11 +249,19 @@ class ROIEnsembleRidge(TransformerMixin, RegressorMixin, BaseEstimator):
         """
         return fit_jointly([self], X, [y], groups=groups)[0]
 
-    def _prepare(self, X, y, groups, warn=True, splits=None):
-        """Validate one fit: ``(X2, Y2, was_2d, n_clips, n_windows, alphas, rois, members,
-        n_rois, splits, solver_params)`` with the samples as rows (``splits``: those of
-        another estimator of a joint fit, so that all of them use the same folds)."""
-        X3, was_2d = validate_clips(self, X, reset=True, ensure_min_clips=2)
+    def _prepare(self, X, y, groups, shared=None):
+        """Validate one fit: its :class:`_Fit`, the samples as rows. ``shared``: the
+        :class:`_Fit` of the first estimator of a joint fit, whose validated responses,
+        constant voxels and folds this one takes (validated and drawn once)."""
+        if shared is None:
+            X3, was_2d = validate_clips(self, X, reset=True, ensure_min_clips=2)
+        else:
+            X3, was_2d = shared.X2.reshape(shared.n_clips, shared.n_windows, -1), shared.was_2d
+            for name in ("n_features_in_", "feature_names_in_"):
+                if hasattr(shared.estimator, name):
+                    setattr(self, name, getattr(shared.estimator, name))
+                elif hasattr(self, name):
+                    delattr(self, name)  # of an earlier fit
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
@@ -260,8 +269,8 @@ class ROIEnsembleRidge(TransformerMixin, RegressorMixin, BaseEstimator):
         Y3, self._y_ndim = check_targets(y, X3, name="y")
         n_clips, n_windows, n_voxels = X3.shape
         alphas, rois, voxel_roi, n_rois = self._check_params(n_voxels)
-        if splits is None:
-            splits = clip_splits(self.cv, n_clips, n_windows, groups)
+        splits = clip_splits(self.cv, n_clips, n_windows, groups) if shared is None \
+            else shared.splits
         if self.store_cv_predictions:
             held_out = np.sort(np.concatenate([val for _, val in splits]))
             if not np.array_equal(held_out, np.arange(n_clips * n_windows)):
@@ -269,29 +278,34 @@ class ROIEnsembleRidge(TransformerMixin, RegressorMixin, BaseEstimator):
                                  f"clip exactly once, and cv={self.cv!r} does not: use "
                                  "KFold-like folds.")
         X2 = X3.reshape(n_clips * n_windows, n_voxels)
-        Y2 = Y3.reshape(n_clips * n_windows, -1)
-        self.constant_voxels_ = np.flatnonzero(X2.max(0) == X2.min(0))
-        if warn and self.constant_voxels_.size:
-            warnings.warn(
-                f"{self.constant_voxels_.size} voxel(s) are constant over all samples (e.g. "
-                f"voxel {self.constant_voxels_[0]}); they get zero weight.", UserWarning,
-                stacklevel=4)
-        solver_params = dict(backend=self.backend, dtype=self.dtype,
-                             standardize=self.standardize)
-        members = [np.flatnonzero(voxel_roi == k) for k in range(rois.size)]
-        return (X2, Y2, was_2d, n_clips, n_windows, alphas, rois, members, n_rois, splits,
-                solver_params)
+        if shared is None:
+            self.constant_voxels_ = np.flatnonzero(X2.max(0) == X2.min(0))
+            if self.constant_voxels_.size:
+                warnings.warn(
+                    f"{self.constant_voxels_.size} voxel(s) are constant over all samples "
+                    f"(e.g. voxel {self.constant_voxels_[0]}); they get zero weight.",
+                    UserWarning, stacklevel=4)
+        else:
+            self.constant_voxels_ = shared.estimator.constant_voxels_
+        return _Fit(
+            estimator=self, X2=X2, Y2=Y3.reshape(n_clips * n_windows, -1), was_2d=was_2d,
+            n_clips=n_clips, n_windows=n_windows, alphas=alphas, rois=rois,
+            members=[np.flatnonzero(voxel_roi == k) for k in range(rois.size)],
+            n_rois=n_rois, splits=splits,
+            solver_params=dict(backend=self.backend, dtype=self.dtype,
+                               standardize=self.standardize))
 
-    def _finish(self, cv_scores, X2, Y2, was_2d, n_clips, n_windows, alphas, rois, members,
-                n_rois, splits, solver_params):
+    def _finish(self, cv_scores, fit):
         """Rank the ROIs by their CV scores, refit the best (and their out-of-fold
         predictions)."""
+        X2, Y2, alphas, members, splits = fit.X2, fit.Y2, fit.alphas, fit.members, fit.splits
+        rois, solver_params = fit.rois, fit.solver_params
         best = np.stack([_select_alphas(scores, alphas) for scores in cv_scores])
         targets = np.arange(Y2.shape[1])
         self.rois_ = rois
         self.roi_scores_ = cv_scores[np.arange(rois.size)[:, None], best, targets].mean(1)
         # stable sort: equal scores keep label order
-        order = np.argsort(-self.roi_scores_, kind="stable")[:n_rois]
+        order = np.argsort(-self.roi_scores_, kind="stable")[:fit.n_rois]
         self.selected_rois_ = rois[order]
         self.alphas_ = alphas[best[order]]
         refits = Parallel(n_jobs=self.n_jobs)(
@@ -312,8 +326,8 @@ class ROIEnsembleRidge(TransformerMixin, RegressorMixin, BaseEstimator):
             # lets a CalibratedDecoder given this model frozen check that it was fitted on
             # the targets it calibrates
             self._cv_targets_digest = targets_digest(Y2)
-            self.cv_predictions_ = (oof[:, 0] if self._y_ndim == 1 else oof) if was_2d \
-                else oof.reshape(n_clips, n_windows, -1)
+            self.cv_predictions_ = (oof[:, 0] if self._y_ndim == 1 else oof) if fit.was_2d \
+                else oof.reshape(fit.n_clips, fit.n_windows, -1)
         return self
 
     def predict(self, X):
@@ -392,6 +406,24 @@ class ROIEnsembleRidge(TransformerMixin, RegressorMixin, BaseEstimator):
         return tags
 
 
+class _Fit(NamedTuple):
+    """One estimator's validated fit: responses and targets with the samples as rows, the
+    alpha grid, ROIs (labels and voxel indices), folds and solver settings."""
+
+    estimator: object
+    X2: np.ndarray
+    Y2: np.ndarray
+    was_2d: bool
+    n_clips: int
+    n_windows: int
+    alphas: np.ndarray
+    rois: np.ndarray
+    members: list
+    n_rois: int
+    splits: list
+    solver_params: dict
+
+
 def targets_digest(targets):
     """SHA-1 of targets as float32 in C order (the same for ``(n_clips, n_windows, d)`` and
     its ``(n_samples, d)`` rows)."""
@@ -464,21 +496,19 @@ def fit_jointly(estimators, X, targets, *, groups=None):
         raise ValueError("Estimators with screen_voxels cannot be fitted jointly: the "
                          "screening depends on each one's targets; fit them one by one.")
     # (a loop, not a comprehension: the warnings' stack level counts the frames)
-    prepared = []
+    fits = []
     for estimator, y in zip(estimators, targets):
-        prepared.append(estimator._prepare(X, y, groups, warn=not prepared,
-                                           splits=prepared[0][9] if prepared else None))
-    X2, _, _, _, _, alphas, _, members, _, splits, solver_params = prepared[0]
-    Y2 = np.concatenate([p[1] for p in prepared], axis=1) if len(prepared) > 1 \
-        else prepared[0][1]
+        fits.append(estimator._prepare(X, y, groups, shared=fits[0] if fits else None))
+    shared = fits[0]
+    Y2 = np.concatenate([fit.Y2 for fit in fits], axis=1) if len(fits) > 1 else shared.Y2
     cv_scores = np.stack(Parallel(n_jobs=first.n_jobs)(
-        delayed(_roi_cv)(X2[:, voxels], Y2, splits, alphas,
-                         dict(solver_params, score=first.scoring), first.screen_voxels)
-        for voxels in members))
-    edges = np.cumsum([0] + [p[1].shape[1] for p in prepared])
-    for k, (estimator, part) in enumerate(zip(estimators, prepared)):
+        delayed(_roi_cv)(shared.X2[:, voxels], Y2, shared.splits, shared.alphas,
+                         dict(shared.solver_params, score=first.scoring), first.screen_voxels)
+        for voxels in shared.members))
+    edges = np.cumsum([0] + [fit.Y2.shape[1] for fit in fits])
+    for k, (estimator, fit) in enumerate(zip(estimators, fits)):
         # a copy: an estimator's cv_scores_ must not keep the joint array alive
-        estimator._finish(cv_scores[..., edges[k]:edges[k + 1]].copy(), *part)
+        estimator._finish(cv_scores[..., edges[k]:edges[k + 1]].copy(), fit)
     return estimators
 
 
