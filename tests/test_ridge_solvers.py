@@ -202,6 +202,30 @@ def test_cholesky_factor_and_factored_norms(dtype):
     assert lower.shape == (3, 1)
 
 
+@pytest.mark.parametrize("n_rows", [30, 3], ids=["definite", "pivoted"])
+def test_scaled_factored_norms_equal_the_norms_of_the_stacked_products(n_rows, monkeypatch):
+    # The eigendecomposition route scales B one alpha and one chunk of columns at a time
+    # (chunks of 3 columns here, so the 10 columns take 4) instead of building every Z_a:
+    # the same numbers as the norms of the stacked Z (rows in the matrix's order).
+    from skbrainmusic.ridge import _backend
+    from skbrainmusic.ridge._solvers import _spread_over_alphas
+
+    be = _backend.NumpyBackend()
+    rng = np.random.default_rng(6)
+    A = rng.standard_normal((n_rows, 8)).astype(np.float32)
+    factor = be.cholesky_factor(A.T @ A)
+    weights = rng.uniform(0.1, 2.0, (4, 8)).astype(np.float32)
+    B = rng.standard_normal((8, 10)).astype(np.float32)
+    monkeypatch.setattr(_backend, "_NORMS_CHUNK_BYTES", 3 * 8 * 4)
+    scaled = be.scaled_factored_norms(factor, weights, B)
+    rows = np.arange(8) if factor.order is None else factor.order
+    stacked = be.factored_norms(factor, _spread_over_alphas(weights[:, rows], B[rows]))
+    np.testing.assert_allclose(scaled, stacked.reshape(4, 10), rtol=1e-6)
+    gram = (A.T @ A).astype(np.float64)
+    Z = weights[:, :, None].astype(np.float64) * B[None]
+    np.testing.assert_allclose(scaled, np.einsum("aij,ik,akj->aj", Z, gram, Z), rtol=1e-3)
+
+
 def test_closed_form_small_case():
     rng = np.random.default_rng(2)
     X = rng.standard_normal((7, 4))
@@ -243,6 +267,27 @@ def test_target_batches_backends_and_float32_agree(backend):
     np.testing.assert_array_equal(single.best_alphas, reference.best_alphas)
     assert single.coef.dtype == np.float32
     np.testing.assert_allclose(single.coef, reference.coef, rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize("alphas", [np.logspace(-1, 3, 12), [0.5, 40.0]],
+                         ids=["eigh", "cholesky"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_refit_from_the_cv_products_equals_ridge_fit(alphas, fit_intercept, backend):
+    # A primal fit whose folds partition the rows refits from the Gram matrix and X^T Y it
+    # computed for the folds (in two target batches here); ridge_fit starts from the data.
+    X, Y = _problem(80, 12, n_targets=7, seed=8)
+    splits = clip_splits(4, n_clips=40, n_windows=2)
+    result = ridge_cv(X, Y, alphas, splits, dtype="float64", backend=backend,
+                      fit_intercept=fit_intercept, n_targets_batch=4)
+    coef, intercept = ridge_fit(X, Y, result.best_alphas, dtype="float64",
+                                fit_intercept=fit_intercept)
+    np.testing.assert_allclose(result.coef, coef, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(result.intercept, intercept, rtol=1e-10, atol=1e-12)
+    assert len(np.unique(result.best_alphas)) > 1  # per-target alphas, not one shared
+    for target, alpha in enumerate(result.best_alphas):
+        reference = Ridge(alpha=alpha, fit_intercept=fit_intercept).fit(X, Y[:, target])
+        np.testing.assert_allclose(result.coef[:, target], reference.coef_, rtol=1e-8,
+                                   atol=1e-10)
 
 
 def test_constant_target_scores_zero_not_nan():

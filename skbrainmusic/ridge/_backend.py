@@ -50,6 +50,10 @@ class NumpyBackend:
         """Integer index array usable to take rows."""
         return np.asarray(indices, dtype=np.intp)
 
+    def concatenate(self, arrays):
+        """``arrays`` side by side (along the columns)."""
+        return np.concatenate(arrays, axis=1)
+
     def eigh(self, matrix):
         """Eigenvalues (ascending) and eigenvectors of a symmetric matrix (overwritten)."""
         return scipy.linalg.eigh(matrix, driver="evd", overwrite_a=True, check_finite=False)
@@ -86,15 +90,28 @@ class NumpyBackend:
         product (BLAS ``trmm``) costs half the flops of the full product, and a factor of
         rank ``k`` below the size ``n`` costs ``k (n - k / 2)`` per column instead of
         ``n^2``."""
-        lower = factor.lower
-        rank = lower.shape[1]
-        blas = scipy.linalg.blas
-        trmm, gemm = blas.get_blas_funcs(("trmm", "gemm"), (lower, Z))
         # Z^T L = (L^T Z)^T, on the Fortran-ordered view of a C-ordered Z (no copy)
-        product = trmm(1.0, lower[:rank], Z[:rank].T, side=1, lower=1, overwrite_b=1)
-        if rank < lower.shape[0]:
-            product = gemm(1.0, Z[rank:].T, lower[rank:], beta=1.0, c=product, overwrite_c=1)
-        return np.einsum("ij,ij->i", product, product)
+        return _transposed_factored_norms(factor.lower, Z.T)
+
+    def scaled_factored_norms(self, factor, weights, B):
+        """:meth:`factored_norms` of ``Z_a = weights[a][:, None] * B`` for every row of
+        ``weights`` (n_alphas, n), ``B`` (n, batch) with rows in the matrix's own order:
+        (n_alphas, batch).
+
+        The same numbers as :meth:`factored_norms` of the stacked ``Z``, without building
+        it: each scaled copy is made for one alpha and about :data:`_NORMS_CHUNK_BYTES` of
+        columns at a time and multiplied while it is still in cache."""
+        if factor.order is not None:
+            weights, B = weights[:, factor.order], B[factor.order]
+        n, batch = B.shape
+        out = np.empty((weights.shape[0], batch), dtype=np.result_type(weights, B))
+        step = max(1, _NORMS_CHUNK_BYTES // (n * B.itemsize))
+        for start in range(0, batch, step):
+            columns = B[:, start:start + step].T  # Fortran-ordered (columns, n) view
+            for a, w in enumerate(weights):
+                out[a, start:start + step] = _transposed_factored_norms(
+                    factor.lower, np.multiply(columns, w, order="F"))
+        return out
 
     def solve_spd(self, matrix, rhs):
         """Solve ``matrix @ out = rhs`` by Cholesky; None when ``matrix`` is not positive
@@ -189,6 +206,24 @@ class CholeskyFactor(NamedTuple):
     order: np.ndarray | None
 
 
+# Columns of one scaled copy in scaled_factored_norms: about 1 MiB, so that the copy and
+# its triangular product stay in a core's cache (smaller chunks measured slower: more, and
+# less efficient, BLAS calls).
+_NORMS_CHUNK_BYTES = 2**20
+
+
+def _transposed_factored_norms(lower, Zt):
+    """``||L^T z||^2`` for every row ``z`` of the Fortran-ordered ``Zt`` (overwritten), ``L``
+    the (n, k) lower trapezoidal ``lower``."""
+    rank = lower.shape[1]
+    blas = scipy.linalg.blas
+    trmm, gemm = blas.get_blas_funcs(("trmm", "gemm"), (lower, Zt))
+    product = trmm(1.0, lower[:rank], Zt[:, :rank], side=1, lower=1, overwrite_b=1)
+    if rank < lower.shape[0]:
+        product = gemm(1.0, Zt[:, rank:], lower[rank:], beta=1.0, c=product, overwrite_c=1)
+    return np.einsum("ij,ij->i", product, product)
+
+
 class TorchBackend:
     """torch tensors on CPU or CUDA."""
 
@@ -220,6 +255,10 @@ class TorchBackend:
     def index(self, indices):
         """Integer index tensor on the device."""
         return self._torch.as_tensor(np.asarray(indices, dtype=np.int64), device=self.device)
+
+    def concatenate(self, tensors):
+        """``tensors`` side by side (along the columns)."""
+        return self._torch.cat(tensors, dim=1)
 
     def eigh(self, matrix):
         """Eigenvalues (ascending) and eigenvectors of a symmetric matrix."""

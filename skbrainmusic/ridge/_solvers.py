@@ -404,14 +404,12 @@ class _FoldDecomposition:
 
     def shrink(self, alphas, B):
         """``Z = (M + alpha I)^-1 B`` for every alpha, shape (rank, n_alphas * n_targets);
-        with an eigendecomposition and a pivoted factor, its rows in the factor's order."""
+        None with an eigendecomposition and no Gram matrix or a triangular factor of it,
+        where nothing needs it whole (:meth:`squared_norms` goes one alpha at a time)."""
         if self.shifted is not None:
             return self.shifted.shifted_solves(alphas, B).reshape(B.shape[0], -1)
-        if self.factor is not None and self.factor.order is not None:
-            # rows in the pivoted factor's order, as squared_norms takes them (free here:
-            # the spread copies anyway; only squared_norms reads Z on this route)
-            order = self.factor.order
-            return _spread_over_alphas(self.weights[:, order], B[order])
+        if self.factor is not None or self.gram is None:
+            return None
         return _spread_over_alphas(self.weights, B)
 
     def combine(self, Z, B, C):
@@ -422,11 +420,20 @@ class _FoldDecomposition:
             return self.weights @ (B * C)
         return (Z.reshape(B.shape[0], -1, B.shape[1]) * C[:, None, :]).sum(0)
 
-    def squared_norms(self, Z, n_alphas):
-        """``||Ac Z_a||^2`` per alpha and target, Z of shape (rank, n_alphas * batch)
-        (overwritten)."""
+    def squared_norms(self, Z, B, n_alphas):
+        """``||Ac Z_a||^2`` per alpha and target, ``Z`` of :meth:`shrink` (overwritten)
+        for the projections ``B``."""
+        if self.shifted is None and self.factor is not None:
+            return self.be.scaled_factored_norms(self.factor, self.weights, B)
+        if self.shifted is None and self.gram is None:
+            # Ac Z_a = (Ac * weights_a) @ B: the small matrix is scaled, one alpha at a time
+            rows = []
+            for weights in self.weights:
+                predictions = (self.A_centered * weights[None, :]) @ B
+                rows.append((predictions * predictions).sum(0)[None, :])
+            return self.be.concatenate(rows).reshape(n_alphas, -1)
         if self.factor is not None:
-            if self.shifted is not None and self.factor.order is not None:
+            if self.factor.order is not None:
                 Z = Z[self.factor.order]
             norms = self.be.factored_norms(self.factor, Z)
         elif self.gram is not None:
@@ -480,7 +487,7 @@ def _fold_scores(be, fold, Yv, Yt, full_products, y_sum, alphas, score):
     to_host = be.to_numpy
     if score == "correlation":
         covariance = to_host(fold.combine(Z, B, cross)).astype(np.float64)
-        pred_norms = to_host(fold.squared_norms(Z, n_alphas)).astype(np.float64)
+        pred_norms = to_host(fold.squared_norms(Z, B, n_alphas)).astype(np.float64)
         true_norms = to_host((Yv_centered * Yv_centered).sum(0)).astype(np.float64)
         denominator = np.sqrt(pred_norms * true_norms[None, :])
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -494,7 +501,7 @@ def _fold_scores(be, fold, Yv, Yt, full_products, y_sum, alphas, score):
     # ||A z||^2 = ||Ac z||^2 + n_val (mean(A) z)^2
     mean_pred = to_host(fold.combine(Z, B, fold.A_mean.T)).astype(np.float64)
     n_val = Yv.shape[0]
-    pred_norms = to_host(fold.squared_norms(Z, n_alphas)).astype(np.float64)
+    pred_norms = to_host(fold.squared_norms(Z, B, n_alphas)).astype(np.float64)
     pred_norms += n_val * mean_pred**2
     Yv_host = to_host(Yv).astype(np.float64)
     errors = (Yv_host**2).sum(0)[None, :] - 2 * dot.astype(np.float64) + pred_norms
@@ -581,8 +588,9 @@ def ridge_cv(X, Y, alphas, splits, *, backend="numpy", dtype="float32",
         # A global shift changes nothing after the in-fold centring, but it keeps the
         # float32 Gram matrices (and the fold statistics derived from sums over all rows)
         # free of the cancellation a large mean would cause. Same for the targets.
-        Xb = Xb - be.asarray(X.mean(0, dtype=np.float64)[None, :], dtype)
-        y_offset = be.asarray(Y.mean(0, dtype=np.float64)[None, :], dtype)
+        x_mean, y_mean = X.mean(0, dtype=np.float64), Y.mean(0, dtype=np.float64)
+        Xb = Xb - be.asarray(x_mean[None, :], dtype)
+        y_offset = be.asarray(y_mean[None, :], dtype)
     alphas_b = be.asarray(alphas, dtype)
     score_sums = np.zeros((alphas.size, n_targets))
     n_val_max = max(val.size for _, val in splits)
@@ -628,12 +636,59 @@ def ridge_cv(X, Y, alphas, splits, *, backend="numpy", dtype="float32",
         best_scores=mean_scores[best, np.arange(n_targets)],
         cv_scores=mean_scores if return_cv_scores else None,
     )
-    if refit:
+    if refit and full_products[0] is not None and not standardize:
+        # ridge_fit's solve from the Gram matrix and X^T Y of all rows computed above
+        products = be.concatenate(full_products) if len(batches) > 1 else full_products[0]
+        coef = _penalised_solutions(be, full_gram, alphas[best],
+                                    lambda columns: products[:, columns], be.to_numpy,
+                                    n_features, n_targets_batch, dtype)
+        intercept = ((y_mean - x_mean @ coef.astype(np.float64)).astype(dtype)
+                     if fit_intercept else np.zeros(n_targets, dtype=dtype))
+        result.coef, result.intercept = _unscaled(coef, intercept, x_scale, y_scale, dtype)
+    elif refit:
         coef, intercept = ridge_fit(
             X, Y, alphas[best], backend=backend, dtype=dtype, fit_intercept=fit_intercept,
             standardize=standardize, n_targets_batch=n_targets_batch)
         result.coef, result.intercept = _unscaled(coef, intercept, x_scale, y_scale, dtype)
     return result
+
+
+def _penalised_solutions(be, gram, alphas, right_hand_sides, to_primal, n_features,
+                         n_targets_batch, dtype):
+    """``to_primal((gram + alpha_t I)^-1 r_t)`` for every target ``t``, as the columns of a
+    (n_features, n_targets) array of ``dtype``: ``right_hand_sides(columns)`` gives the
+    ``r_t`` of some targets (a slice or an index array).
+
+    One Cholesky solve per distinct alpha when there are at most
+    :data:`_MAX_CHOLESKY_ALPHAS` of them (and ``gram`` plus each is positive definite at
+    this precision), else one eigendecomposition."""
+    n_targets = alphas.size
+    distinct, inverse = np.unique(alphas, return_inverse=True)
+    coef = np.empty((n_features, n_targets), dtype=dtype)
+    solutions = []
+    if distinct.size <= _MAX_CHOLESKY_ALPHAS:
+        identity = be.asarray(np.eye(gram.shape[0]), dtype)
+        for k, alpha in enumerate(distinct):
+            columns = np.flatnonzero(inverse == k)
+            solution = be.solve_spd(gram + float(alpha) * identity, right_hand_sides(columns))
+            if solution is None:  # not positive definite in this precision: use eigh
+                solutions = []
+                break
+            solutions.append((columns, solution))
+    if solutions:
+        for columns, solution in solutions:
+            coef[:, columns] = to_primal(solution)
+        return coef
+    eigenvalues, vectors = be.eigh(gram)
+    eigenvalues = eigenvalues.clip(min=0)
+    batch = _batch_size(n_targets_batch, n_targets, 1, gram.shape[0], np.dtype(dtype).itemsize)
+    alphas_b = be.asarray(alphas, dtype)
+    for start in range(0, n_targets, batch):
+        targets = slice(start, start + batch)
+        projected = vectors.T @ right_hand_sides(targets)
+        projected = projected / (eigenvalues[:, None] + alphas_b[None, targets])
+        coef[:, targets] = to_primal(vectors @ projected)
+    return coef
 
 
 def ridge_fit(X, Y, alphas, *, backend="numpy", dtype="float32", fit_intercept=True,
@@ -704,45 +759,19 @@ def ridge_fit(X, Y, alphas, *, backend="numpy", dtype="float32", fit_intercept=T
     gram = Xb.T @ Xb if primal else Xb @ Xb.T
     if fit_intercept and not primal:
         gram = _lift_constant_direction(gram)
-    distinct, inverse = np.unique(alphas, return_inverse=True)
-    coef = np.empty((n_features, n_targets), dtype=dtype)
 
-    def centred_targets(columns):
+    def right_hand_sides(columns):
         Yb = be.asarray(Y[:, columns], dtype)
         if fit_intercept:
             Yb = Yb - be.asarray(y_mean[None, columns], dtype)
-        return Yb
+        return Xb.T @ Yb if primal else Yb
 
     def to_primal(solution):
         # dual coefficients D give the weights Xc^T D
         return be.to_numpy(solution if primal else Xb.T @ solution)
 
-    solutions = []
-    if distinct.size <= _MAX_CHOLESKY_ALPHAS:
-        identity = be.asarray(np.eye(gram.shape[0]), dtype)
-        for k, alpha in enumerate(distinct):
-            columns = np.flatnonzero(inverse == k)
-            Yb = centred_targets(columns)
-            solution = be.solve_spd(gram + float(alpha) * identity, Xb.T @ Yb if primal else Yb)
-            if solution is None:  # not positive definite in this precision: use eigh
-                solutions = []
-                break
-            solutions.append((columns, solution))
-    if solutions:
-        for columns, solution in solutions:
-            coef[:, columns] = to_primal(solution)
-    else:
-        eigenvalues, vectors = be.eigh(gram)
-        eigenvalues = eigenvalues.clip(min=0)
-        batch = _batch_size(n_targets_batch, n_targets, 1, min(n_features, n_samples),
-                            np.dtype(dtype).itemsize)
-        alphas_b = be.asarray(alphas, dtype)
-        for start in range(0, n_targets, batch):
-            targets = slice(start, start + batch)
-            Yb = centred_targets(targets)
-            projected = vectors.T @ (Xb.T @ Yb if primal else Yb)
-            projected = projected / (eigenvalues[:, None] + alphas_b[None, targets])
-            coef[:, targets] = to_primal(vectors @ projected)
+    coef = _penalised_solutions(be, gram, alphas, right_hand_sides, to_primal, n_features,
+                                n_targets_batch, dtype)
     if standardize:
         coef /= be.to_numpy(scale).reshape(-1, 1)
     intercept = (y_mean - x_mean @ coef.astype(np.float64)).astype(dtype) if fit_intercept \
