@@ -238,6 +238,14 @@ def _batch_size(n_targets_batch, n_targets, n_alphas, width, itemsize):
     return int(max(1, min(n_targets, _BATCH_BYTES // (n_alphas * max(width, 1) * itemsize))))
 
 
+def _validates_every_row_once(splits, n_samples):
+    """Whether every row is in the validation set of exactly one fold, each fold training on
+    all the others (K-fold)."""
+    counts = np.bincount(np.concatenate([val for _, val in splits]), minlength=n_samples)
+    return bool((counts == 1).all()) and all(_is_partition(train, val, n_samples)
+                                             for train, val in splits)
+
+
 def _is_partition(train, val, n_samples):
     """Whether the fold's training and validation rows are disjoint and cover every row."""
     if train.size + val.size != n_samples:
@@ -264,7 +272,7 @@ class _FoldDecomposition:
     """
 
     def __init__(self, be, X, full_gram, x_sum, primal, train, val, fit_intercept, varying,
-                 alphas_b, n_solves):
+                 alphas_b, n_solves, val_gram=None):
         self.be = be
         self.primal = primal
         self.n_solves = n_solves
@@ -277,7 +285,8 @@ class _FoldDecomposition:
         if primal:
             self.x_mean_val = Xv.mean(0, keepdims=True)
             self.Xv_centered = Xv - self.x_mean_val
-            val_gram = self.Xv_centered.T @ self.Xv_centered
+            val_gram = (self.Xv_centered.T @ self.Xv_centered if val_gram is None
+                        else val_gram)
             # (outer products by broadcasting: a GEMM with an inner dimension of 1 is ~10x
             # slower)
             if self.partition:
@@ -598,8 +607,23 @@ def ridge_cv(X, Y, alphas, splits, *, backend="numpy", dtype="float32",
                         max(min(n_features, n_samples), n_val_max), np.dtype(dtype).itemsize)
     batches = [slice(start, start + batch) for start in range(0, n_targets, batch)]
     primal = n_features <= max(train.size for train, _ in splits)
-    # in the dual with standardisation the kernel depends on the fold's scales
-    full_gram = None if not primal and standardize else (Xb.T @ Xb if primal else Xb @ Xb.T)
+    val_grams = [None] * len(splits)
+    if primal and _validates_every_row_once(splits, n_samples):
+        # The folds need the Gram matrix of every validation block's centred rows, and with
+        # K-fold (every row validates once) X^T X is their sum plus each block's mean term:
+        # X^T X costs nothing more.
+        full_gram = 0
+        for k, (_, val) in enumerate(splits):
+            Xv = Xb[be.index(val)]
+            mean = Xv.mean(0, keepdims=True)
+            Xv = Xv - mean
+            val_grams[k] = Xv.T @ Xv
+            full_gram = full_gram + val_grams[k] + (val.size * mean.T) * mean
+        del Xv
+    else:
+        # in the dual with standardisation the kernel depends on the fold's scales
+        full_gram = (None if not primal and standardize
+                     else (Xb.T @ Xb if primal else Xb @ Xb.T))
 
     def target_rows(rows, targets):
         Yb = be.asarray(Y[rows, targets], dtype)
@@ -617,10 +641,12 @@ def ridge_cv(X, Y, alphas, splits, *, backend="numpy", dtype="float32",
             y_sums.append(Yb.sum(0, keepdims=True))
             del Yb
     x_sum = Xb.sum(0, keepdims=True) if primal else None
-    for train, val in splits:
+    for k, (train, val) in enumerate(splits):
         varying = _varying_columns(be, X, train, dtype) if standardize else None
         fold = _FoldDecomposition(be, Xb, full_gram, x_sum, primal, train, val, fit_intercept,
-                                  varying, alphas_b, n_solves=n_targets * alphas.size)
+                                  varying, alphas_b, n_solves=n_targets * alphas.size,
+                                  val_gram=val_grams[k])
+        val_grams[k] = None
         uses_rows = not (primal and fold.partition)
         for k, targets in enumerate(batches):
             Yv = target_rows(val, targets)
