@@ -133,6 +133,30 @@ def test_folds_leaving_rows_out_and_no_intercept_equal_brute_force(n_features, s
     np.testing.assert_allclose(result.cv_scores, expected, rtol=1e-9, atol=1e-11)
 
 
+@pytest.mark.parametrize("score", ["correlation", "r2"])
+def test_direct_route_with_a_factor_of_the_validation_rows_equals_brute_force(score, route,
+                                                                              monkeypatch):
+    # A rank above the 20 validation rows, whose Gram matrix is factored all the same (as
+    # from 256 validation rows): a pivoted factor of their rank, exact scores.
+    from skbrainmusic.ridge import _solvers
+    from skbrainmusic.ridge._backend import NumpyBackend
+
+    monkeypatch.setattr(_solvers, "_MIN_FACTORED_ROWS", 0)
+    factors = []
+    factor = NumpyBackend.cholesky_factor
+    monkeypatch.setattr(NumpyBackend, "cholesky_factor",
+                        lambda self, matrix: factors.append(factor(self, matrix)) or factors[-1])
+    X, Y = _problem(100, 40, seed=1)
+    splits = clip_splits(5, n_clips=50, n_windows=2)
+    alphas = np.array([0.5, 10.0, 300.0])
+    result = ridge_cv(X, Y, alphas, splits, dtype="float64", score=score,
+                      return_cv_scores=True)
+    assert [f.lower.shape for f in factors] == [(40, 19)] * len(splits)
+    np.testing.assert_allclose(result.cv_scores,
+                               _brute_force_scores(X, Y, alphas, splits, score),
+                               rtol=1e-9, atol=1e-11)
+
+
 def test_singular_validation_gram_gets_a_pivoted_factor_of_its_rank(monkeypatch):
     # Duplicated columns make the validation rows' Gram matrix singular: its factor is the
     # pivoted one of rank 4 (of 8), and the scores are still exact.
