@@ -64,6 +64,23 @@ def test_shapes_2d_1d_and_float32(rng):
     assert encoder.alphas_.shape == encoder.cv_scores_.shape == encoder.intercept_.shape == (60,)
 
 
+def test_predict_is_the_per_clip_product_and_its_scores_are_voxel_scores(rng):
+    from skbrainmusic.encoding._voxelwise import voxel_correlations
+
+    X, Y = _planted(rng, n_clips=30, n_windows=5, dtype=np.float32)
+    encoder = VoxelwiseEncoder(cv=3).fit(X, Y)
+    X_new = rng.standard_normal((9, 5, 10)).astype(np.float32)
+    predicted = encoder.predict(X_new)
+    assert predicted.shape == (9, 5, 60) and predicted.dtype == np.float32
+    per_clip = np.stack([clip @ encoder.coef_ for clip in X_new]) + encoder.intercept_
+    np.testing.assert_allclose(predicted, per_clip, rtol=1e-5, atol=1e-6)
+    Y_new = rng.standard_normal((9, 5, 60)).astype(np.float32)
+    np.testing.assert_array_equal(voxel_correlations(Y_new, predicted),
+                                  encoder.voxel_scores(X_new, Y_new))
+    # The clips keep their own predictions: a clip's prediction moves with the clip.
+    np.testing.assert_array_equal(encoder.predict(X_new[::-1]), predicted[::-1])
+
+
 def test_groups_are_honoured(rng):
     X, Y = _planted(rng, n_clips=40, n_windows=2)
     groups = np.repeat(np.arange(8), 5)

@@ -515,3 +515,57 @@ def test_run_encoding_finds_the_informative_roi_and_partitions_variance():
     deaf = run_encoding(make_mini_study(deaf=True), mel_spec(), n_permutations=200)
     assert deaf.summary["fraction_significant"] < 0.1
     assert deaf.partition is None and deaf.variance is None
+
+
+def test_fit_encoder_scores_its_own_test_predictions():
+    from skbrainmusic.experiments._encoding import aligned_responses, fit_encoder
+
+    study = make_mini_study()
+    rng = np.random.default_rng(0)
+    train, test = rng.standard_normal((30, 2, 4)), rng.standard_normal((12, 2, 4))
+    responses = aligned_responses(study, 1.5, step=1.5)
+    encoder, predicted, scores = fit_encoder(study, responses, train, test, cv=3)
+    np.testing.assert_array_equal(predicted, encoder.predict(test))
+    np.testing.assert_array_equal(scores, encoder.voxel_scores(test, responses[1]))
+
+
+@pytest.mark.parametrize("oof, atlas", [("inner", True), ("refit", True), ("inner", False)])
+def test_decoders_predict_from_the_responses_they_averaged(oof, atlas, monkeypatch):
+    from skbrainmusic.alignment import TemporalWindowAligner
+    from skbrainmusic.experiments._experiment import _SHUFFLED, _Config, _fit_decoders
+
+    study = make_mini_study()
+    if not atlas:
+        study.roi_labels = None
+    # Two embeddings of one window (fitted jointly with the control) and one of another.
+    specs = (mel_spec("a"), mel_spec("b"), mel_spec("c", window=3.0))
+    rng = np.random.default_rng(0)
+    embeddings = {spec.key: (rng.standard_normal((30, n_windows, 3)), None)
+                  for spec, n_windows in zip(specs, (2, 2, 1))}
+    config = _Config(specs=specs, music="a", evaluation=("a",), cv=3, n_rois=1, step=1.5,
+                     n_permutations=10, n_bootstraps=10, random_state=0, oof=oof)
+    averaged = []
+    transform = TemporalWindowAligner.transform
+
+    def spy(self, X):
+        averaged.append((self.window, len(X)))
+        return transform(self, X)
+
+    monkeypatch.setattr(TemporalWindowAligner, "transform", spy)
+    models, predictions, calibrated, shuffled = _fit_decoders(
+        study, config, embeddings, rng.permutation(30))
+    if oof == "inner" and atlas:
+        # Every window's training responses averaged once, for the fit and the predictions.
+        assert sorted(averaged) == [(1.5, 12), (1.5, 30), (3.0, 12), (3.0, 30)]
+    monkeypatch.setattr(TemporalWindowAligner, "transform", transform)
+    assert set(models) == {"a", "b", "c"} and set(predictions) == {"a", "b", "c", _SHUFFLED}
+    for key, model in models.items():
+        np.testing.assert_array_equal(predictions[key][0], model.predict(study.responses_train))
+        np.testing.assert_array_equal(predictions[key][1], model.predict(study.responses_test))
+    assert predictions[_SHUFFLED][0] is None
+    for decoder, key in ((calibrated, "a"), (shuffled, _SHUFFLED)):
+        np.testing.assert_array_equal(decoder.calibrate(predictions[key][1]),
+                                      decoder.predict(study.responses_test))
+    # The control's predictions are its own, not the music decoder's.
+    assert not np.allclose(predictions[_SHUFFLED][1], predictions["a"][1])
+

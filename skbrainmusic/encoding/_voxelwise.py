@@ -134,7 +134,10 @@ or (n_samples,)
         """
         check_is_fitted(self)
         X3, was_2d = validate_clips(self, X, reset=False)
-        Y3 = X3 @ self.coef_.astype(X3.dtype, copy=False)
+        n_clips, n_windows, n_features = X3.shape
+        # One GEMM over all windows of all clips: ``X3 @ coef`` would run one per clip.
+        Y3 = (X3.reshape(n_clips * n_windows, n_features)
+              @ self.coef_.astype(X3.dtype, copy=False)).reshape(n_clips, n_windows, -1)
         Y3 += self.intercept_.astype(X3.dtype, copy=False)
         if was_2d:
             return restore_target_shape(Y3, 1 if self._y_ndim == 1 else 2)
@@ -173,9 +176,7 @@ or (n_samples,)
         Y_pred = self.predict(X)
         X3, _ = validate_clips(self, X, reset=False)
         Y3, _ = check_targets(y, X3)
-        n_samples = Y3.shape[0] * Y3.shape[1]
-        return pearson_per_target(Y3.reshape(n_samples, -1), Y_pred.reshape(n_samples, -1),
-                                  zero_variance="zero")
+        return voxel_correlations(Y3, Y_pred)
 
     @fill_doc
     def score(self, X, y):
@@ -198,3 +199,33 @@ or (n_samples,)
         tags.input_tags.three_d_array = True
         tags.target_tags.multi_output = True
         return tags
+
+
+def voxel_correlations(Y, Y_pred):
+    """Pearson r per voxel between measured and predicted responses, over all windows of
+    all clips (what :meth:`VoxelwiseEncoder.voxel_scores` returns), for predictions
+    already made.
+
+    Parameters
+    ----------
+    Y : ndarray of shape (n_clips, n_windows, n_voxels)
+        Measured responses.
+    Y_pred : ndarray of shape (n_clips, n_windows, n_voxels)
+        Predicted responses of the same clips.
+
+    Returns
+    -------
+    scores : ndarray of shape (n_voxels,)
+        0 for a voxel whose measured or predicted response is constant (r undefined).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbrainmusic.encoding._voxelwise import voxel_correlations
+    >>> Y = np.arange(12.0).reshape(2, 3, 2)
+    >>> voxel_correlations(Y, 2 * Y + 1)
+    array([1., 1.])
+    """
+    n_samples = Y.shape[0] * Y.shape[1]
+    return pearson_per_target(Y.reshape(n_samples, -1), Y_pred.reshape(n_samples, -1),
+                              zero_variance="zero")

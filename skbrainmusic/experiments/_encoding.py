@@ -38,12 +38,15 @@ def fit_encoder(study, responses, train, test, *, cv):
         Held-out Pearson r of every voxel.
     """
     from ..encoding import VoxelwiseEncoder
+    from ..encoding._voxelwise import voxel_correlations
 
     responses_train, responses_test = responses
     # With a delay, clips share scans across their boundary: group them by run.
     encoder = VoxelwiseEncoder(cv=cv).fit(train, responses_train,
                                           groups=getattr(study, "cv_groups", None))
-    return encoder, encoder.predict(test), encoder.voxel_scores(test, responses_test)
+    # The scores of these predictions (voxel_scores would predict the test clips again).
+    predicted = encoder.predict(test)
+    return encoder, predicted, voxel_correlations(responses_test, predicted)
 
 
 @dataclass

@@ -591,10 +591,14 @@ def _fit_decoders(study, config, embeddings, shuffled):
     they describe. With the calibration's ``oof="inner"`` and an atlas, the decoders of
     embeddings with the same window (the same window-averaged responses) are fitted
     together (:func:`~skbrainmusic.ridge._roi_ensemble.fit_jointly`: one cross-validation
-    of every ROI for all of them, each with its own ROIs and alphas).
+    of every ROI for all of them, each with its own ROIs and alphas); their predictions
+    are made from the window-averaged responses of the fit, which are not averaged again
+    (one window's at a time in memory).
 
-    Returns ``({key: fitted Pipeline}, calibrated music decoder, calibrated control or
-    None)``.
+    Returns ``({key: fitted Pipeline}, {key: (training predictions or None, test
+    predictions)}, calibrated music decoder, calibrated control or None)``: the raw
+    (uncalibrated) predictions of every decoder and of the control (whose training clips
+    are not predicted).
     """
     from sklearn.frozen import FrozenEstimator
 
@@ -610,7 +614,7 @@ def _fit_decoders(study, config, embeddings, shuffled):
         window[_SHUFFLED] = window[config.music]
         fits.append((_SHUFFLED, music[shuffled]))
     calibrated_keys = {config.music, _SHUFFLED}
-    models, calibrated = {}, {}
+    models, calibrated, predictions = {}, {}, {}
     if config.oof == "inner" and study.roi_labels is not None:
         by_window = {}
         for key, targets in fits:
@@ -623,8 +627,13 @@ def _fit_decoders(study, config, embeddings, shuffled):
                 store_cv_predictions=key in calibrated_keys) for key, _ in members]
             fit_jointly(ridges, responses, [targets for _, targets in members],
                         groups=groups)
+            # (the model's predict would average the responses again)
+            train_predictions = [None if key == _SHUFFLED else ridge.predict(responses)
+                                 for (key, _), ridge in zip(members, ridges)]
             del responses
-            for (key, targets), ridge in zip(members, ridges):
+            responses_test = aligner.transform(study.responses_test)
+            for (key, targets), ridge, pred_train in zip(members, ridges, train_predictions):
+                predictions[key] = (pred_train, ridge.predict(responses_test))
                 model = Pipeline([("align", aligner), ("ridge", ridge)])
                 if key in calibrated_keys:
                     # then given the unfitted decoder: the same object as one fitted on
@@ -634,6 +643,7 @@ def _fit_decoders(study, config, embeddings, shuffled):
                             study.responses_train, targets, groups=groups).set_params(
                                 estimator=clone(decoder))
                 models[key] = model
+            del responses_test
     else:
         for key, targets in fits:
             decoder = _decoder(study, window[key], config)
@@ -646,14 +656,16 @@ def _fit_decoders(study, config, embeddings, shuffled):
                 models[key] = decoder.fit(
                     study.responses_train, targets,
                     **({} if groups is None else {"ridge__groups": groups}))
+            predictions[key] = (
+                None if key == _SHUFFLED else models[key].predict(study.responses_train),
+                models[key].predict(study.responses_test))
     models.pop(_SHUFFLED, None)
-    return models, calibrated[config.music], calibrated.get(_SHUFFLED)
+    return models, predictions, calibrated[config.music], calibrated.get(_SHUFFLED)
 
 
-def _decode(study, spec, model, train, test, genres, resampling, statistics):
-    """Table-1 scores of one fitted decoder."""
-    pred_train = model.predict(study.responses_train)
-    pred_test = model.predict(study.responses_test)
+def _decode(study, spec, model, train, test, predictions, genres, resampling, statistics):
+    """Table-1 scores of one fitted decoder from its ``(training, test)`` predictions."""
+    pred_train, pred_test = predictions
     # A dimension the decoder predicts as a constant (e.g. from a brain region that carries
     # nothing) correlates with nothing: r = 0 rather than undefined.
     scores = {
@@ -685,7 +697,7 @@ def _decode(study, spec, model, train, test, genres, resampling, statistics):
                               ridge.roi_scores_.tolist()))
     else:
         scores["selected_rois"] = None
-    return pred_test, per_clip, scores, roi_scores
+    return per_clip, scores, roi_scores
 
 
 def _reconstruction_scores(descriptions, stimuli):
@@ -764,29 +776,32 @@ def _subject_task(index, studies, stimuli, config, part):
     genres = stimuli.genres
     resampling = _resampling(len(genres), genres, config)
     statistics = {}
-    decoding, roi_scores, predictions, per_clip_decoding = {}, {}, {}, {}
+    decoding, roi_scores, per_clip_decoding = {}, {}, {}
     n_train = len(stimuli.embeddings[config.music][0])
     shuffled = (np.random.default_rng([config.random_state, n_train]).permutation(n_train)
                 if stimuli.generator is not None else None)
-    models, calibrated, shuffled_decoder = _fit_decoders(study, config, stimuli.embeddings,
-                                                         shuffled)
+    models, predictions, calibrated, shuffled_decoder = _fit_decoders(
+        study, config, stimuli.embeddings, shuffled)
     for spec in config.specs:
         train, test = stimuli.embeddings[spec.key]
-        pred_test, per_clip, scores, rois = _decode(
-            study, spec, models[spec.key], train, test, genres, resampling, statistics)
+        per_clip, scores, rois = _decode(study, spec, models[spec.key], train, test,
+                                         predictions[spec.key], genres, resampling,
+                                         statistics)
         decoding[spec.key], roi_scores[spec.key] = scores, rois
-        predictions[spec.key], per_clip_decoding[spec.key] = pred_test, per_clip
+        per_clip_decoding[spec.key] = per_clip
 
     rows = stimuli.rows
-    predicted = calibrated.predict(study.responses_test)[rows]
+    # calibrated.predict(responses_test), from the predictions already made
+    predicted = calibrated.calibrate(predictions[config.music][1])[rows]
     retrieved_rows = stimuli.retriever.kneighbors(predicted, n_neighbors=1)[1][:, 0]
     descriptions = {"retrieval": stimuli.corpus_description.take(retrieved_rows)}
     examples = np.searchsorted(rows, stimuli.example_rows)
     example_generated = example_attributes = None
     attributes = {}
     if stimuli.generator is not None:
+        shuffled_predicted = shuffled_decoder.calibrate(predictions[_SHUFFLED][1])[rows]
         generated, controls, decoded = _generation(study, stimuli, config, calibrated,
-                                                   predicted, shuffled_decoder)
+                                                   predicted, shuffled_predicted)
         descriptions["generation"] = _describe(generated, stimuli, config)
         for name, audio in controls.items():
             descriptions[name] = _describe(audio, stimuli, config)
@@ -819,7 +834,8 @@ def _subject_task(index, studies, stimuli, config, part):
                           else [roi_name(study, r) for r in informative]),
         reconstruction=reconstruction, per_genre=per_genre,
         decoding_per_genre=decoding_per_genre, encoding=None, models=models,
-        calibrated_decoder=calibrated, predicted_music=predictions[config.music].mean(axis=1),
+        calibrated_decoder=calibrated,
+        predicted_music=predictions[config.music][1].mean(axis=1),
         retrieved_rows=retrieved_rows, example_generated=example_generated,
         attributes=attributes, example_attributes=example_attributes,
         voxel_scores=None, significant=None,
@@ -827,7 +843,7 @@ def _subject_task(index, studies, stimuli, config, part):
         mask_img=_field(study, "mask_img"), per_clip=per_clip, statistics=statistics)
 
 
-def _generation(study, stimuli, config, calibrated, predicted, shuffled):
+def _generation(study, stimuli, config, calibrated, predicted, shuffled_predicted):
     """Music generated from the calibrated predictions, its controls and decoded attributes.
 
     A generator whose backend tunes itself on decoded validation clips chooses its tuning
@@ -836,7 +852,8 @@ def _generation(study, stimuli, config, calibrated, predicted, shuffled):
     corpus fit and the training stimuli's attributes estimated once; another one whose
     ``fit`` takes ``validation`` is refitted. Controls: ``"shuffled responses"`` (the same
     path from a decoder fitted on training responses paired with the embeddings of other
-    clips, ``shuffled``: chance) and, for a :class:`~skbrainmusic.generation.ScoreBackend`
+    clips, whose calibrated predictions of the reconstructed clips are
+    ``shuffled_predicted``: chance) and, for a :class:`~skbrainmusic.generation.ScoreBackend`
     with genre labels, ``"genre-only resynthesis"`` (only the decoded genre kept: a random
     piece of it).
 
@@ -846,7 +863,6 @@ def _generation(study, stimuli, config, calibrated, predicted, shuffled):
     from ..composer import Composer
     from ..generation import ScoreBackend
 
-    rows = stimuli.rows
     generator = stimuli.generator
     validation = calibrated.calibrate(calibrated.oof_predictions_)
     if stimuli.validation_attributes is not None:
@@ -857,7 +873,6 @@ def _generation(study, stimuli, config, calibrated, predicted, shuffled):
         generator = clone(generator).fit(validation=(validation,
                                                      np.asarray(study.audio_train)))
     generated = _generate(generator, predicted, stimuli.sample_rate, config.random_state)
-    shuffled_predicted = shuffled.predict(study.responses_test)[rows]
     controls = {"shuffled responses": _generate(generator, shuffled_predicted,
                                                 stimuli.sample_rate, config.random_state)}
     backend = generator.backend_
