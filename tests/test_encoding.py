@@ -64,7 +64,7 @@ def test_shapes_2d_1d_and_float32(rng):
     assert encoder.alphas_.shape == encoder.cv_scores_.shape == encoder.intercept_.shape == (60,)
 
 
-def test_predict_is_the_per_clip_product_and_its_scores_are_voxel_scores(rng):
+def test_predict_is_the_per_clip_product_and_voxel_scores_are_exact_correlations(rng):
     from skbrainmusic.encoding._voxelwise import voxel_correlations
 
     X, Y = _planted(rng, n_clips=30, n_windows=5, dtype=np.float32)
@@ -75,10 +75,27 @@ def test_predict_is_the_per_clip_product_and_its_scores_are_voxel_scores(rng):
     per_clip = np.stack([clip @ encoder.coef_ for clip in X_new]) + encoder.intercept_
     np.testing.assert_allclose(predicted, per_clip, rtol=1e-5, atol=1e-6)
     Y_new = rng.standard_normal((9, 5, 60)).astype(np.float32)
-    np.testing.assert_array_equal(voxel_correlations(Y_new, predicted),
-                                  encoder.voxel_scores(X_new, Y_new))
+    exact = X_new.astype(np.float64) @ encoder.coef_.astype(np.float64)
+    np.testing.assert_allclose(encoder.voxel_scores(X_new, Y_new),
+                               voxel_correlations(Y_new, exact), atol=1e-5)
     # The clips keep their own predictions: a clip's prediction moves with the clip.
     np.testing.assert_array_equal(encoder.predict(X_new[::-1]), predicted[::-1])
+
+
+def test_voxel_scores_keep_the_variation_of_a_heavily_penalised_voxel(rng):
+    # alpha 1e7 shrinks the predictions' variation far below the last float32 digit of a
+    # large intercept: predict() rounds it away, the scores do not (r is computed without
+    # the intercept) and equal float64 arithmetic.
+    X, Y = _planted(rng, n_clips=30, n_windows=2, dtype=np.float32)
+    encoder = VoxelwiseEncoder(alphas=[1e7], cv=3).fit(X, Y + 1000.0)
+    X_new = rng.standard_normal((12, 2, 10)).astype(np.float32)
+    Y_new = rng.standard_normal((12, 2, 60))
+    expected = np.array([np.corrcoef(Y_new[..., v].ravel(), (
+        X_new.astype(np.float64) @ encoder.coef_[:, v].astype(np.float64)).ravel())[0, 1]
+        for v in range(60)])
+    np.testing.assert_allclose(encoder.voxel_scores(X_new, Y_new), expected, atol=1e-5)
+    rounded = encoder.predict(X_new)
+    assert np.unique(rounded[..., 0]).size < 12  # (the rounded predictions: a few levels)
 
 
 def test_groups_are_honoured(rng):

@@ -524,8 +524,9 @@ def test_fit_encoder_scores_its_own_test_predictions():
     rng = np.random.default_rng(0)
     train, test = rng.standard_normal((30, 2, 4)), rng.standard_normal((12, 2, 4))
     responses = aligned_responses(study, 1.5, step=1.5)
-    encoder, predicted, scores = fit_encoder(study, responses, train, test, cv=3)
-    np.testing.assert_array_equal(predicted, encoder.predict(test))
+    encoder, variations, scores = fit_encoder(study, responses, train, test, cv=3)
+    np.testing.assert_allclose(variations + encoder.intercept_, encoder.predict(test),
+                               rtol=1e-6, atol=1e-6)
     np.testing.assert_array_equal(scores, encoder.voxel_scores(test, responses[1]))
 
 

@@ -32,11 +32,14 @@ def fit_encoder(study, responses, train, test, *, cv):
     -------
     encoder : VoxelwiseEncoder
         Fitted on the training clips.
-    predicted : ndarray of shape (n_test, n_windows, n_voxels)
-        Its predictions of the test clips.
+    variations : ndarray of shape (n_test, n_windows, n_voxels)
+        Its predictions of the test clips less the intercept, ``test @ coef_``: what
+        correlations (the scores, a permutation test) need, without the float32 rounding
+        of adding the intercept, which can erase a heavily penalised voxel's variation.
     scores : ndarray of shape (n_voxels,)
         Held-out Pearson r of every voxel.
     """
+    from .._validation import validate_clips
     from ..encoding import VoxelwiseEncoder
     from ..encoding._voxelwise import voxel_correlations
 
@@ -44,9 +47,9 @@ def fit_encoder(study, responses, train, test, *, cv):
     # With a delay, clips share scans across their boundary: group them by run.
     encoder = VoxelwiseEncoder(cv=cv).fit(train, responses_train,
                                           groups=getattr(study, "cv_groups", None))
-    # The scores of these predictions (voxel_scores would predict the test clips again).
-    predicted = encoder.predict(test)
-    return encoder, predicted, voxel_correlations(responses_test, predicted)
+    # (voxel_scores would compute the variations again)
+    variations = encoder._variations(validate_clips(encoder, test, reset=False)[0])
+    return encoder, variations, voxel_correlations(responses_test, variations)
 
 
 @dataclass
@@ -147,8 +150,8 @@ def run_encoding(study, embedding, *, captions=None, n_permutations=1000, q=0.05
     X_test = features.transform(study.audio_test)
     responses = aligned_responses(study, embedding.window, step=step)
     responses_test = responses[1]
-    encoder, predicted, scores = fit_encoder(study, responses, X_train, X_test, cv=cv)
-    test = permutation_test(responses_test, predicted, n_permutations=n_permutations, q=q,
+    encoder, variations, scores = fit_encoder(study, responses, X_train, X_test, cv=cv)
+    test = permutation_test(responses_test, variations, n_permutations=n_permutations, q=q,
                             random_state=random_state)
     partition = None
     if captions is not None:

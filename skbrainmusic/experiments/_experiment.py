@@ -908,7 +908,7 @@ def _encoding(study, embeddings, config):
     for spec in config.specs:
         train, test = (upsample_to_windows(features.mean(axis=1), n_windows)
                        for features in embeddings[spec.key])
-        _, predicted, scores = fit_encoder(study, responses, train, test, cv=config.cv)
+        _, variations, scores = fit_encoder(study, responses, train, test, cv=config.cv)
         if informative_rois is None:
             per_space[spec.key] = {"mean_r": float(scores.mean()),
                                    "max_r": float(scores.max())}
@@ -919,7 +919,7 @@ def _encoding(study, embeddings, config):
                 "mean_r_other": float(scores[~informative].mean()),
             }
         if spec.key == config.music:
-            test_result = permutation_test(responses[1], predicted,
+            test_result = permutation_test(responses[1], variations,
                                            n_permutations=config.n_permutations,
                                            random_state=config.random_state)
             music_scores, significant = scores, test_result.significant
