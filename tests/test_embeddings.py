@@ -256,6 +256,7 @@ def test_stft_power_is_librosas_bit_for_bit(center, n_clips, n_samples):
     (np.zeros((2, 4096)), "2-D float32"),
     (np.zeros(4096, dtype=np.float32), "2-D float32"),
     (np.zeros((2, 1000), dtype=np.float32), "shorter than one frame"),
+    (np.full((1, 4096), np.nan, dtype=np.float32), "NaN or infinite"),
 ])
 def test_stft_power_names_bad_input(clips, match):
     with pytest.raises(ValueError, match=match):

@@ -98,6 +98,9 @@ def stft_power(clips, n_fft, hop_length, *, center=False):
     if clips.ndim != 2 or clips.dtype != np.float32:
         raise ValueError(f"clips must be a 2-D float32 array (n_clips, n_samples); got "
                          f"{clips.ndim} dimensions of {clips.dtype}.")
+    if not np.isfinite(clips).all():
+        # librosa refuses them too: one NaN would spread over its frames' whole spectrum.
+        raise ValueError("clips hold NaN or infinite samples: give finite waveforms.")
     if center:
         clips = np.pad(clips, ((0, 0), (n_fft // 2, n_fft // 2)))
     if clips.shape[1] < n_fft:
