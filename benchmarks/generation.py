@@ -27,18 +27,30 @@ the study's own retrieval corpus:
    features against the stimuli's), time to generate 30 clips and the fit's peak memory,
    with the spectrogram backend measured in the same run as the baseline.
 
+``--speed`` instead times what an experiment does per subject after decoding, on 60 clips
+(no study needed): rendering pieces from decoded attributes (``Composer.generate`` with a
+tonal-balance envelope per piece, as ``ScoreBackend.generate`` calls it, and genre-only
+resynthesis) and describing them with the demo's offline evaluation features (librosa 10 s,
+log-mel 1.5 s, modulation 10 s, and the tagger's log-mel 10 s). "Before" is the same code with
+faithful copies of the replaced functions patched in (librosa's STFT, numpy's pairwise
+mean, ``np.clip`` on scalars, the filter bank rebuilt per call), timed in the same run, with
+a check that both give the same bits.
+
 Usage::
 
     PYTHONPATH=. python benchmarks/generation.py                 # both worlds, small scale
     PYTHONPATH=. python benchmarks/generation.py --worlds default --seed 1
+    OMP_NUM_THREADS=1 PYTHONPATH=. python benchmarks/generation.py --speed
 """
 
 import argparse
+import contextlib
 import pickle
 import time
 import tracemalloc
 
 import numpy as np
+from _measure import best_time
 from sklearn.base import clone
 from sklearn.feature_selection import VarianceThreshold
 from sklearn.model_selection import cross_val_predict
@@ -53,9 +65,11 @@ from skbrainmusic import (
     ROIEnsembleRidge,
     TemporalWindowAligner,
 )
+from skbrainmusic import composer as composer_module
 from skbrainmusic.calibration import CalibratedDecoder
-from skbrainmusic.composer import Composer
-from skbrainmusic.datasets import get_data_home, make_synthetic_study
+from skbrainmusic.composer import Composer, band_envelope
+from skbrainmusic.datasets import _music, get_data_home, make_synthetic_study
+from skbrainmusic.embeddings import _librosa
 from skbrainmusic.generation._attributes import estimate_attributes
 from skbrainmusic.generation._score import ScoreBackend
 from skbrainmusic.metrics import identification_accuracy, top_n_agreement_batch
@@ -378,13 +392,100 @@ def targets(result):
               f"{abs(bound):.3f}")
 
 
+def _librosa_stft_power(clips, n_fft, hop_length, *, center=False):
+    import librosa
+
+    return np.abs(librosa.stft(clips, n_fft=n_fft, hop_length=hop_length, center=center)) ** 2
+
+
+def _uncached_band_filters(sample_rate, n_bands):
+    import librosa
+
+    return librosa.filters.mel(sr=sample_rate, n_fft=composer_module._BAND_N_FFT,
+                               n_mels=n_bands, fmax=sample_rate / 2.0)
+
+
+@contextlib.contextmanager
+def previous_code():
+    """The rendering and description code as it was: the replaced functions' old bodies."""
+    replaced = [(_librosa, "stft_power", _librosa_stft_power),
+                (_music, "_mono", lambda stereo: stereo.reshape(-1, 2).mean(axis=1)),
+                (composer_module, "_clamp", lambda value, low, high: int(np.clip(value, low,
+                                                                                 high))),
+                (composer_module, "_band_filters", _uncached_band_filters)]
+    kept = [(module, name, getattr(module, name)) for module, name, _ in replaced]
+    try:
+        for module, name, function in replaced:
+            setattr(module, name, function)
+        yield
+    finally:
+        for module, name, function in kept:
+            setattr(module, name, function)
+
+
+def speed(n_clips, repeats, seed):
+    """Seconds (CPU, best of ``repeats``) to render and describe ``n_clips`` clips, before and
+    after, and whether both give the same bits."""
+    rate = 22050
+    composer = Composer(sample_rate=rate, duration=15.0, fade=2.0)
+    genres = list(composer_module.GENRE_FAMILIES)[:10]
+    rng = np.random.default_rng(seed)
+    genre_only = [{"genre": genres[k % len(genres)]} for k in range(n_clips)]
+    # Decoded-like attributes: a genre distribution, tempo, key, density, loudness and the
+    # 64-band tonal balance of another piece, shifted by a few dB.
+    envelopes = band_envelope(composer.generate(genre_only[::-1], seed), rate, 64)
+    decoded = [{"genre": {genres[k % 10]: 0.7, genres[(k + 3) % 10]: 0.3},
+                "tempo": float(rng.uniform(70, 170)), "key": int(rng.integers(12)),
+                "mode": "minor" if k % 3 else "major", "density": float(rng.uniform(0.2, 0.8)),
+                "loudness": float(rng.uniform(0.02, 0.1)),
+                "envelope": envelopes[k] + rng.normal(0.0, 3.0, 64)} for k in range(n_clips)]
+    embedders = [AudioEmbedder(backend=backend, window=window, sample_rate=rate,
+                               clip_duration=15.0, standardize=False)
+                 for backend, window in (("librosa", 10.0), ("mel", 1.5),
+                                         ("modulation", 10.0), ("mel", 10.0))]
+    steps = {
+        "generate (decoded attributes)": lambda: [composer.generate(decoded, seed)],
+        "generate (genre only)": lambda: [composer.generate(genre_only, seed)],
+    }
+    audio = steps["generate (decoded attributes)"]()[0]
+    steps["describe (4 offline embeddings)"] = lambda: [e.transform(audio) for e in embedders]
+    rows = {}
+    for name, step in steps.items():
+        with previous_code():
+            before_seconds = best_time(step, repeats, clock=time.process_time)
+            before = step()
+        after_seconds = best_time(step, repeats, clock=time.process_time)
+        after = step()
+        same = all(np.array_equal(a, b) for a, b in zip(before, after))
+        rows[name] = (before_seconds, after_seconds, same)
+    return rows
+
+
+def report_speed(rows, n_clips):
+    print(f"CPU seconds for {n_clips} clips (best of the repeats), before -> after:")
+    total_before = total_after = 0.0
+    for name, (before, after, same) in rows.items():
+        total_before, total_after = total_before + before, total_after + after
+        print(f"  {name:34s} {before:7.2f} -> {after:6.2f}  ratio {after / before:.2f}  "
+              f"same bits: {same}")
+    print(f"  {'total':34s} {total_before:7.2f} -> {total_after:6.2f}  ratio "
+          f"{total_after / total_before:.2f}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--worlds", nargs="+", default=["default", "heldout"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--subject", type=int, default=1)
     parser.add_argument("--data-home", default=None)
+    parser.add_argument("--speed", action="store_true",
+                        help="time rendering and description before and after (see above)")
+    parser.add_argument("--clips", type=int, default=60, help="clips of --speed")
+    parser.add_argument("--repeats", type=int, default=3, help="repeats of --speed")
     args = parser.parse_args()
+    if args.speed:
+        report_speed(speed(args.clips, args.repeats, args.seed), args.clips)
+        return
     for world in args.worlds:
         result = run_world(world, args)
         report(result)

@@ -13,6 +13,7 @@ It is the composer of :class:`skbrainmusic.generation._score.ScoreBackend`, whic
 attributes from embeddings; it never sees a score of the music it reconstructs.
 """
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -530,6 +531,12 @@ def _comp_hits(comp, chord, root):
     return [(0, spread, 8, 58)]
 
 
+def _clamp(value, low, high):
+    """``value`` within ``[low, high]``: ``np.clip``'s result on a scalar, without its 10 us
+    of array machinery (a piece has thousands of notes)."""
+    return min(max(value, low), high)
+
+
 def _write_events(piece, style, duration, rng):
     """Note events ``(time_s, channel, key, velocity, duration_s)`` of a piece."""
     step = 60.0 / piece.tempo / 4
@@ -563,14 +570,14 @@ def _write_events(piece, style, duration, rng):
                     # Strummed chords roll their strings 12 ms apart.
                     offset = 0.012 * k if style.comp == "strum" else 0.0
                     events.append((at(bar, 8 * half + s) + offset, 1, int(note),
-                                   int(np.clip(velocity + dynamics, 30, 127)), length * step))
+                                   _clamp(velocity + dynamics, 30, 127), length * step))
         degree = plan[(2 * bar) % len(plan)]
         chord = _chord(degree, scale, style.sevenths)
         next_degree = plan[(2 * bar + 2) % len(plan)]
         next_root = scale[next_degree] - scale[degree]
         for s, interval, length in _bass_line(style.bass_rule, chord, next_root):
             events.append((at(bar, s), 2, int(root - 12 + scale[degree] + interval),
-                           int(np.clip(96 + dynamics, 30, 127)), length * step * 0.9))
+                           _clamp(96 + dynamics, 30, 127), length * step * 0.9))
         vary = rng.random_sample() < 0.35
         for s, move in zip(motif_steps, motif_moves):
             half_chord = _chord(plan[(2 * bar + s // 8) % len(plan)], scale, style.sevenths)
@@ -580,18 +587,17 @@ def _write_events(piece, style, duration, rng):
                 position = min(range(14), key=lambda p: abs(scale[p % 7] % 12 - pitch_class)
                                + 0.3 * abs(p - position))
             else:
-                position = int(np.clip(position + move + (rng.randint(-1, 2) if vary else 0),
-                                       0, 13))
+                position = int(_clamp(position + move + (rng.randint(-1, 2) if vary else 0), 0, 13))
             pitch = root + 12 + scale[position % 7] + 12 * (position // 7)
             length = float(rng.choice([2, 2, 3, 4]))
-            velocity = int(np.clip(rng.randint(84, 112) + dynamics, 30, 127))
+            velocity = int(_clamp(rng.randint(84, 112) + dynamics, 30, 127))
             events.append((at(bar, s), 0, int(pitch), velocity, length * step * 0.9))
         if piece.drums and style.groove is not None:
             for drum, (steps, velocity) in GROOVES[style.groove].items():
                 for s in steps:
                     accent = 0 if s % 4 == 0 else -12
                     events.append((at(bar, s), 9, drum,
-                                   int(np.clip(velocity + accent + dynamics, 30, 127)),
+                                   _clamp(velocity + accent + dynamics, 30, 127),
                                    step * 0.9))
     return [e for e in events if 0.0 <= e[0] < duration]
 
@@ -620,26 +626,28 @@ def band_envelope(audio, sample_rate, n_bands=16, top_db=_BAND_TOP_DB):
     -------
     envelope : ndarray of shape (n_clips, n_bands)
     """
-    import librosa
+    from .embeddings._librosa import stft_power
 
     audio = np.atleast_2d(np.asarray(audio, dtype=np.float32))
     filters = _band_filters(sample_rate, n_bands)
     bands = np.empty((len(audio), n_bands))
     # A few clips at a time: the spectrogram of a whole corpus would not fit in memory.
     for start in range(0, len(audio), 8):
-        power = np.abs(librosa.stft(audio[start:start + 8], n_fft=_BAND_N_FFT,
-                                    hop_length=_BAND_HOP)) ** 2
+        power = stft_power(audio[start:start + 8], _BAND_N_FFT, _BAND_HOP, center=True)
         bands[start:start + 8] = _band_levels(power, filters, top_db)
     return bands
 
 
+@functools.lru_cache(maxsize=8)
 def _band_filters(sample_rate, n_bands):
-    """The mel filter bank ``(n_bands, 1 + _BAND_N_FFT // 2)`` (float32) of
-    :func:`band_envelope`."""
+    """The mel filter bank ``(n_bands, 1 + _BAND_N_FFT // 2)`` (float32, read-only: it is
+    shared) of :func:`band_envelope`."""
     import librosa
 
-    return librosa.filters.mel(sr=sample_rate, n_fft=_BAND_N_FFT, n_mels=n_bands,
-                               fmax=sample_rate / 2.0)
+    filters = librosa.filters.mel(sr=sample_rate, n_fft=_BAND_N_FFT, n_mels=n_bands,
+                                  fmax=sample_rate / 2.0)
+    filters.flags.writeable = False
+    return filters
 
 
 def _band_levels(power, filters, top_db):

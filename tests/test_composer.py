@@ -175,3 +175,37 @@ def test_bad_attributes_raise(attributes, match):
 def test_attributes_must_be_a_dict():
     with pytest.raises(TypeError, match="dict"):
         Composer().compose(["jazz"])
+
+
+def test_band_envelope_is_the_one_of_librosas_stft():
+    import librosa
+
+    audio = Composer(sample_rate=RATE, duration=3.0, fade=0.2).generate(
+        [{"genre": "rock"}, {"genre": "jazz"}], 0)
+    filters = composer_module._band_filters(RATE, 16)
+    power = np.abs(librosa.stft(audio, n_fft=composer_module._BAND_N_FFT,
+                                hop_length=composer_module._BAND_HOP)) ** 2
+    reference = composer_module._band_levels(power, filters, composer_module._BAND_TOP_DB)
+    np.testing.assert_array_equal(band_envelope(audio, RATE, 16), reference)
+    # The filter bank is shared between calls: nobody may change it.
+    assert composer_module._band_filters(RATE, 16) is filters
+    assert not filters.flags.writeable
+
+
+def test_stereo_to_mono_rounds_as_the_mean_of_each_pair():
+    rng = np.random.default_rng(0)
+    extremes = np.array([1e-45, 1e-45, -1e-45, 3e-45, 3e38, 3e38, -0.0, 0.0, 1.0,
+                         np.nextafter(np.float32(1.0), np.float32(2.0))], dtype=np.float32)
+    for stereo in (rng.standard_normal(20000).astype(np.float32), extremes):
+        with np.errstate(over="ignore"):
+            np.testing.assert_array_equal(_music._mono(stereo),
+                                          stereo.reshape(-1, 2).mean(axis=1))
+
+
+def test_clamp_is_np_clip_on_scalars():
+    values = [-200, 29, 30, 31, 126, 127, 128, np.int64(-5), np.int64(140)]
+    for value in values:
+        for low, high in ((30, 127), (0, 13)):
+            clamped = composer_module._clamp(value, low, high)
+            assert clamped == np.clip(value, low, high)
+            assert int(clamped) == clamped

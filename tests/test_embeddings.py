@@ -236,6 +236,47 @@ def test_errors_name_the_problem(params, audio, error, match, standardize):
             embedder.transform(audio)
 
 
+@pytest.mark.parametrize("center", [False, True])
+@pytest.mark.parametrize(("n_clips", "n_samples"), [(1, 2048), (3, 40000)])
+def test_stft_power_is_librosas_bit_for_bit(center, n_clips, n_samples):
+    import librosa
+
+    clips = np.random.default_rng(1).standard_normal((n_clips, n_samples)).astype(np.float32)
+    power = _librosa.stft_power(clips, 2048, 525, center=center)
+    reference = np.abs(librosa.stft(clips, n_fft=2048, hop_length=525, center=center)) ** 2
+    # The same layout too: sums over frequencies then round as on librosa's spectrogram.
+    assert power.flags.f_contiguous and reference.flags.f_contiguous
+    np.testing.assert_array_equal(power, reference)
+    if n_samples > 2048:
+        # Several blocks of frames, the last one cut short.
+        assert power.shape[-1] % _librosa._STFT_BLOCK and power.shape[-1] > _librosa._STFT_BLOCK
+
+
+@pytest.mark.parametrize(("clips", "match"), [
+    (np.zeros((2, 4096)), "2-D float32"),
+    (np.zeros(4096, dtype=np.float32), "2-D float32"),
+    (np.zeros((2, 1000), dtype=np.float32), "shorter than one frame"),
+    (np.full((1, 4096), np.nan, dtype=np.float32), "NaN or infinite"),
+])
+def test_stft_power_names_bad_input(clips, match):
+    with pytest.raises(ValueError, match=match):
+        _librosa.stft_power(clips, 2048, 525)
+
+
+@pytest.mark.parametrize("backend", ["librosa", "mel", "modulation"])
+def test_backends_embed_as_on_librosas_stft(clips, backend, monkeypatch):
+    import librosa
+
+    def librosa_power(clips, n_fft, hop_length, *, center=False):
+        return np.abs(librosa.stft(clips, n_fft=n_fft, hop_length=hop_length,
+                                   center=center)) ** 2
+
+    embedder = raw_embedder(backend=backend, sample_rate=SR)
+    embedded = embedder.transform(clips)
+    monkeypatch.setattr(_librosa, "stft_power", librosa_power)
+    np.testing.assert_array_equal(embedded, embedder.transform(clips))
+
+
 def test_librosa_dimension_is_documented():
     assert _librosa.LibrosaBackend.dim == 210
     assert _modulation.ModulationBackend.dim == 64 and len(_modulation.RATE_EDGES) == 9

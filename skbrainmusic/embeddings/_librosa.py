@@ -36,13 +36,86 @@ def _frame_ranges(starts, length):
 
 def _power_spectrogram(clips, n_frames):
     """``|STFT|**2`` of ``clips (n_clips, n_samples)``: ``(n_clips, 1 + N_FFT // 2, n_frames)``."""
+    n_samples = (n_frames - 1) * HOP_LENGTH + N_FFT
+    return stft_power(clips[:, :n_samples], N_FFT, HOP_LENGTH, center=False)
+
+
+@functools.lru_cache(maxsize=4)
+def _hann(n_fft):
     import librosa
 
-    n_samples = (n_frames - 1) * HOP_LENGTH + N_FFT
-    spectrum = librosa.stft(
-        clips[:, :n_samples], n_fft=N_FFT, hop_length=HOP_LENGTH, center=False
-    )
-    return np.abs(spectrum) ** 2
+    window = librosa.filters.get_window("hann", n_fft, fftbins=True)
+    window.flags.writeable = False
+    return window
+
+
+# Frames transformed at a time: 64 frames of 2,048 float64 samples and their spectra (about
+# 2 MiB) stay in cache, where librosa's whole-array window product and F-ordered writes of
+# 4 frames at a time do not.
+_STFT_BLOCK = 64
+
+
+def stft_power(clips, n_fft, hop_length, *, center=False):
+    """``np.abs(librosa.stft(clips, n_fft=n_fft, hop_length=hop_length, center=center)) ** 2``,
+    bit for bit, in less time.
+
+    The same arithmetic as librosa's (a float64 Hann window times float32 frames, a float64
+    real FFT rounded to complex64, its float32 modulus squared; centring pads ``n_fft // 2``
+    zeros at both ends, librosa's default ``pad_mode="constant"``), a block of frames of one
+    clip at a time, and the same Fortran-ordered layout (sums over its frequency axis, e.g.
+    a mel projection, then round as on librosa's).
+
+    Parameters
+    ----------
+    clips : ndarray of shape (n_clips, n_samples)
+        float32 waveforms.
+    n_fft : int
+        Frame length.
+    hop_length : int
+        Samples between frame starts.
+    center : bool, default=False
+        Centre the frames on ``t * hop_length`` (zero padding), as librosa's default.
+
+    Returns
+    -------
+    power : ndarray of shape (n_clips, 1 + n_fft // 2, n_frames)
+        float32, Fortran-ordered.
+
+    Examples
+    --------
+    >>> import librosa
+    >>> import numpy as np
+    >>> from skbrainmusic.embeddings._librosa import stft_power
+    >>> clips = np.random.default_rng(0).standard_normal((2, 8000)).astype(np.float32)
+    >>> power = stft_power(clips, 512, 128, center=True)
+    >>> reference = np.abs(librosa.stft(clips, n_fft=512, hop_length=128)) ** 2
+    >>> bool(np.array_equal(power, reference))
+    True
+    """
+    from scipy.fft import rfft
+
+    clips = np.asarray(clips)
+    if clips.ndim != 2 or clips.dtype != np.float32:
+        raise ValueError(f"clips must be a 2-D float32 array (n_clips, n_samples); got "
+                         f"{clips.ndim} dimensions of {clips.dtype}.")
+    if not np.isfinite(clips).all():
+        # librosa refuses them too: one NaN would spread over its frames' whole spectrum.
+        raise ValueError("clips hold NaN or infinite samples: give finite waveforms.")
+    if center:
+        clips = np.pad(clips, ((0, 0), (n_fft // 2, n_fft // 2)))
+    if clips.shape[1] < n_fft:
+        raise ValueError(f"clips of {clips.shape[1]} samples are shorter than one frame "
+                         f"(n_fft={n_fft}).")
+    frames = np.lib.stride_tricks.sliding_window_view(clips, n_fft, axis=1)[:, ::hop_length]
+    window = _hann(n_fft)
+    n_clips, n_frames = frames.shape[:2]
+    power = np.empty((n_clips, 1 + n_fft // 2, n_frames), np.float32, order="F")
+    for clip in range(n_clips):
+        for start in range(0, n_frames, _STFT_BLOCK):
+            block = slice(start, start + _STFT_BLOCK)
+            spectrum = rfft(window * frames[clip, block], axis=-1).astype(np.complex64)
+            power[clip, :, block] = (np.abs(spectrum) ** 2).T
+    return power
 
 
 @functools.lru_cache(maxsize=4)
