@@ -87,10 +87,14 @@ def file_crc32(path, size=None):
     bytes when ``size`` is given."""
     crc = 0
     remaining = float("inf") if size is None else size
-    with open(path, "rb") as stream:
-        while remaining > 0 and (chunk := stream.read(int(min(_CHUNK, remaining)))):
-            crc = zlib.crc32(chunk, crc)
-            remaining -= len(chunk)
+    # one buffer read into again and again: a new 16 MiB bytes object per chunk costs its
+    # allocation and page faults (a third of the time on a cached study's 1.9 GB)
+    buffer = memoryview(bytearray(_CHUNK))
+    with open(path, "rb", buffering=0) as stream:
+        while remaining > 0 and (count := stream.readinto(buffer[:int(min(_CHUNK,
+                                                                           remaining))])):
+            crc = zlib.crc32(buffer[:count], crc)
+            remaining -= count
     return crc
 
 

@@ -390,3 +390,30 @@ def test_requires_fit_tag_follows_standardize():
 
     assert get_tags(AudioEmbedder()).requires_fit
     assert not get_tags(AudioEmbedder(standardize=False)).requires_fit
+
+
+def test_cache_keys_hash_the_samples_whatever_their_layout(tmp_path):
+    # A clip's key is the SHA-256 of its float32 samples in order (hashed from the array's
+    # own buffer): a strided view, a float64 copy and a memory-mapped copy of the same
+    # samples share it, and one changed sample does not.
+    import hashlib
+
+    from skbrainmusic.embeddings._cache import EmbeddingCache
+
+    cache = EmbeddingCache(tmp_path / "cache", {"backend": "test"})
+    rng = np.random.default_rng(0)
+    clips = rng.standard_normal((2, 4000)).astype(np.float32)
+    stored = np.lib.format.open_memmap(tmp_path / "clips.npy", mode="w+",
+                                       dtype=np.float32, shape=(4000, 2))
+    stored[:] = clips.T
+    key = cache.key(clips[0], 8000)
+    assert cache.key(stored[:, 0], 8000) == key  # a strided column of a memmap
+    assert cache.key(clips[0].astype(np.float64), 8000) == key
+    expected = hashlib.sha256(cache._settings_digest)
+    expected.update(b"8000:4000:")
+    expected.update(clips[0].tobytes())
+    assert key == expected.hexdigest()
+    changed = clips[0].copy()
+    changed[123] += 1e-3
+    assert cache.key(changed, 8000) != key
+    assert cache.key(clips[0], 16000) != key

@@ -51,7 +51,8 @@ class EmbeddingCache:
         """Hex key of one clip: its samples ``(n_samples,)`` float32 and ``sample_rate``."""
         digest = hashlib.sha256(self._settings_digest)
         digest.update(f"{int(sample_rate)}:{clip.shape[0]}:".encode())
-        digest.update(np.ascontiguousarray(clip, dtype=np.float32).tobytes())
+        # the array's own buffer: the same bytes as tobytes(), without copying the clip
+        digest.update(np.ascontiguousarray(clip, dtype=np.float32))
         return digest.hexdigest()
 
     def _path(self, key):

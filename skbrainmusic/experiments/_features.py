@@ -136,8 +136,10 @@ def _digest(X):
     """Content key of an audio array (None for other input, which is never remembered)."""
     if not isinstance(X, np.ndarray) or X.dtype.kind != "f":
         return None
-    digest = hashlib.blake2b(str(X.shape).encode(), digest_size=16)
-    digest.update(np.ascontiguousarray(X, dtype=np.float32).tobytes())
+    # SHA-256 runs twice as fast as BLAKE2 on CPUs with SHA instructions, and the array's
+    # buffer is hashed in place (tobytes() would copy it: 0.6 GB for the paper's stimuli)
+    digest = hashlib.sha256(str(X.shape).encode())
+    digest.update(np.ascontiguousarray(X, dtype=np.float32))
     return digest.hexdigest()
 
 
