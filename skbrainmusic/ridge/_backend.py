@@ -11,7 +11,9 @@ methods below, so one solver code path serves both libraries. Backends:
   (``scipy.linalg.eigh(driver="evd")``). Quadratic forms ``z^T G z`` of many vectors go
   through the Cholesky factor of ``G`` and one triangular product (BLAS ``trmm``, half the
   flops of ``G @ Z``); a ``G`` that is only semi-definite gets a pivoted factor of its
-  numerical rank (LAPACK ``pstrf``).
+  numerical rank (LAPACK ``pstrf``). When ``Z`` is ``B`` scaled row-wise by one weight
+  vector per alpha, the scaled copies are made one alpha and about 1 MiB of columns at a
+  time and multiplied while in cache (:meth:`NumpyBackend.scaled_factored_norms`).
 - ``"torch"``: torch tensors on CPU; ``"torch_cuda"``: on the current CUDA device. No
   tridiagonal reduction there: the solvers use ``torch.linalg.eigh``, except that on CUDA
   the cross-validation folds solve their shifted systems through one batched Cholesky
