@@ -137,7 +137,8 @@ def test_folds_leaving_rows_out_and_no_intercept_equal_brute_force(n_features, s
 def test_direct_route_with_a_factor_of_the_validation_rows_equals_brute_force(score, route,
                                                                               monkeypatch):
     # A rank above the 20 validation rows, whose Gram matrix is factored all the same (as
-    # from 256 validation rows): a pivoted factor of their rank, exact scores.
+    # from 256 validation rows, with more solves than the rank): a pivoted factor of their
+    # rank, exact scores.
     from skbrainmusic.ridge import _solvers
     from skbrainmusic.ridge._backend import NumpyBackend
 
@@ -146,12 +147,15 @@ def test_direct_route_with_a_factor_of_the_validation_rows_equals_brute_force(sc
     factor = NumpyBackend.cholesky_factor
     monkeypatch.setattr(NumpyBackend, "cholesky_factor",
                         lambda self, matrix: factors.append(factor(self, matrix)) or factors[-1])
-    X, Y = _problem(100, 40, seed=1)
+    X, Y = _problem(100, 40, n_targets=9, seed=1)
     splits = clip_splits(5, n_clips=50, n_windows=2)
-    alphas = np.array([0.5, 10.0, 300.0])
+    alphas = np.array([0.5, 3.0, 10.0, 50.0, 300.0])  # 45 solves > rank 40: worth it
     result = ridge_cv(X, Y, alphas, splits, dtype="float64", score=score,
                       return_cv_scores=True)
     assert [f.lower.shape for f in factors] == [(40, 19)] * len(splits)
+    factors.clear()
+    ridge_cv(X, Y[:, :2], alphas, splits, dtype="float64", score=score)  # 10 solves: not
+    assert factors == []
     np.testing.assert_allclose(result.cv_scores,
                                _brute_force_scores(X, Y, alphas, splits, score),
                                rtol=1e-9, atol=1e-11)
@@ -296,13 +300,22 @@ def test_target_batches_backends_and_float32_agree(backend):
 @pytest.mark.parametrize("alphas", [np.logspace(-1, 3, 12), [0.5, 40.0]],
                          ids=["eigh", "cholesky"])
 @pytest.mark.parametrize("fit_intercept", [True, False])
-def test_refit_from_the_cv_products_equals_ridge_fit(alphas, fit_intercept, backend):
+def test_refit_from_the_cv_products_equals_ridge_fit(alphas, fit_intercept, backend,
+                                                     monkeypatch):
     # A primal fit whose folds partition the rows refits from the Gram matrix and X^T Y it
     # computed for the folds (in two target batches here); ridge_fit starts from the data.
+    from skbrainmusic.ridge import _solvers
+
     X, Y = _problem(80, 12, n_targets=7, seed=8)
     splits = clip_splits(4, n_clips=40, n_windows=2)
+    calls = []
+    original = _solvers.ridge_fit
+    monkeypatch.setattr(_solvers, "ridge_fit", lambda *a, **k: calls.append(1) or original(
+        *a, **k))
     result = ridge_cv(X, Y, alphas, splits, dtype="float64", backend=backend,
                       fit_intercept=fit_intercept, n_targets_batch=4)
+    assert calls == []  # solved from the cross-validation's own products
+    monkeypatch.setattr(_solvers, "ridge_fit", original)
     coef, intercept = ridge_fit(X, Y, result.best_alphas, dtype="float64",
                                 fit_intercept=fit_intercept)
     np.testing.assert_allclose(result.coef, coef, rtol=1e-10, atol=1e-12)
@@ -312,6 +325,27 @@ def test_refit_from_the_cv_products_equals_ridge_fit(alphas, fit_intercept, back
         reference = Ridge(alpha=alpha, fit_intercept=fit_intercept).fit(X, Y[:, target])
         np.testing.assert_allclose(result.coef[:, target], reference.coef_, rtol=1e-8,
                                    atol=1e-10)
+
+
+def test_refit_without_the_cv_products_fits_anew(monkeypatch):
+    # Standardisation (per-fold scales) and folds that leave rows out of both sets refit
+    # through ridge_fit; the coefficients are those of sklearn all the same.
+    from skbrainmusic.ridge import _solvers
+
+    X, Y = _problem(80, 12, n_targets=3, seed=9)
+    calls = []
+    original = _solvers.ridge_fit
+    monkeypatch.setattr(_solvers, "ridge_fit", lambda *a, **k: calls.append(1) or original(
+        *a, **k))
+    splits = clip_splits(4, n_clips=40, n_windows=2)
+    result = ridge_cv(X, Y, ALPHAS, splits, dtype="float64", standardize=True)
+    assert calls == [1]
+    partial = [(train[4:], val) for train, val in splits]  # no fold covers every row
+    result = ridge_cv(X, Y, ALPHAS, partial, dtype="float64")
+    assert calls == [1, 1]
+    for target, alpha in enumerate(result.best_alphas):
+        reference = Ridge(alpha=alpha).fit(X, Y[:, target])
+        np.testing.assert_allclose(result.coef[:, target], reference.coef_, rtol=1e-8)
 
 
 def test_constant_target_scores_zero_not_nan():

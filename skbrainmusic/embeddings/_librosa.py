@@ -92,8 +92,11 @@ def stft_power(clips, n_fft, hop_length, *, center=False):
     >>> bool(np.array_equal(power, reference))
     True
     """
-    from scipy.fft import rfft
+    # librosa's own FFT library (numpy.fft unless librosa.set_fftlib chose another), so that
+    # the spectra round as librosa's do whatever the versions
+    import librosa
 
+    rfft = librosa.get_fftlib().rfft
     clips = np.asarray(clips)
     if clips.ndim != 2 or clips.dtype != np.float32:
         raise ValueError(f"clips must be a 2-D float32 array (n_clips, n_samples); got "

@@ -146,7 +146,8 @@ or (n_samples,)
         n_clips, n_windows, n_features = X3.shape
         # One GEMM over all windows of all clips: ``X3 @ coef`` would run one per clip.
         return (X3.reshape(n_clips * n_windows, n_features)
-                @ self.coef_.astype(X3.dtype, copy=False)).reshape(n_clips, n_windows, -1)
+                @ self.coef_.astype(X3.dtype, copy=False)).reshape(n_clips, n_windows,
+                                                                    self.coef_.shape[1])
 
     @fill_doc
     def transform(self, X):
@@ -176,7 +177,11 @@ or (n_samples,)
         -------
         scores : ndarray of shape (n_voxels,)
             Correlation over all windows of all clips; 0 for a voxel whose measured or
-            predicted response is constant (r undefined).
+            predicted response is constant (r undefined). Computed from ``X @ coef_``:
+            r does not depend on the intercept, and :meth:`predict`'s float32 sum with it
+            can round away the variation of a heavily penalised voxel, so these scores may
+            differ from the correlation of :meth:`predict`'s output in the last digits
+            (or more for such voxels).
         """
         check_is_fitted(self)
         X3, _ = validate_clips(self, X, reset=False)

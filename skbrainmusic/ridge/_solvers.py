@@ -105,10 +105,10 @@ _MAX_CHOLESKY_ALPHAS = 8
 # 30 ms) and while n_targets * n_alphas <= rank^2 / 128: decoding (128 targets) takes it,
 # encoding with thousands of voxel targets keeps the eigendecomposition.
 _MIN_TRIDIAGONAL_SIZE = 512
-# Validation rows from which a fold whose rank is at least their number still factors
-# their Gram matrix for the prediction norms (numpy): a ROI of 400-600 voxels with 384
-# validation rows saves a fifth of its norms; with 96 rows the direct product measured
-# faster.
+# Validation rows from which a primal fold whose rank is at least their number still
+# factors their Gram matrix for the prediction norms (numpy; with more alphas x targets to
+# score than the rank): a ROI of 400-600 voxels with 384 validation rows saves a fifth of
+# its norms; with 96 rows the direct product measured faster.
 _MIN_FACTORED_ROWS = 256
 _TRIDIAGONAL_SOLVES_PER_RANK2 = 1 / 128
 
@@ -274,6 +274,8 @@ class _FoldDecomposition:
     validation rows: everything the scores use is a product of the validation rows
     (``Xv^T Xv``, ``Xv^T Yv``) brought to the basis ``Q``, and ``Xt^T Yt`` is ``X^T Y``
     (computed once per call, ``full_products``) minus the validation rows' product.
+    ``val_gram``, when given, is the validation rows' centred Gram matrix ``Xvc^T Xvc``
+    already computed (primal K-fold: the call sums them into ``full_gram``).
     """
 
     def __init__(self, be, X, full_gram, x_sum, primal, train, val, fit_intercept, varying,
@@ -354,9 +356,11 @@ class _FoldDecomposition:
             self.A_centered = A - self.A_mean
             if A.shape[1] < n_val:
                 self.gram = self.A_centered.T @ self.A_centered
-        if self.gram is None and be.name == "numpy" and n_val >= _MIN_FACTORED_ROWS:
+        if (self.gram is None and primal and be.name == "numpy" and n_val >= _MIN_FACTORED_ROWS
+                and n_solves > self.A_centered.shape[1]):
             # the factor of Ac^T Ac has the rank of the centred validation rows: k (rank -
-            # k / 2) flops a column instead of 2 n_val rank for the direct product
+            # k / 2) flops a column instead of 2 n_val rank for the direct product, which
+            # repays the factorisation (~n_val rank^2) over more columns than the rank
             self.gram = self.A_centered.T @ self.A_centered
         # ||Ac Z||^2 through a (pivoted) triangular factor of Ac^T Ac: at most half the
         # flops of the full product
@@ -617,10 +621,11 @@ def ridge_cv(X, Y, alphas, splits, *, backend="numpy", dtype="float32",
     batches = [slice(start, start + batch) for start in range(0, n_targets, batch)]
     primal = n_features <= max(train.size for train, _ in splits)
     val_grams = [None] * len(splits)
-    if primal and _validates_every_row_once(splits, n_samples):
+    if (primal and len(splits) * n_features**2 * np.dtype(dtype).itemsize <= _BATCH_BYTES
+            and _validates_every_row_once(splits, n_samples)):
         # The folds need the Gram matrix of every validation block's centred rows, and with
         # K-fold (every row validates once) X^T X is their sum plus each block's mean term:
-        # X^T X costs nothing more.
+        # X^T X costs nothing more (held for all the folds while they fit the work budget).
         full_gram = 0
         for k, (_, val) in enumerate(splits):
             Xv = Xb[be.index(val)]
@@ -657,11 +662,11 @@ def ridge_cv(X, Y, alphas, splits, *, backend="numpy", dtype="float32",
                                   val_gram=val_grams[k])
         val_grams[k] = None
         uses_rows = not (primal and fold.partition)
-        for k, targets in enumerate(batches):
+        for b, targets in enumerate(batches):
             Yv = target_rows(val, targets)
             Yt = target_rows(train, targets) if uses_rows else None
-            score_sums[:, targets] += _fold_scores(be, fold, Yv, Yt, full_products[k],
-                                                   y_sums[k], alphas, score)
+            score_sums[:, targets] += _fold_scores(be, fold, Yv, Yt, full_products[b],
+                                                   y_sums[b], alphas, score)
         del fold
     mean_scores = score_sums / len(splits)
     best = _select_alphas(mean_scores, alphas)
@@ -673,9 +678,16 @@ def ridge_cv(X, Y, alphas, splits, *, backend="numpy", dtype="float32",
     )
     if refit and full_products[0] is not None and not standardize:
         # ridge_fit's solve from the Gram matrix and X^T Y of all rows computed above
-        products = be.concatenate(full_products) if len(batches) > 1 else full_products[0]
-        coef = _penalised_solutions(be, full_gram, alphas[best],
-                                    lambda columns: products[:, columns], be.to_numpy,
+        starts = np.array([targets.start for targets in batches])
+
+        def products(columns):
+            columns = np.arange(n_targets)[columns]  # increasing, from a slice or a mask
+            which = np.searchsorted(starts, columns, side="right") - 1
+            parts = [full_products[b][:, be.index(columns[which == b] - starts[b])]
+                     for b in np.unique(which)]
+            return parts[0] if len(parts) == 1 else be.concatenate(parts)
+
+        coef = _penalised_solutions(be, full_gram, alphas[best], products, be.to_numpy,
                                     n_features, n_targets_batch, dtype)
         intercept = ((y_mean - x_mean @ coef.astype(np.float64)).astype(dtype)
                      if fit_intercept else np.zeros(n_targets, dtype=dtype))
@@ -692,7 +704,8 @@ def _penalised_solutions(be, gram, alphas, right_hand_sides, to_primal, n_featur
                          n_targets_batch, dtype):
     """``to_primal((gram + alpha_t I)^-1 r_t)`` for every target ``t``, as the columns of a
     (n_features, n_targets) array of ``dtype``: ``right_hand_sides(columns)`` gives the
-    ``r_t`` of some targets (a slice or an index array).
+    ``r_t`` of some targets (a slice or an increasing index array). ``gram`` may be
+    overwritten.
 
     One Cholesky solve per distinct alpha when there are at most
     :data:`_MAX_CHOLESKY_ALPHAS` of them (and ``gram`` plus each is positive definite at
