@@ -92,10 +92,10 @@ def stft_power(clips, n_fft, hop_length, *, center=False):
     >>> bool(np.array_equal(power, reference))
     True
     """
-    # librosa's own FFT library (numpy.fft unless librosa.set_fftlib chose another), so that
-    # the spectra round as librosa's do whatever the versions
     import librosa
 
+    # librosa's own FFT library (numpy.fft unless librosa.set_fftlib chose another), so that
+    # the spectra round as librosa's do whatever the versions
     rfft = librosa.get_fftlib().rfft
     clips = np.asarray(clips)
     if clips.ndim != 2 or clips.dtype != np.float32:

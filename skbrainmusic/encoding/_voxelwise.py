@@ -186,9 +186,7 @@ or (n_samples,)
         check_is_fitted(self)
         X3, _ = validate_clips(self, X, reset=False)
         Y3, _ = check_targets(y, X3)
-        # r does not depend on the intercept, and adding it in float32 would round away
-        # the variation of a heavily penalised voxel (alpha 1e7: below the intercept's
-        # last digit), leaving r to the rounding
+        # without the intercept (see Returns)
         return voxel_correlations(Y3, self._variations(X3))
 
     @fill_doc

@@ -427,7 +427,8 @@ class _Fit(NamedTuple):
 def targets_digest(targets):
     """SHA-1 of targets as float32 in C order (the same for ``(n_clips, n_windows, d)`` and
     its ``(n_samples, d)`` rows)."""
-    return hashlib.sha1(np.ascontiguousarray(targets, dtype=np.float32).tobytes()).hexdigest()
+    # (the array's own buffer: the bytes of tobytes() without a copy)
+    return hashlib.sha1(np.ascontiguousarray(targets, dtype=np.float32)).hexdigest()
 
 
 # Parameters that decide every ROI's cross-validation: estimators fitted jointly must share

@@ -689,8 +689,8 @@ def ridge_cv(X, Y, alphas, splits, *, backend="numpy", dtype="float32",
 
         coef = _penalised_solutions(be, full_gram, alphas[best], products, be.to_numpy,
                                     n_features, n_targets_batch, dtype)
-        intercept = ((y_mean - x_mean @ coef.astype(np.float64)).astype(dtype)
-                     if fit_intercept else np.zeros(n_targets, dtype=dtype))
+        intercept = _intercepts(coef, x_mean, y_mean, dtype) if fit_intercept \
+            else np.zeros(n_targets, dtype=dtype)
         result.coef, result.intercept = _unscaled(coef, intercept, x_scale, y_scale, dtype)
     elif refit:
         coef, intercept = ridge_fit(
@@ -698,6 +698,11 @@ def ridge_cv(X, Y, alphas, splits, *, backend="numpy", dtype="float32",
             standardize=standardize, n_targets_batch=n_targets_batch)
         result.coef, result.intercept = _unscaled(coef, intercept, x_scale, y_scale, dtype)
     return result
+
+
+def _intercepts(coef, x_mean, y_mean, dtype):
+    """Intercepts of centred fits: ``y_mean - x_mean @ coef`` (float64 means), in ``dtype``."""
+    return (y_mean - x_mean @ coef.astype(np.float64)).astype(dtype)
 
 
 def _penalised_solutions(be, gram, alphas, right_hand_sides, to_primal, n_features,
@@ -822,6 +827,6 @@ def ridge_fit(X, Y, alphas, *, backend="numpy", dtype="float32", fit_intercept=T
                                 n_targets_batch, dtype)
     if standardize:
         coef /= be.to_numpy(scale).reshape(-1, 1)
-    intercept = (y_mean - x_mean @ coef.astype(np.float64)).astype(dtype) if fit_intercept \
+    intercept = _intercepts(coef, x_mean, y_mean, dtype) if fit_intercept \
         else np.zeros(n_targets, dtype=dtype)
     return _unscaled(coef, intercept, x_scale, y_scale, dtype)
