@@ -160,6 +160,27 @@ def restore_target_shape(Y3, y_ndim):
     return Y3
 
 
+def all_finite(array):
+    """Whether every element of the float ``array`` is finite, without a boolean copy.
+
+    A finite sum proves it (any NaN or infinity makes the sum NaN or infinite); only a sum
+    that is not finite, because of a non-finite element or of an overflow of huge finite
+    ones, is checked element by element. The sum streams the array once (a memory-mapped
+    corpus of gigabytes in a fraction of the time ``np.isfinite(array).all()`` takes).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbrainmusic._validation import all_finite
+    >>> all_finite(np.ones(3)), all_finite(np.array([1.0, np.nan]))
+    (True, False)
+    >>> all_finite(np.full(2, np.finfo(np.float32).max))  # the sum overflows
+    True
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        return bool(np.isfinite(array.sum()) or np.isfinite(array).all())
+
+
 def check_positive_int(value, name, *, minimum=1):
     """Raise a clear error unless ``value`` is an integer >= ``minimum`` (bools rejected)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):

@@ -17,7 +17,7 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._batches import release_pages
-from ._validation import FLOAT_DTYPES, _ndim, validate_clips
+from ._validation import FLOAT_DTYPES, _ndim, all_finite, validate_clips
 
 # Times are in seconds; no real geometry is finer than a microsecond, and the tolerance keeps
 # products such as 3 * 1.5 from landing on the wrong side of a boundary.
@@ -373,9 +373,7 @@ class TemporalWindowAligner(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
                 with np.errstate(over="ignore", invalid="ignore"):
                     np.matmul(membership, X3[clips, :n_needed, voxels], out=tile)
                     tile /= counts
-                    # The sum is the fast test; a huge but finite tile can overflow it.
-                    finite = np.isfinite(tile.sum()) or np.isfinite(tile).all()
-                if not finite:
+                if not all_finite(tile):
                     last = first_clip + tile.shape[0] - 1
                     raise ValueError(
                         "X contains NaN or infinity (or values whose window sums overflow "

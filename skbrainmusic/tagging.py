@@ -19,6 +19,7 @@ from sklearn.preprocessing import MultiLabelBinarizer, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from ._docs import fill_doc
+from ._validation import all_finite
 from .metrics import AUDIOSET_GROUPS, AUDIOSET_TOP_N, top_n_agreement_batch
 
 _BACKENDS = ("embedding", "ast")
@@ -35,7 +36,7 @@ def check_audio(audio, name="audio"):
     if audio.ndim != 2 or audio.shape[0] == 0 or audio.shape[1] == 0:
         raise ValueError(f"{name} must be waveforms of shape (n_clips, n_samples); got shape "
                          f"{audio.shape}.")
-    if not np.isfinite(audio).all():
+    if not all_finite(audio):
         raise ValueError(f"{name} contains NaN or infinite samples.")
     return audio
 

@@ -11,6 +11,8 @@ import functools
 
 import numpy as np
 
+from .._validation import all_finite
+
 SAMPLE_RATE = 22050
 N_FFT = 2048
 HOP_LENGTH = 525
@@ -101,7 +103,7 @@ def stft_power(clips, n_fft, hop_length, *, center=False):
     if clips.ndim != 2 or clips.dtype != np.float32:
         raise ValueError(f"clips must be a 2-D float32 array (n_clips, n_samples); got "
                          f"{clips.ndim} dimensions of {clips.dtype}.")
-    if not np.isfinite(clips).all():
+    if not all_finite(clips):
         # librosa refuses them too: one NaN would spread over its frames' whole spectrum.
         raise ValueError("clips hold NaN or infinite samples: give finite waveforms.")
     if center:
