@@ -327,6 +327,34 @@ def test_refit_from_the_cv_products_equals_ridge_fit(alphas, fit_intercept, back
                                    atol=1e-10)
 
 
+@pytest.mark.parametrize("standardize", [False, True])
+def test_kfold_takes_x_t_y_from_the_validation_blocks(standardize, backend, monkeypatch):
+    # With K-fold splits, X^T Y is the sum of the validation blocks' centred products (which
+    # the folds need) plus their mean terms: the folds get those products instead of
+    # computing them. Over the work budget, every fold computes its own: same numbers.
+    from skbrainmusic.ridge import _solvers
+
+    X, Y = _problem(80, 12, n_targets=7, seed=11)
+    splits = clip_splits(4, n_clips=40, n_windows=2)
+    calls = []
+    original = _solvers._FoldDecomposition.val_products
+    monkeypatch.setattr(_solvers._FoldDecomposition, "val_products",
+                        lambda self, Yv: calls.append(1) or original(self, Yv))
+
+    def fit():
+        return ridge_cv(X, Y, ALPHAS, splits, dtype="float64", backend=backend,
+                        standardize=standardize, n_targets_batch=4, return_cv_scores=True)
+
+    blocks = fit()
+    assert calls == []
+    monkeypatch.setattr(_solvers, "_BATCH_BYTES", 64)
+    per_fold = fit()
+    assert len(calls) == len(splits) * 2  # two target batches
+    np.testing.assert_allclose(blocks.cv_scores, per_fold.cv_scores, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(blocks.coef, per_fold.coef, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(blocks.intercept, per_fold.intercept, rtol=1e-9, atol=1e-12)
+
+
 def test_refit_without_the_cv_products_fits_anew(monkeypatch):
     # Standardisation (per-fold scales) and folds that leave rows out of both sets refit
     # through ridge_fit; the coefficients are those of sklearn all the same.

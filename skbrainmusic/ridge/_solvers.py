@@ -89,6 +89,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._numeric import power_of_two_scale
+from .._validation import all_finite
 from ._backend import check_dtype, get_backend
 
 SCORES = ("correlation", "r2")
@@ -157,7 +158,7 @@ def _check_xy(X, Y):
             f"X has {X.shape[0]} samples but Y has {Y.shape[0]}: the first axes must match."
         )
     for name, array in (("X", X), ("Y", Y)):
-        if not np.all(np.isfinite(array)):
+        if not all_finite(array):
             raise ValueError(f"{name} contains NaN or infinite values; remove or impute them.")
     return X, Y
 
@@ -489,12 +490,13 @@ def _spread_over_alphas(weights, B):
     return Z.reshape(B.shape[0], -1)
 
 
-def _fold_scores(be, fold, Yv, Yt, full_products, y_sum, alphas, score):
+def _fold_scores(be, fold, Yv, Yt, full_products, y_sum, alphas, score, val_products=None):
     """Scores (n_alphas, batch) of one fold for one target batch, float64 on the host.
 
     ``Yv`` and ``Yt`` are the validation and training rows of the batch's targets (``Yt``
     None when the fold uses ``full_products``, ``X^T Y`` of all rows, and ``y_sum``, the
-    targets' sums over all rows, instead)."""
+    targets' sums over all rows, instead). ``val_products``: the fold's
+    :meth:`~_FoldDecomposition.val_products` when already computed."""
     n_alphas = len(alphas)
     y_mean_val = Yv.mean(0, keepdims=True)
     if Yt is not None:
@@ -502,7 +504,8 @@ def _fold_scores(be, fold, Yv, Yt, full_products, y_sum, alphas, score):
     else:
         y_mean_train = (y_sum - fold.n_val * y_mean_val) / fold.n_train
     Yv_centered = Yv - y_mean_val
-    val_products = fold.val_products(Yv_centered)
+    if val_products is None:
+        val_products = fold.val_products(Yv_centered)
     B = fold.project(Yt, full_products, val_products, y_mean_val, y_mean_train)
     cross = fold.val_cross(Yv_centered, val_products)
     Z = fold.shrink(alphas, B)
@@ -620,40 +623,58 @@ def ridge_cv(X, Y, alphas, splits, *, backend="numpy", dtype="float32",
                         max(min(n_features, n_samples), n_val_max), np.dtype(dtype).itemsize)
     batches = [slice(start, start + batch) for start in range(0, n_targets, batch)]
     primal = n_features <= max(train.size for train, _ in splits)
+    itemsize = np.dtype(dtype).itemsize
+    # With K-fold (every row validates once) in the primal, X^T X and X^T Y are the sums
+    # over the validation blocks of their centred products, which the folds need anyway,
+    # plus each block's mean terms: both cost nothing more (the blocks' products are held
+    # for all the folds while they fit the work budget).
+    kfold = primal and _validates_every_row_once(splits, n_samples)
+    gram_blocks = kfold and len(splits) * n_features**2 * itemsize <= _BATCH_BYTES
+    product_blocks = (kfold and len(splits) * n_features * n_targets * itemsize
+                      <= _BATCH_BYTES)
     val_grams = [None] * len(splits)
-    if (primal and len(splits) * n_features**2 * np.dtype(dtype).itemsize <= _BATCH_BYTES
-            and _validates_every_row_once(splits, n_samples)):
-        # The folds need the Gram matrix of every validation block's centred rows, and with
-        # K-fold (every row validates once) X^T X is their sum plus each block's mean term:
-        # X^T X costs nothing more (held for all the folds while they fit the work budget).
-        full_gram = 0
-        for k, (_, val) in enumerate(splits):
-            Xv = Xb[be.index(val)]
-            mean = Xv.mean(0, keepdims=True)
-            Xv = Xv - mean
-            val_grams[k] = Xv.T @ Xv
-            full_gram = full_gram + val_grams[k] + (val.size * mean.T) * mean
-        del Xv
-    else:
-        # in the dual with standardisation the kernel depends on the fold's scales
-        full_gram = (None if not primal and standardize
-                     else (Xb.T @ Xb if primal else Xb @ Xb.T))
+    val_products = [[None] * len(batches) for _ in splits]
 
     def target_rows(rows, targets):
         Yb = be.asarray(Y[rows, targets], dtype)
         return Yb - y_offset[:, targets] if fit_intercept else Yb
 
+    if gram_blocks:
+        full_gram = 0
+    else:
+        # in the dual with standardisation the kernel depends on the fold's scales
+        full_gram = (None if not primal and standardize
+                     else (Xb.T @ Xb if primal else Xb @ Xb.T))
     # Primal folds that partition the rows get Xt^T Yt as X^T Y minus the validation rows'
     # product: one product over all rows per call instead of one over the training rows
     # per fold.
     full_products = y_sums = [None] * len(batches)
-    if primal and any(_is_partition(train, val, n_samples) for train, val in splits):
+    if product_blocks:
+        full_products, y_sums = [0] * len(batches), [0] * len(batches)
+    elif primal and any(_is_partition(train, val, n_samples) for train, val in splits):
         full_products, y_sums = [], []
         for targets in batches:
             Yb = target_rows(slice(None), targets)
             full_products.append(Xb.T @ Yb)
             y_sums.append(Yb.sum(0, keepdims=True))
             del Yb
+    if gram_blocks or product_blocks:
+        for k, (_, val) in enumerate(splits):
+            Xv = Xb[be.index(val)]
+            mean = Xv.mean(0, keepdims=True)
+            Xv = Xv - mean
+            if gram_blocks:
+                val_grams[k] = Xv.T @ Xv
+                full_gram = full_gram + val_grams[k] + (val.size * mean.T) * mean
+            for b, targets in enumerate(batches if product_blocks else ()):
+                # as the fold computes them (_FoldDecomposition.val_products)
+                Yv = target_rows(val, targets)
+                y_val_mean = Yv.mean(0, keepdims=True)
+                val_products[k][b] = Xv.T @ (Yv - y_val_mean)
+                full_products[b] = (full_products[b] + val_products[k][b]
+                                    + (val.size * mean.T) * y_val_mean)
+                y_sums[b] = y_sums[b] + Yv.sum(0, keepdims=True)
+        del Xv
     x_sum = Xb.sum(0, keepdims=True) if primal else None
     for k, (train, val) in enumerate(splits):
         varying = _varying_columns(be, X, train, dtype) if standardize else None
@@ -666,7 +687,9 @@ def ridge_cv(X, Y, alphas, splits, *, backend="numpy", dtype="float32",
             Yv = target_rows(val, targets)
             Yt = target_rows(train, targets) if uses_rows else None
             score_sums[:, targets] += _fold_scores(be, fold, Yv, Yt, full_products[b],
-                                                   y_sums[b], alphas, score)
+                                                   y_sums[b], alphas, score,
+                                                   val_products[k][b])
+        val_products[k] = None
         del fold
     mean_scores = score_sums / len(splits)
     best = _select_alphas(mean_scores, alphas)
