@@ -22,6 +22,7 @@ from skbrainmusic import AudioEmbedder, ConditionedGenerator
 from skbrainmusic.experiments import (
     EmbeddingSpec,
     StimulusFeatures,
+    SyntheticStudies,
     clip_labels,
     run_demo,
     run_experiment,
@@ -334,6 +335,20 @@ def test_agreement_null_of_the_identity_is_the_metric(rng):
         pytest.approx(top_n_agreement_score(proba_true, proba_pred, classes=classes))
 
 
+def test_pairwise_agreement_is_top_n_agreement_of_every_pair(rng):
+    from skbrainmusic.metrics import top_n_agreement
+
+    labels = ["Blues", "Jazz", "Rock music", "Pop music", "Sad music", "Happy music", "Funk"]
+    ranked_a = [list(rng.permutation(labels)[:rng.integers(1, 8)]) for _ in range(6)]
+    ranked_b = [list(rng.permutation(labels)[:rng.integers(1, 8)]) for _ in range(5)]
+    for n in (1, 3, 10):
+        expected = [[top_n_agreement(a, b, n) for b in ranked_b] for a in ranked_a]
+        np.testing.assert_allclose(stats.pairwise_agreement(ranked_a, ranked_b, n), expected,
+                                   rtol=1e-15)
+    with pytest.raises(ValueError, match="empty"):
+        stats.pairwise_agreement([[]], [[]], 2)
+
+
 def test_p_values_and_intervals(rng):
     assert stats.p_value(0.9, np.full(99, 0.5)) == pytest.approx(0.01)
     assert stats.p_value(0.5, np.full(99, 0.5)) == 1.0
@@ -570,3 +585,36 @@ def test_decoders_predict_from_the_responses_they_averaged(oof, atlas, monkeypat
     # The control's predictions are its own, not the music decoder's.
     assert not np.allclose(predictions[_SHUFFLED][1], predictions["a"][1])
 
+
+
+def test_task_order_hands_out_each_task_once_long_ones_first():
+    from skbrainmusic.experiments._experiment import _task_order
+
+    order = _task_order(5, encoding=True)
+    assert sorted(order) == sorted((i, part) for i in range(5)
+                                   for part in ("decoding", "encoding"))
+    # every decoding before the previous subject's encoding; the end is encodings only
+    assert order[:4] == [(0, "decoding"), (1, "decoding"), (0, "encoding"), (2, "decoding")]
+    assert order[-3:] == [(4, "decoding"), (3, "encoding"), (4, "encoding")]
+    assert _task_order(1, encoding=True) == [(0, "decoding"), (0, "encoding")]
+    assert _task_order(3, encoding=False) == [(0, "decoding"), (1, "decoding"),
+                                              (2, "decoding")]
+
+
+def test_synthetic_studies_keep_the_last_subject_but_do_not_pickle_it(tmp_path):
+    import pickle
+
+    studies = SyntheticStudies((1, 2), data_home=tmp_path, study={
+        "scale": "small", "n_train_runs": 1, "n_test_runs": 1, "n_voxels": 400,
+        "n_corpus": 4})
+    first = studies[0]
+    assert studies[0] is first and studies[-2] is first
+    shipped = pickle.loads(pickle.dumps(studies))
+    assert shipped == studies and shipped._last == {}
+    assert len(pickle.dumps(studies)) < 1000  # cheap to ship to the workers
+    # a fresh load of the same subject: equal, not the same Bunch
+    again = shipped[0]
+    assert again is not first
+    np.testing.assert_array_equal(again.responses_test, first.responses_test)
+    second = studies[1]
+    assert second.subject == 2 and studies[1] is second and studies[0] is not first

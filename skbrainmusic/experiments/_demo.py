@@ -90,7 +90,10 @@ class SyntheticStudies(Sequence):
     """Simulated subjects of one synthetic study, loaded (and cached) on access.
 
     A sequence of :func:`~skbrainmusic.datasets.make_synthetic_study` Bunches that is cheap
-    to ship to parallel workers: each loads its subject from the cache.
+    to ship to parallel workers: each loads its subject from the cache. The subject loaded
+    last is kept, so that indexing it again returns the same Bunch instead of mapping its
+    files once more (the demo's main process reads the first subject twice); it is not
+    pickled.
 
     Parameters
     ----------
@@ -115,6 +118,7 @@ class SyntheticStudies(Sequence):
     random_state: int = 0
     data_home: object = None
     study: dict = field(default_factory=dict)
+    _last: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __len__(self):
         return len(self.subjects)
@@ -122,9 +126,17 @@ class SyntheticStudies(Sequence):
     def __getitem__(self, index):
         from ..datasets import make_synthetic_study
 
-        return make_synthetic_study(subject=self.subjects[index],
-                                    random_state=self.random_state,
-                                    data_home=self.data_home, **self.study)
+        subject = self.subjects[index]
+        loaded = self._last.get(subject)
+        if loaded is None:
+            loaded = make_synthetic_study(subject=subject, random_state=self.random_state,
+                                          data_home=self.data_home, **self.study)
+            self._last.clear()
+            self._last[subject] = loaded
+        return loaded
+
+    def __getstate__(self):
+        return {**self.__dict__, "_last": {}}
 
 
 def _tagger(features, study, cache):

@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 
-from ..metrics import top_n_agreement_batch
+from .._validation import check_positive_int
 from ..tagging import rank_classes
 
 _TIE_TOLERANCE = 1e-12
@@ -134,12 +134,28 @@ def identification_null(y_true, y_pred, order, groups=None):
 def agreement_null(proba_true, proba_pred, classes, group, n, order):
     """Top-n agreement of reconstructions re-paired with the stimuli by ``order``
     ``(n_permutations, n_clips)``; returns the mean of every permutation."""
-    ranked_true = rank_classes(proba_true, classes, group)
-    ranked_pred = rank_classes(proba_pred, classes, group)
-    n_clips = len(ranked_true)
-    # agreement[i, j]: stimulus i against reconstruction j, every pair once.
-    pairs_i, pairs_j = np.divmod(np.arange(n_clips * n_clips), n_clips)
-    agreement = top_n_agreement_batch([ranked_true[i] for i in pairs_i],
-                                      [ranked_pred[j] for j in pairs_j], n)
-    agreement = agreement.reshape(n_clips, n_clips)
-    return agreement[np.arange(n_clips), order].mean(axis=1)
+    agreement = pairwise_agreement(rank_classes(proba_true, classes, group),
+                                   rank_classes(proba_pred, classes, group), n)
+    return agreement[np.arange(len(agreement)), order].mean(axis=1)
+
+
+def pairwise_agreement(ranked_a, ranked_b, n):
+    """Top-n agreement of every clip of ``ranked_a`` with every clip of ``ranked_b`` (ordered
+    label lists): ``(len(ranked_a), len(ranked_b))``, entry ``[i, j]`` equal to
+    :func:`~skbrainmusic.metrics.top_n_agreement` ``(ranked_a[i], ranked_b[j], n)``.
+
+    One product of the clips' top-n memberships counts every pair's shared labels; the
+    union is the two counts minus the shared ones."""
+    n = check_positive_int(n, "n")
+    tops = [[set(list(ranked)[:n]) for ranked in side] for side in (ranked_a, ranked_b)]
+    labels = {label: k for k, label in enumerate(
+        dict.fromkeys(label for side in tops for top in side for label in top))}
+    member_a, member_b = (np.zeros((len(side), len(labels))) for side in tops)
+    for members, side in zip((member_a, member_b), tops):
+        for i, top in enumerate(side):
+            members[i, [labels[label] for label in top]] = 1.0
+    shared = member_a @ member_b.T
+    union = member_a.sum(1)[:, None] + member_b.sum(1)[None, :] - shared
+    if np.any(union == 0):
+        raise ValueError("top_n_agreement is undefined for two empty label lists.")
+    return shared / union
