@@ -161,7 +161,7 @@ def restore_target_shape(Y3, y_ndim):
 
 
 def all_finite(array):
-    """Whether every element of the float ``array`` is finite, without a boolean copy.
+    """Whether every element of the numeric ``array`` is finite, without a boolean copy.
 
     A finite sum proves it (any NaN or infinity makes the sum NaN or infinite); only a sum
     that is not finite, because of a non-finite element or of an overflow of huge finite

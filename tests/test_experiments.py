@@ -586,8 +586,7 @@ def test_decoders_predict_from_the_responses_they_averaged(oof, atlas, monkeypat
     assert not np.allclose(predictions[_SHUFFLED][1], predictions["a"][1])
 
 
-
-def test_task_order_hands_out_each_task_once_long_ones_first():
+def test_task_order_hands_out_each_task_once_decodings_ahead():
     from skbrainmusic.experiments._experiment import _task_order
 
     order = _task_order(5, encoding=True)
@@ -597,6 +596,7 @@ def test_task_order_hands_out_each_task_once_long_ones_first():
     assert order[:4] == [(0, "decoding"), (1, "decoding"), (0, "encoding"), (2, "decoding")]
     assert order[-3:] == [(4, "decoding"), (3, "encoding"), (4, "encoding")]
     assert _task_order(1, encoding=True) == [(0, "decoding"), (0, "encoding")]
+    assert _task_order(0, encoding=True) == []
     assert _task_order(3, encoding=False) == [(0, "decoding"), (1, "decoding"),
                                               (2, "decoding")]
 

@@ -328,10 +328,13 @@ def test_refit_from_the_cv_products_equals_ridge_fit(alphas, fit_intercept, back
 
 
 @pytest.mark.parametrize("standardize", [False, True])
-def test_kfold_takes_x_t_y_from_the_validation_blocks(standardize, backend, monkeypatch):
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_kfold_takes_x_t_y_from_the_validation_blocks(standardize, fit_intercept, backend,
+                                                      monkeypatch):
     # With K-fold splits, X^T Y is the sum of the validation blocks' centred products (which
     # the folds need) plus their mean terms: the folds get those products instead of
-    # computing them. Over the work budget, every fold computes its own: same numbers.
+    # computing them, while the blocks' Gram matrices and products fit the work budget
+    # together. Over it, every fold computes its own: same numbers.
     from skbrainmusic.ridge import _solvers
 
     X, Y = _problem(80, 12, n_targets=7, seed=11)
@@ -343,16 +346,22 @@ def test_kfold_takes_x_t_y_from_the_validation_blocks(standardize, backend, monk
 
     def fit():
         return ridge_cv(X, Y, ALPHAS, splits, dtype="float64", backend=backend,
-                        standardize=standardize, n_targets_batch=4, return_cv_scores=True)
+                        standardize=standardize, fit_intercept=fit_intercept,
+                        n_targets_batch=4, return_cv_scores=True)
 
     blocks = fit()
     assert calls == []
-    monkeypatch.setattr(_solvers, "_BATCH_BYTES", 64)
-    per_fold = fit()
-    assert len(calls) == len(splits) * 2  # two target batches
-    np.testing.assert_allclose(blocks.cv_scores, per_fold.cv_scores, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(blocks.coef, per_fold.coef, rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(blocks.intercept, per_fold.intercept, rtol=1e-9, atol=1e-12)
+    # 4 folds of float64: the Gram matrices (4,608 bytes) fit, with the products (7,296) not
+    for budget in (5000, 64):
+        monkeypatch.setattr(_solvers, "_BATCH_BYTES", budget)
+        calls.clear()
+        per_fold = fit()
+        assert len(calls) == len(splits) * 2  # two target batches
+        np.testing.assert_allclose(blocks.cv_scores, per_fold.cv_scores, rtol=1e-10,
+                                   atol=1e-12)
+        np.testing.assert_allclose(blocks.coef, per_fold.coef, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(blocks.intercept, per_fold.intercept, rtol=1e-9,
+                                   atol=1e-12)
 
 
 def test_refit_without_the_cv_products_fits_anew(monkeypatch):

@@ -763,17 +763,17 @@ def _release_responses(study):
 def _task_order(n_subjects, encoding):
     """The subject tasks ``(index, part)`` in the order they are handed to the workers:
     each subject's encoding (about a third of its decoding's time) after the next subject's
-    decoding, so that the long tasks start early and short ones fill the end (two workers
-    and five subjects: 274 s of tasks instead of 298 s at paper scale, one worker idle for
-    47 s at the end when each encoding followed its own subject's decoding)."""
-    if not encoding:
-        return [(index, "decoding") for index in range(n_subjects)]
+    decoding, so that the long tasks start early and short ones fill the end (the paper-scale
+    demo on two workers: 278 s for the subject tasks instead of 298 s, when each encoding
+    followed its own subject's decoding and one worker sat idle for the last 47 s)."""
     order = []
     for index in range(n_subjects):
         order.append((index, "decoding"))
-        if index > 0:
+        if encoding and index > 0:
             order.append((index - 1, "encoding"))
-    return order + [(n_subjects - 1, "encoding")]
+    if encoding and n_subjects:
+        order.append((n_subjects - 1, "encoding"))
+    return order
 
 
 def _subject_task(index, studies, stimuli, config, part):
@@ -983,9 +983,9 @@ def _references(stimuli, config, n_corpus):
         for column in table.columns:
             statistics[("references", name, column)] = _estimate(table[column].to_numpy(),
                                                                  resampling)
-    if oracle_audio is not None:
-        oracle_audio = oracle_audio[np.searchsorted(rows, stimuli.example_rows)]
-    return references, statistics, oracle_rows, oracle_audio
+    oracle_examples = (None if oracle_audio is None
+                       else oracle_audio[np.searchsorted(rows, stimuli.example_rows)])
+    return references, statistics, oracle_rows, oracle_examples
 
 
 def run_experiment(studies, embeddings, *, music, evaluation=None, corpus=None,

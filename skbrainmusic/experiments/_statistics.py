@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 
 from .._validation import check_positive_int
+from ..metrics import _top_labels
 from ..tagging import rank_classes
 
 _TIE_TOLERANCE = 1e-12
@@ -147,7 +148,8 @@ def pairwise_agreement(ranked_a, ranked_b, n):
     One product of the clips' top-n memberships counts every pair's shared labels; the
     union is the two counts minus the shared ones."""
     n = check_positive_int(n, "n")
-    tops = [[set(list(ranked)[:n]) for ranked in side] for side in (ranked_a, ranked_b)]
+    tops = [[_top_labels(ranked, n, name) for ranked in side]
+            for side, name in ((ranked_a, "ranked_a"), (ranked_b, "ranked_b"))]
     labels = {label: k for k, label in enumerate(
         dict.fromkeys(label for side in tops for top in side for label in top))}
     member_a, member_b = (np.zeros((len(side), len(labels))) for side in tops)

@@ -619,19 +619,20 @@ def ridge_cv(X, Y, alphas, splits, *, backend="numpy", dtype="float32",
     alphas_b = be.asarray(alphas, dtype)
     score_sums = np.zeros((alphas.size, n_targets))
     n_val_max = max(val.size for _, val in splits)
+    itemsize = np.dtype(dtype).itemsize
     batch = _batch_size(n_targets_batch, n_targets, alphas.size,
-                        max(min(n_features, n_samples), n_val_max), np.dtype(dtype).itemsize)
+                        max(min(n_features, n_samples), n_val_max), itemsize)
     batches = [slice(start, start + batch) for start in range(0, n_targets, batch)]
     primal = n_features <= max(train.size for train, _ in splits)
-    itemsize = np.dtype(dtype).itemsize
     # With K-fold (every row validates once) in the primal, X^T X and X^T Y are the sums
     # over the validation blocks of their centred products, which the folds need anyway,
-    # plus each block's mean terms: both cost nothing more (the blocks' products are held
-    # for all the folds while they fit the work budget).
+    # plus each block's mean terms: both cost nothing more. The blocks' products are held
+    # for all the folds: their Gram matrices while they fit the work budget, and their
+    # products with the targets while both fit it together.
     kfold = primal and _validates_every_row_once(splits, n_samples)
-    gram_blocks = kfold and len(splits) * n_features**2 * itemsize <= _BATCH_BYTES
-    product_blocks = (kfold and len(splits) * n_features * n_targets * itemsize
-                      <= _BATCH_BYTES)
+    block_bytes = len(splits) * n_features * itemsize
+    gram_blocks = kfold and block_bytes * n_features <= _BATCH_BYTES
+    product_blocks = kfold and block_bytes * (n_features + n_targets) <= _BATCH_BYTES
     val_grams = [None] * len(splits)
     val_products = [[None] * len(batches) for _ in splits]
 
