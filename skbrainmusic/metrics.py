@@ -20,7 +20,7 @@ from sklearn import get_config
 from sklearn.metrics import make_scorer
 
 from ._numeric import rescaled
-from ._validation import check_positive_int
+from ._validation import all_finite, check_positive_int
 
 __all__ = [
     "AUDIOSET_GROUPS",
@@ -92,7 +92,7 @@ def _check_pair(y_true, y_pred):
                 f"{name} must be 2-D (n_items, n_features) or 3-D (n_clips, n_windows, "
                 f"n_features); got shape {arr.shape}."
             )
-        if not np.all(np.isfinite(arr)):
+        if not all_finite(arr):
             raise ValueError(f"{name} contains NaN or infinity.")
     if y_true.shape != y_pred.shape:
         raise ValueError(

@@ -297,6 +297,19 @@ def test_target_batches_backends_and_float32_agree(backend):
     np.testing.assert_allclose(single.coef, reference.coef, rtol=1e-3, atol=1e-4)
 
 
+def _counted(monkeypatch, owner, name):
+    """Patch ``owner.name`` to count its calls (the returned list gets a 1 per call)."""
+    calls = []
+    original = getattr(owner, name)
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, counting)
+    return calls
+
+
 @pytest.mark.parametrize("alphas", [np.logspace(-1, 3, 12), [0.5, 40.0]],
                          ids=["eigh", "cholesky"])
 @pytest.mark.parametrize("fit_intercept", [True, False])
@@ -308,14 +321,11 @@ def test_refit_from_the_cv_products_equals_ridge_fit(alphas, fit_intercept, back
 
     X, Y = _problem(80, 12, n_targets=7, seed=8)
     splits = clip_splits(4, n_clips=40, n_windows=2)
-    calls = []
-    original = _solvers.ridge_fit
-    monkeypatch.setattr(_solvers, "ridge_fit", lambda *a, **k: calls.append(1) or original(
-        *a, **k))
-    result = ridge_cv(X, Y, alphas, splits, dtype="float64", backend=backend,
-                      fit_intercept=fit_intercept, n_targets_batch=4)
+    with monkeypatch.context() as patch:
+        calls = _counted(patch, _solvers, "ridge_fit")
+        result = ridge_cv(X, Y, alphas, splits, dtype="float64", backend=backend,
+                          fit_intercept=fit_intercept, n_targets_batch=4)
     assert calls == []  # solved from the cross-validation's own products
-    monkeypatch.setattr(_solvers, "ridge_fit", original)
     coef, intercept = ridge_fit(X, Y, result.best_alphas, dtype="float64",
                                 fit_intercept=fit_intercept)
     np.testing.assert_allclose(result.coef, coef, rtol=1e-10, atol=1e-12)
@@ -339,10 +349,7 @@ def test_kfold_takes_x_t_y_from_the_validation_blocks(standardize, fit_intercept
 
     X, Y = _problem(80, 12, n_targets=7, seed=11)
     splits = clip_splits(4, n_clips=40, n_windows=2)
-    calls = []
-    original = _solvers._FoldDecomposition.val_products
-    monkeypatch.setattr(_solvers._FoldDecomposition, "val_products",
-                        lambda self, Yv: calls.append(1) or original(self, Yv))
+    calls = _counted(monkeypatch, _solvers._FoldDecomposition, "val_products")
 
     def fit():
         return ridge_cv(X, Y, ALPHAS, splits, dtype="float64", backend=backend,
@@ -370,10 +377,7 @@ def test_refit_without_the_cv_products_fits_anew(monkeypatch):
     from skbrainmusic.ridge import _solvers
 
     X, Y = _problem(80, 12, n_targets=3, seed=9)
-    calls = []
-    original = _solvers.ridge_fit
-    monkeypatch.setattr(_solvers, "ridge_fit", lambda *a, **k: calls.append(1) or original(
-        *a, **k))
+    calls = _counted(monkeypatch, _solvers, "ridge_fit")
     splits = clip_splits(4, n_clips=40, n_windows=2)
     result = ridge_cv(X, Y, ALPHAS, splits, dtype="float64", standardize=True)
     assert calls == [1]
