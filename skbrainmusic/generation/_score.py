@@ -20,6 +20,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .._docs import fill_doc
+from .._threads import blas_threads
 from .._validation import check_positive_int, validate_clips
 from ..composer import Composer, key_name
 from ..tagging import _check_sample_rate, check_audio
@@ -319,7 +320,9 @@ class ScoreBackend(BaseEstimator):
             # A genre with a single clip leaves no fold for the search: a middle penalty.
             classifier = LogisticRegression(C=float(np.median(np.atleast_1d(self.Cs))),
                                             max_iter=2000)
-        self.classifier_ = classifier.fit(scaled, labels)
+        # L-BFGS's small products alternate between numpy's and scipy's BLAS
+        with blas_threads(2 * scaled.size * len(self.genres_)):
+            self.classifier_ = classifier.fit(scaled, labels)
 
     def _decoded_targets(self, embeddings):
         check_is_fitted(self, "regressor_")

@@ -22,14 +22,23 @@ methods below, so one solver code path serves both libraries. Backends:
   H200, where the batched factorisation of 20 shifted copies takes about 0.2 ms), and the
   eigendecompositions of the 150 ROIs x 5 folds took 3.6 s of the 6.4 s decoding fit.
 
+BLAS threads (numpy backend): a problem whose largest product stays under
+:data:`skbrainmusic._threads.ONE_THREAD_FLOPS` (an ROI's few hundred voxels) runs on one BLAS
+thread, and so do the cache-sized triangular products of
+:meth:`NumpyBackend.scaled_factored_norms` at any size (see :mod:`skbrainmusic._threads`:
+numpy's and scipy's OpenBLAS threads slow each other down on small products).
+
 torch is an optional dependency, imported only when a torch backend is asked for.
 """
 
+import contextlib
 from typing import NamedTuple
 
 import numpy as np
 import scipy.linalg
 from scipy.linalg import lapack
+
+from .._threads import blas_threads, one_blas_thread
 
 BACKENDS = ("numpy", "torch", "torch_cuda")
 DTYPES = ("float32", "float64")
@@ -39,6 +48,11 @@ class NumpyBackend:
     """numpy arrays, scipy LAPACK."""
 
     name = "numpy"
+
+    def threads(self, flops):
+        """:func:`~skbrainmusic._threads.blas_threads` for a problem whose largest product
+        costs ``flops``."""
+        return blas_threads(flops)
 
     def asarray(self, x, dtype):
         """Array of ``dtype`` (no copy when ``x`` already is one)."""
@@ -108,11 +122,13 @@ class NumpyBackend:
         n, batch = B.shape
         out = np.empty((weights.shape[0], batch), dtype=np.result_type(weights, B))
         step = max(1, _NORMS_CHUNK_BYTES // (n * B.itemsize))
-        for start in range(0, batch, step):
-            columns = B[:, start:start + step].T  # Fortran-ordered (columns, n) view
-            for a, w in enumerate(weights):
-                out[a, start:start + step] = _transposed_factored_norms(
-                    factor.lower, np.multiply(columns, w, order="F"))
+        # cache-sized products, many of them: one thread
+        with one_blas_thread():
+            for start in range(0, batch, step):
+                columns = B[:, start:start + step].T  # Fortran-ordered (columns, n) view
+                for a, w in enumerate(weights):
+                    out[a, start:start + step] = _transposed_factored_norms(
+                        factor.lower, np.multiply(columns, w, order="F"))
         return out
 
     def solve_spd(self, matrix, rhs):
@@ -242,6 +258,10 @@ class TorchBackend:
         self.name = "torch" if device == "cpu" else "torch_cuda"
         #: Solve the folds' shifted systems by batched Cholesky (see the module docstring).
         self.batched_cholesky = self.device.type == "cuda"
+
+    def threads(self, flops):
+        """torch keeps its own threads: a context that changes nothing."""
+        return contextlib.nullcontext()
 
     def asarray(self, x, dtype):
         """Tensor of ``dtype`` on this backend's device."""

@@ -244,6 +244,16 @@ def _batch_size(n_targets_batch, n_targets, n_alphas, width, itemsize):
     return int(max(1, min(n_targets, _BATCH_BYTES // (n_alphas * max(width, 1) * itemsize))))
 
 
+def _largest_product_flops(n_samples, n_features, n_targets, n_targets_batch, n_alphas,
+                           dtype):
+    """Floating-point operations of a ridge problem's largest product: the Gram matrix of
+    ``X`` or its product with one batch of targets (the eigendecomposition of the Gram
+    matrix, ~4 rank^3, costs no more). Chooses the BLAS threads (``be.threads``)."""
+    rank = min(n_samples, n_features)
+    batch = _batch_size(n_targets_batch, n_targets, n_alphas, rank, np.dtype(dtype).itemsize)
+    return 2 * n_samples * n_features * max(rank, batch)
+
+
 def _validates_every_row_once(splits, n_samples):
     """Whether every row is in the validation set of exactly one fold, each fold training on
     all the others (K-fold)."""
@@ -608,120 +618,122 @@ def ridge_cv(X, Y, alphas, splits, *, backend="numpy", dtype="float32",
     splits = _check_splits(splits, n_samples)
     be = get_backend(backend)
 
-    Xb = be.asarray(X, dtype)
-    if fit_intercept:
-        # A global shift changes nothing after the in-fold centring, but it keeps the
-        # float32 Gram matrices (and the fold statistics derived from sums over all rows)
-        # free of the cancellation a large mean would cause. Same for the targets.
-        x_mean, y_mean = X.mean(0, dtype=np.float64), Y.mean(0, dtype=np.float64)
-        Xb = Xb - be.asarray(x_mean[None, :], dtype)
-        y_offset = be.asarray(y_mean[None, :], dtype)
-    alphas_b = be.asarray(alphas, dtype)
-    score_sums = np.zeros((alphas.size, n_targets))
-    n_val_max = max(val.size for _, val in splits)
-    itemsize = np.dtype(dtype).itemsize
-    batch = _batch_size(n_targets_batch, n_targets, alphas.size,
-                        max(min(n_features, n_samples), n_val_max), itemsize)
-    batches = [slice(start, start + batch) for start in range(0, n_targets, batch)]
-    primal = n_features <= max(train.size for train, _ in splits)
-    # With K-fold (every row validates once) in the primal, X^T X and X^T Y are the sums
-    # over the validation blocks of their centred products, which the folds need anyway,
-    # plus each block's mean terms: both cost nothing more. The blocks' products are held
-    # for all the folds: their Gram matrices while they fit the work budget, and their
-    # products with the targets while both fit it together.
-    kfold = primal and _validates_every_row_once(splits, n_samples)
-    block_bytes = len(splits) * n_features * itemsize
-    gram_blocks = kfold and block_bytes * n_features <= _BATCH_BYTES
-    product_blocks = kfold and block_bytes * (n_features + n_targets) <= _BATCH_BYTES
-    val_grams = [None] * len(splits)
-    val_products = [[None] * len(batches) for _ in splits]
+    with be.threads(_largest_product_flops(n_samples, n_features, n_targets,
+                                          n_targets_batch, alphas.size, dtype)):
+        Xb = be.asarray(X, dtype)
+        if fit_intercept:
+            # A global shift changes nothing after the in-fold centring, but it keeps the
+            # float32 Gram matrices (and the fold statistics derived from sums over all rows)
+            # free of the cancellation a large mean would cause. Same for the targets.
+            x_mean, y_mean = X.mean(0, dtype=np.float64), Y.mean(0, dtype=np.float64)
+            Xb = Xb - be.asarray(x_mean[None, :], dtype)
+            y_offset = be.asarray(y_mean[None, :], dtype)
+        alphas_b = be.asarray(alphas, dtype)
+        score_sums = np.zeros((alphas.size, n_targets))
+        n_val_max = max(val.size for _, val in splits)
+        itemsize = np.dtype(dtype).itemsize
+        batch = _batch_size(n_targets_batch, n_targets, alphas.size,
+                            max(min(n_features, n_samples), n_val_max), itemsize)
+        batches = [slice(start, start + batch) for start in range(0, n_targets, batch)]
+        primal = n_features <= max(train.size for train, _ in splits)
+        # With K-fold (every row validates once) in the primal, X^T X and X^T Y are the sums
+        # over the validation blocks of their centred products, which the folds need anyway,
+        # plus each block's mean terms: both cost nothing more. The blocks' products are held
+        # for all the folds: their Gram matrices while they fit the work budget, and their
+        # products with the targets while both fit it together.
+        kfold = primal and _validates_every_row_once(splits, n_samples)
+        block_bytes = len(splits) * n_features * itemsize
+        gram_blocks = kfold and block_bytes * n_features <= _BATCH_BYTES
+        product_blocks = kfold and block_bytes * (n_features + n_targets) <= _BATCH_BYTES
+        val_grams = [None] * len(splits)
+        val_products = [[None] * len(batches) for _ in splits]
 
-    def target_rows(rows, targets):
-        Yb = be.asarray(Y[rows, targets], dtype)
-        return Yb - y_offset[:, targets] if fit_intercept else Yb
+        def target_rows(rows, targets):
+            Yb = be.asarray(Y[rows, targets], dtype)
+            return Yb - y_offset[:, targets] if fit_intercept else Yb
 
-    if gram_blocks:
-        full_gram = 0
-    else:
-        # in the dual with standardisation the kernel depends on the fold's scales
-        full_gram = (None if not primal and standardize
-                     else (Xb.T @ Xb if primal else Xb @ Xb.T))
-    # Primal folds that partition the rows get Xt^T Yt as X^T Y minus the validation rows'
-    # product: one product over all rows per call instead of one over the training rows
-    # per fold.
-    full_products = y_sums = [None] * len(batches)
-    if product_blocks:
-        full_products, y_sums = [0] * len(batches), [0] * len(batches)
-    elif primal and any(_is_partition(train, val, n_samples) for train, val in splits):
-        full_products, y_sums = [], []
-        for targets in batches:
-            Yb = target_rows(slice(None), targets)
-            full_products.append(Xb.T @ Yb)
-            y_sums.append(Yb.sum(0, keepdims=True))
-            del Yb
-    if gram_blocks or product_blocks:
-        for k, (_, val) in enumerate(splits):
-            Xv = Xb[be.index(val)]
-            mean = Xv.mean(0, keepdims=True)
-            Xv = Xv - mean
-            if gram_blocks:
-                val_grams[k] = Xv.T @ Xv
-                full_gram = full_gram + val_grams[k] + (val.size * mean.T) * mean
-            for b, targets in enumerate(batches if product_blocks else ()):
-                # as the fold computes them (_FoldDecomposition.val_products)
+        if gram_blocks:
+            full_gram = 0
+        else:
+            # in the dual with standardisation the kernel depends on the fold's scales
+            full_gram = (None if not primal and standardize
+                         else (Xb.T @ Xb if primal else Xb @ Xb.T))
+        # Primal folds that partition the rows get Xt^T Yt as X^T Y minus the validation rows'
+        # product: one product over all rows per call instead of one over the training rows
+        # per fold.
+        full_products = y_sums = [None] * len(batches)
+        if product_blocks:
+            full_products, y_sums = [0] * len(batches), [0] * len(batches)
+        elif primal and any(_is_partition(train, val, n_samples) for train, val in splits):
+            full_products, y_sums = [], []
+            for targets in batches:
+                Yb = target_rows(slice(None), targets)
+                full_products.append(Xb.T @ Yb)
+                y_sums.append(Yb.sum(0, keepdims=True))
+                del Yb
+        if gram_blocks or product_blocks:
+            for k, (_, val) in enumerate(splits):
+                Xv = Xb[be.index(val)]
+                mean = Xv.mean(0, keepdims=True)
+                Xv = Xv - mean
+                if gram_blocks:
+                    val_grams[k] = Xv.T @ Xv
+                    full_gram = full_gram + val_grams[k] + (val.size * mean.T) * mean
+                for b, targets in enumerate(batches if product_blocks else ()):
+                    # as the fold computes them (_FoldDecomposition.val_products)
+                    Yv = target_rows(val, targets)
+                    y_val_mean = Yv.mean(0, keepdims=True)
+                    val_products[k][b] = Xv.T @ (Yv - y_val_mean)
+                    full_products[b] = (full_products[b] + val_products[k][b]
+                                        + (val.size * mean.T) * y_val_mean)
+                    y_sums[b] = y_sums[b] + Yv.sum(0, keepdims=True)
+            del Xv
+        x_sum = Xb.sum(0, keepdims=True) if primal else None
+        for k, (train, val) in enumerate(splits):
+            varying = _varying_columns(be, X, train, dtype) if standardize else None
+            fold = _FoldDecomposition(be, Xb, full_gram, x_sum, primal, train, val, fit_intercept,
+                                      varying, alphas_b, n_solves=n_targets * alphas.size,
+                                      val_gram=val_grams[k])
+            val_grams[k] = None
+            uses_rows = not (primal and fold.partition)
+            for b, targets in enumerate(batches):
                 Yv = target_rows(val, targets)
-                y_val_mean = Yv.mean(0, keepdims=True)
-                val_products[k][b] = Xv.T @ (Yv - y_val_mean)
-                full_products[b] = (full_products[b] + val_products[k][b]
-                                    + (val.size * mean.T) * y_val_mean)
-                y_sums[b] = y_sums[b] + Yv.sum(0, keepdims=True)
-        del Xv
-    x_sum = Xb.sum(0, keepdims=True) if primal else None
-    for k, (train, val) in enumerate(splits):
-        varying = _varying_columns(be, X, train, dtype) if standardize else None
-        fold = _FoldDecomposition(be, Xb, full_gram, x_sum, primal, train, val, fit_intercept,
-                                  varying, alphas_b, n_solves=n_targets * alphas.size,
-                                  val_gram=val_grams[k])
-        val_grams[k] = None
-        uses_rows = not (primal and fold.partition)
-        for b, targets in enumerate(batches):
-            Yv = target_rows(val, targets)
-            Yt = target_rows(train, targets) if uses_rows else None
-            score_sums[:, targets] += _fold_scores(be, fold, Yv, Yt, full_products[b],
-                                                   y_sums[b], alphas, score,
-                                                   val_products[k][b])
-        val_products[k] = None
-        del fold
-    mean_scores = score_sums / len(splits)
-    best = _select_alphas(mean_scores, alphas)
-    result = RidgeCVResult(
-        best_alphas=grid[best],
-        best_alpha_indices=best,
-        best_scores=mean_scores[best, np.arange(n_targets)],
-        cv_scores=mean_scores if return_cv_scores else None,
-    )
-    if refit and full_products[0] is not None and not standardize:
-        # ridge_fit's solve from the Gram matrix and X^T Y of all rows computed above
-        starts = np.array([targets.start for targets in batches])
+                Yt = target_rows(train, targets) if uses_rows else None
+                score_sums[:, targets] += _fold_scores(be, fold, Yv, Yt, full_products[b],
+                                                       y_sums[b], alphas, score,
+                                                       val_products[k][b])
+            val_products[k] = None
+            del fold
+        mean_scores = score_sums / len(splits)
+        best = _select_alphas(mean_scores, alphas)
+        result = RidgeCVResult(
+            best_alphas=grid[best],
+            best_alpha_indices=best,
+            best_scores=mean_scores[best, np.arange(n_targets)],
+            cv_scores=mean_scores if return_cv_scores else None,
+        )
+        if refit and full_products[0] is not None and not standardize:
+            # ridge_fit's solve from the Gram matrix and X^T Y of all rows computed above
+            starts = np.array([targets.start for targets in batches])
 
-        def products(columns):
-            columns = np.arange(n_targets)[columns]  # increasing, from a slice or a mask
-            which = np.searchsorted(starts, columns, side="right") - 1
-            parts = [full_products[b][:, be.index(columns[which == b] - starts[b])]
-                     for b in np.unique(which)]
-            return parts[0] if len(parts) == 1 else be.concatenate(parts)
+            def products(columns):
+                columns = np.arange(n_targets)[columns]  # increasing, from a slice or a mask
+                which = np.searchsorted(starts, columns, side="right") - 1
+                parts = [full_products[b][:, be.index(columns[which == b] - starts[b])]
+                         for b in np.unique(which)]
+                return parts[0] if len(parts) == 1 else be.concatenate(parts)
 
-        coef = _penalised_solutions(be, full_gram, alphas[best], products, be.to_numpy,
-                                    n_features, n_targets_batch, dtype)
-        intercept = _intercepts(coef, x_mean, y_mean, dtype) if fit_intercept \
-            else np.zeros(n_targets, dtype=dtype)
-        result.coef, result.intercept = _unscaled(coef, intercept, x_scale, y_scale, dtype)
-    elif refit:
-        coef, intercept = ridge_fit(
-            X, Y, alphas[best], backend=backend, dtype=dtype, fit_intercept=fit_intercept,
-            standardize=standardize, n_targets_batch=n_targets_batch)
-        result.coef, result.intercept = _unscaled(coef, intercept, x_scale, y_scale, dtype)
-    return result
+            coef = _penalised_solutions(be, full_gram, alphas[best], products, be.to_numpy,
+                                        n_features, n_targets_batch, dtype)
+            intercept = _intercepts(coef, x_mean, y_mean, dtype) if fit_intercept \
+                else np.zeros(n_targets, dtype=dtype)
+            result.coef, result.intercept = _unscaled(coef, intercept, x_scale, y_scale, dtype)
+        elif refit:
+            coef, intercept = ridge_fit(
+                X, Y, alphas[best], backend=backend, dtype=dtype, fit_intercept=fit_intercept,
+                standardize=standardize, n_targets_batch=n_targets_batch)
+            result.coef, result.intercept = _unscaled(coef, intercept, x_scale, y_scale, dtype)
+        return result
 
 
 def _intercepts(coef, x_mean, y_mean, dtype):
@@ -825,32 +837,35 @@ def ridge_fit(X, Y, alphas, *, backend="numpy", dtype="float32", fit_intercept=T
         )
     X, Y, alphas, x_scale, y_scale = _rescaled(X, Y, alphas, dtype, standardize)
     be = get_backend(backend)
-    Xb = be.asarray(X, dtype)
-    x_mean = X.mean(0, dtype=np.float64) if fit_intercept else np.zeros(n_features)
-    y_mean = Y.mean(0, dtype=np.float64) if fit_intercept else np.zeros(n_targets)
-    if fit_intercept:
-        Xb = Xb - be.asarray(x_mean[None, :], dtype)
-    if standardize:
-        Xb, scale = _standardized(Xb, _varying_columns(be, X, slice(None), dtype))
-    primal = n_features <= n_samples
-    gram = Xb.T @ Xb if primal else Xb @ Xb.T
-    if fit_intercept and not primal:
-        gram = _lift_constant_direction(gram)
-
-    def right_hand_sides(columns):
-        Yb = be.asarray(Y[:, columns], dtype)
+    # the Cholesky route multiplies X by all the targets of an alpha at once
+    with be.threads(_largest_product_flops(n_samples, n_features, n_targets,
+                                          n_targets, 1, dtype)):
+        Xb = be.asarray(X, dtype)
+        x_mean = X.mean(0, dtype=np.float64) if fit_intercept else np.zeros(n_features)
+        y_mean = Y.mean(0, dtype=np.float64) if fit_intercept else np.zeros(n_targets)
         if fit_intercept:
-            Yb = Yb - be.asarray(y_mean[None, columns], dtype)
-        return Xb.T @ Yb if primal else Yb
+            Xb = Xb - be.asarray(x_mean[None, :], dtype)
+        if standardize:
+            Xb, scale = _standardized(Xb, _varying_columns(be, X, slice(None), dtype))
+        primal = n_features <= n_samples
+        gram = Xb.T @ Xb if primal else Xb @ Xb.T
+        if fit_intercept and not primal:
+            gram = _lift_constant_direction(gram)
 
-    def to_primal(solution):
-        # dual coefficients D give the weights Xc^T D
-        return be.to_numpy(solution if primal else Xb.T @ solution)
+        def right_hand_sides(columns):
+            Yb = be.asarray(Y[:, columns], dtype)
+            if fit_intercept:
+                Yb = Yb - be.asarray(y_mean[None, columns], dtype)
+            return Xb.T @ Yb if primal else Yb
 
-    coef = _penalised_solutions(be, gram, alphas, right_hand_sides, to_primal, n_features,
-                                n_targets_batch, dtype)
-    if standardize:
-        coef /= be.to_numpy(scale).reshape(-1, 1)
-    intercept = _intercepts(coef, x_mean, y_mean, dtype) if fit_intercept \
-        else np.zeros(n_targets, dtype=dtype)
-    return _unscaled(coef, intercept, x_scale, y_scale, dtype)
+        def to_primal(solution):
+            # dual coefficients D give the weights Xc^T D
+            return be.to_numpy(solution if primal else Xb.T @ solution)
+
+        coef = _penalised_solutions(be, gram, alphas, right_hand_sides, to_primal, n_features,
+                                    n_targets_batch, dtype)
+        if standardize:
+            coef /= be.to_numpy(scale).reshape(-1, 1)
+        intercept = _intercepts(coef, x_mean, y_mean, dtype) if fit_intercept \
+            else np.zeros(n_targets, dtype=dtype)
+        return _unscaled(coef, intercept, x_scale, y_scale, dtype)
