@@ -40,10 +40,12 @@ __all__ = [
     "atomic_write",
     "checked_crc32",
     "file_crc32",
+    "file_stamp",
     "load_array",
     "open_array",
     "save_array",
     "save_array_blocks",
+    "settled_stamp",
 ]
 
 _META = "meta.json"
@@ -62,23 +64,36 @@ _CHECKED = {}
 _SETTLE_NS = 2_000_000_000
 
 
-def _stamp(status):
+def file_stamp(path):
+    """The stat fields of ``path`` that any write changes: size, modification and change
+    times, inode, device."""
+    status = os.stat(path)
     return (status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino,
             status.st_dev)
+
+
+def settled_stamp(path):
+    """:func:`file_stamp` of ``path``, or None when the file was modified too recently for
+    its stamp to prove its content unchanged later: something computed from the file after
+    this call still holds while :func:`file_stamp` (read again after the computation)
+    equals it."""
+    stamp = file_stamp(path)
+    if time.time_ns() - max(stamp[1], stamp[2]) <= _SETTLE_NS:
+        return None
+    return stamp
 
 
 def checked_crc32(path):
     """:func:`file_crc32` of the whole file ``path``, computed once per process while the
     file's size, modification and change times and inode stay the same."""
     key = os.path.abspath(path)
-    before = os.stat(path)
     remembered = _CHECKED.get(key)
-    if remembered is not None and remembered[0] == _stamp(before):
+    if remembered is not None and remembered[0] == file_stamp(path):
         return remembered[1]
+    before = settled_stamp(path)
     crc = file_crc32(path)
-    settled = time.time_ns() - max(before.st_mtime_ns, before.st_ctime_ns) > _SETTLE_NS
-    if settled and _stamp(os.stat(path)) == _stamp(before):
-        _CHECKED[key] = (_stamp(before), crc)
+    if before is not None and file_stamp(path) == before:
+        _CHECKED[key] = (before, crc)
     return crc
 
 

@@ -4,6 +4,8 @@ The scikit-learn API contract (clone, pickle, parameters, NotFittedError) is che
 replacement suite of tests/test_common.py.
 """
 
+import os
+
 import numpy as np
 import pytest
 import soundfile
@@ -393,8 +395,8 @@ def test_requires_fit_tag_follows_standardize():
 
 
 def test_cache_keys_hash_the_samples_whatever_their_layout(tmp_path):
-    # A clip's key is the SHA-256 of its float32 samples in order (hashed from the array's
-    # own buffer): a strided view, a float64 copy and a memory-mapped copy of the same
+    # A clip's key hashes the SHA-256 of its float32 samples in order (hashed from the
+    # array's own buffer): a strided view, a float64 copy and a memory-mapped copy of the same
     # samples share it, and one changed sample does not.
     import hashlib
 
@@ -411,9 +413,65 @@ def test_cache_keys_hash_the_samples_whatever_their_layout(tmp_path):
     assert cache.key(clips[0].astype(np.float64), 8000) == key
     expected = hashlib.sha256(cache._settings_digest)
     expected.update(b"8000:4000:")
-    expected.update(clips[0].tobytes())
+    expected.update(hashlib.sha256(clips[0].tobytes()).digest())
     assert key == expected.hexdigest()
     changed = clips[0].copy()
     changed[123] += 1e-3
     assert cache.key(changed, 8000) != key
     assert cache.key(clips[0], 16000) != key
+
+
+def test_clip_digests_of_an_unchanged_read_only_file_are_hashed_once(tmp_path, monkeypatch):
+    # Every cache that reads a memory-mapped corpus keys its clips by their samples' hash:
+    # computed once per process while the file is unchanged, and never served stale.
+    import hashlib
+
+    from skbrainmusic import _store
+    from skbrainmusic.embeddings import _cache
+
+    monkeypatch.setattr(_cache, "_DIGESTS", {})
+    monkeypatch.setattr(_store, "_SETTLE_NS", 0)
+    hashed = []
+    sha256 = hashlib.sha256
+
+    def counting(data=b""):
+        hashed.append(len(memoryview(data).cast("B")))
+        return sha256(data)
+
+    monkeypatch.setattr(_cache.hashlib, "sha256", counting)
+    rng = np.random.default_rng(0)
+    clips = rng.standard_normal((3, 500)).astype(np.float32)
+    path = tmp_path / "corpus.npy"
+    np.save(path, clips)
+    mapped = np.load(path, mmap_mode="r")
+    first = [_cache.clip_digest(mapped[i]) for i in range(3)]
+    assert first == [sha256(clip.tobytes()).digest() for clip in clips]
+    assert hashed.count(2000) == 3
+    hashed.clear()
+    # other views of the same rows, through another mapping: remembered
+    again = np.load(path, mmap_mode="r")
+    assert [_cache.clip_digest(np.asarray(again)[i]) for i in range(3)] == first
+    assert 2000 not in hashed
+    # Controls: in-memory and writable arrays are always hashed; a rewritten file is read
+    # again (its stamp changed), and its new samples give new digests.
+    assert _cache.clip_digest(clips[1]) == first[1]
+    writable = np.load(path, mmap_mode="r+")
+    assert _cache.clip_digest(writable[1]) == first[1]
+    assert hashed.count(2000) == 2
+    del writable
+    before = path.stat().st_mtime_ns
+    np.save(path, clips[::-1] * 2)
+    os.utime(path, ns=(before + 10**9, before + 10**9))  # a later tick, whatever the clock
+    rewritten = np.load(path, mmap_mode="r")
+    assert _cache.clip_digest(rewritten[2]) == sha256((clips[0] * 2).tobytes()).digest()
+
+
+def test_recently_modified_files_are_not_remembered(tmp_path, monkeypatch):
+    # A write in the same clock tick as the hash could leave the file's stamp unchanged.
+    from skbrainmusic.embeddings import _cache
+
+    monkeypatch.setattr(_cache, "_DIGESTS", {})
+    path = tmp_path / "corpus.npy"
+    np.save(path, np.ones((2, 100), np.float32))
+    _cache.clip_digest(np.load(path, mmap_mode="r")[0])
+    assert _cache._DIGESTS == {}
