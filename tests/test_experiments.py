@@ -274,6 +274,10 @@ def test_stimulus_features_standardise_on_training_clips_and_reuse_them(monkeypa
     monkeypatch.setattr(features.embedder_, "transform",
                         lambda X: pytest.fail("the training clips were embedded again"))
     np.testing.assert_array_equal(features.raw(study.audio_train), raw)
+    changed = study.audio_train.copy()
+    changed[-1, 7] += 0.01  # control: one other sample, another array: embedded
+    with pytest.raises(pytest.fail.Exception, match="embedded again"):
+        features.raw(changed)
     features.forget_training()
     monkeypatch.undo()
     np.testing.assert_allclose(features.raw(study.audio_train), raw)
