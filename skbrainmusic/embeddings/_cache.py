@@ -29,10 +29,11 @@ from .._store import file_stamp, load_array, save_array, settled_stamp
 # read). Format 3: keys hash the samples' SHA-256 instead of the samples.
 _CACHE_FORMAT = 3
 
-# SHA-256 of clips read from read-only memory-mapped files, by (file, stamp, byte position,
-# length); cleared when it holds this many (about 200 bytes each).
+# SHA-256 of clips read from read-only memory-mapped files: {path: (stamp, {(byte position,
+# length): digest})}, a file's digests dropped when its stamp changes, all of them when they
+# number _MAX_DIGESTS (about 250 bytes each).
 _DIGESTS = {}
-_MAX_DIGESTS = 2**18
+_MAX_DIGESTS = 2**17
 
 
 def _mapped_position(clip):
@@ -59,19 +60,24 @@ def clip_digest(clip):
     the file's size, times and inode stay the same (:func:`~skbrainmusic._store.file_stamp`,
     checked at every call); a file modified in the last seconds is not remembered."""
     position = _mapped_position(clip)
-    identity = None
+    remembered = None
     if position is not None:
-        stamp = file_stamp(position[0])
-        identity = (*position, clip.size, stamp)
-        if identity in _DIGESTS:
-            return _DIGESTS[identity]
-        if settled_stamp(position[0]) != stamp:
-            identity = None
+        path, where = position
+        stamp = file_stamp(path)
+        stamp_and_digests = _DIGESTS.get(path)
+        if stamp_and_digests is not None and stamp_and_digests[0] == stamp:
+            found = stamp_and_digests[1].get((where, clip.size))
+            if found is not None:
+                return found
+        if settled_stamp(path) == stamp:
+            remembered = stamp
     digest = hashlib.sha256(np.ascontiguousarray(clip, dtype=np.float32)).digest()
-    if identity is not None and file_stamp(position[0]) == identity[-1]:
-        if len(_DIGESTS) >= _MAX_DIGESTS:
+    if remembered is not None and file_stamp(path) == remembered:
+        if sum(len(digests) for _, digests in _DIGESTS.values()) >= _MAX_DIGESTS:
             _DIGESTS.clear()
-        _DIGESTS[identity] = digest
+        if _DIGESTS.get(path, (None,))[0] != remembered:
+            _DIGESTS[path] = (remembered, {})
+        _DIGESTS[path][1][where, clip.size] = digest
     return digest
 
 
