@@ -81,6 +81,23 @@ def test_experiment_decodes_and_reconstructs_beyond_chance(mini_results):
         figure1.loc["chance", ("identification mel", "mean")] + 0.2
 
 
+def test_workers_give_the_numbers_of_one_process():
+    # With workers, the first subject's encoding task starts while the main process still
+    # prepares the corpus (it needs only the stimuli's embeddings), the rest after: every
+    # result lands where a single process puts it.
+    from joblib import parallel_config
+    from threadpoolctl import threadpool_limits
+
+    studies = [make_mini_study(subject=1), make_mini_study(subject=2)]
+    runs = []
+    for n_jobs in (1, 2):
+        with threadpool_limits(limits=1), parallel_config(n_jobs=n_jobs):
+            runs.append(run_experiment(studies, [mel_spec()], music="mel", tagger=None,
+                                       **FAST).to_dict())
+    assert runs[0]["subjects"][0]["encoding"]["n_significant"] > 0
+    assert json.dumps(runs[0], sort_keys=True) == json.dumps(runs[1], sort_keys=True)
+
+
 def test_deaf_brain_control_stays_at_chance():
     studies = [make_mini_study(subject=1, deaf=True)]
     results = run_experiment(studies, [mel_spec()], music="mel", tagger=None, encoding=False,
