@@ -82,9 +82,8 @@ def test_experiment_decodes_and_reconstructs_beyond_chance(mini_results):
 
 
 def test_workers_give_the_numbers_of_one_process():
-    # With workers, the first subject's encoding task starts while the main process still
-    # prepares the corpus (it needs only the stimuli's embeddings), the rest after: every
-    # result lands where a single process puts it.
+    # Subject tasks and references run in workers in another order than they are listed:
+    # every result lands where a single process puts it.
     from joblib import parallel_config
     from threadpoolctl import threadpool_limits
 

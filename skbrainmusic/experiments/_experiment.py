@@ -1,7 +1,6 @@
 """The paper's study on data Bunches: decoding (Table 1), reconstruction (Figure 1), encoding."""
 
 import copy
-import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -203,18 +202,6 @@ class _Config:
     n_bootstraps: int
     random_state: int
     oof: str
-
-
-@dataclass
-class _Embedded:
-    """The stimuli's embeddings, all that an encoding task needs of :class:`_Stimuli`."""
-
-    embeddings: dict
-    test_clip_ids: list
-
-
-def _test_clip_ids(study):
-    return list(study.clips_test.clip_id)
 
 
 @dataclass
@@ -422,10 +409,9 @@ def _corpus_batches(transform, audio):
     return np.concatenate(map_batches(transform, audio, CORPUS_BATCH))
 
 
-def _embed_stimuli(study, config, progress):
-    """Every embedding of the training and test stimuli: ``(embeddings, features)``, the
-    :class:`StimulusFeatures` of the audio ones (which embed the corpus and the
-    reconstructions later)."""
+def _prepare_stimuli(study, config, corpus, generator, tagger, n_reconstructions,
+                     n_examples, progress):
+    rate = study.sample_rate
     embeddings, features = {}, {}
     for spec in progress.track(config.specs, "embedding the stimuli"):
         train, test = ((study.audio_train, study.audio_test) if spec.source == "audio"
@@ -437,14 +423,6 @@ def _embed_stimuli(study, config, progress):
         embeddings[spec.key] = (stimulus.fit_transform(train), stimulus.transform(test))
         if spec.source == "audio":
             features[spec.key] = stimulus
-    return embeddings, features
-
-
-def _prepare_stimuli(study, config, corpus, generator, tagger, n_reconstructions,
-                     n_examples, embeddings, features, progress):
-    """Everything the subjects share besides the stimuli's embeddings (:func:`_embed_stimuli`):
-    the corpus embedded, the tagger, retriever and generator fitted."""
-    rate = study.sample_rate
     corpus = _check_corpus(corpus, study)
     progress.log(f"embedding the retrieval corpus ({len(corpus.ids)} clips)")
     corpus_embeddings = {key: _corpus_batches(features[key].transform, corpus.audio)
@@ -497,7 +475,7 @@ def _prepare_stimuli(study, config, corpus, generator, tagger, n_reconstructions
         corpus_description=ClipDescription(
             {key: corpus_embeddings[key] for key in config.evaluation}, corpus_proba, classes),
         stimulus_description=stimulus_description, sample_rate=rate,
-        test_clip_ids=_test_clip_ids(study), genres=genres, rows=rows,
+        test_clip_ids=list(study.clips_test.clip_id), genres=genres, rows=rows,
         example_rows=_example_rows(genres, rows, n_examples), genre_mean=genre_mean,
         validation_attributes=validation_attributes)
     return stimuli, corpus
@@ -1148,30 +1126,19 @@ def run_experiment(studies, embeddings, *, music, evaluation=None, corpus=None,
                      step=step, n_permutations=n_permutations, n_bootstraps=n_bootstraps,
                      random_state=random_state, oof=oof)
     first = studies[0]
-    embeddings, features = _embed_stimuli(first, config, progress)
-    order = _task_order(len(studies), encoding)
-    # The first encoding task needs only the stimuli's embeddings: a worker runs it while
-    # this process embeds the corpus and fits the tagger and generator (on one core,
-    # mostly). Sequentially (n_jobs=1) it runs when its result is read, after the others.
-    early = [(0, "encoding")] if (0, "encoding") in order else []
-    order = [task for task in order if task not in early]
-    early_tasks = Parallel(return_as="generator")(
-        delayed(_subject_task)(index, studies, _Embedded(embeddings, _test_clip_ids(first)),
-                               config, part) for index, part in early)
     stimuli, corpus = _prepare_stimuli(first, config, corpus, generator, tagger,
-                                       n_reconstructions, n_examples, embeddings, features,
-                                       progress)
+                                       n_reconstructions, n_examples, progress)
+    order = _task_order(len(studies), encoding)
     # The references last: a worker done with its subject tasks computes them while the
     # other finishes its own.
     tasks = Parallel(return_as="generator")(
         [delayed(_subject_task)(index, studies, stimuli, config, part)
          for index, part in order] + [delayed(_references)(stimuli, config, len(corpus.ids))])
     done = list(progress.track(
-        itertools.chain(tasks, early_tasks),
-        "decoding, reconstructing and encoding per subject; oracle and chance references",
-        total=len(order) + 1 + len(early)))
-    references, reference_statistics, oracle_rows, oracle_examples = done.pop(len(order))
-    done = dict(zip(order + early, done))
+        tasks, "decoding, reconstructing and encoding per subject; oracle and chance references",
+        total=len(order) + 1))
+    references, reference_statistics, oracle_rows, oracle_examples = done.pop()
+    done = dict(zip(order, done))
     subjects = [done[index, "decoding"] for index in range(len(studies))]
     if encoding:
         for index, result in enumerate(subjects):
