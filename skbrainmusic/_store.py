@@ -42,6 +42,8 @@ __all__ = [
     "file_crc32",
     "file_stamp",
     "load_array",
+    "map_array",
+    "mapped_file",
     "open_array",
     "save_array",
     "save_array_blocks",
@@ -81,6 +83,39 @@ def settled_stamp(path):
     if time.time_ns() - max(stamp[1], stamp[2]) <= _SETTLE_NS:
         return None
     return stamp
+
+
+def map_array(path):
+    """``np.load(path, mmap_mode="r")`` with the file's :func:`file_stamp` recorded on the
+    returned memmap as ``mapped_stamp`` (None when the file changed while it was being
+    mapped), so that :func:`mapped_file` can later tell whether the bytes of its views are
+    still those of the file at ``path``."""
+    before = file_stamp(path)
+    array = np.load(path, mmap_mode="r", allow_pickle=False)
+    if isinstance(array, np.memmap):
+        array.mapped_stamp = before if file_stamp(path) == before else None
+    return array
+
+
+def mapped_file(view):
+    """``(path, byte position, stamp)`` of an array whose bytes are a view of a memmap made
+    by :func:`map_array`: the file, where the view's first byte lies in it, and the file's
+    stamp when it was mapped; None for any other array.
+
+    The bytes are the file's at ``path`` for as long as :func:`file_stamp` of ``path`` still
+    equals ``stamp`` (same inode, size and times: a file replaced under the path, or written
+    through the file system, changes it). Not covered: writes through another process's
+    shared writable mapping, whose times the kernel may update late.
+    """
+    root = view
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    stamp = getattr(root, "mapped_stamp", None)
+    if stamp is None or not isinstance(root, np.memmap) or root.mode != "r":
+        return None
+    start = root.__array_interface__["data"][0]
+    return (os.fspath(root.filename),
+            root.offset + view.__array_interface__["data"][0] - start, stamp)
 
 
 def checked_crc32(path):
@@ -261,7 +296,7 @@ def open_array(path, *, verify=True):
             (recorded,) = _TRAILER.unpack(trailer[len(_TRAILER_TAG):])
             if file_crc32(path, end) != recorded:
                 raise ValueError("its bytes do not match their CRC-32")
-        array = np.load(path, mmap_mode="r", allow_pickle=False)
+        array = map_array(path)
     except ValueError as exc:
         raise ValueError(f"The stored array {path} is corrupt ({exc}).") from exc
     if not isinstance(array, np.memmap) or array.nbytes > max(end, 0):

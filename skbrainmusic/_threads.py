@@ -1,6 +1,7 @@
 """BLAS threads for many small products.
 
-numpy's and scipy's wheels each bring their own OpenBLAS, and most numerical code alternates
+numpy's and scipy's wheels (Linux, Windows, Intel macOS) each bring their own OpenBLAS,
+whose thread count is one setting for the whole process, and most numerical code alternates
 between them (``@`` in numpy; LAPACK, BLAS wrappers and L-BFGS-B in scipy). Each library's
 idle threads spin for a while after a call, on the cores the other library's next call
 needs, so on small products the threads cost far more than they gain. Measured on 2 cores
@@ -39,7 +40,9 @@ def one_blas_thread():
     """Limit numpy's and scipy's BLAS libraries to one thread while inside.
 
     Overlapping callers (threads of one process) share the limit: the previous limits come
-    back when the last of them leaves."""
+    back when the last of them leaves, and meanwhile every thread's BLAS calls run on one
+    thread. (A BLAS built on OpenMP keeps one setting per thread: there the limit holds in
+    the thread that set it.)"""
     with _lock:
         if _state["depth"] == 0:
             _state["limiter"] = _blas_controller().limit(limits=1)

@@ -421,16 +421,17 @@ def test_cache_keys_hash_the_samples_whatever_their_layout(tmp_path):
     assert cache.key(clips[0], 16000) != key
 
 
-def test_clip_digests_of_an_unchanged_read_only_file_are_hashed_once(tmp_path, monkeypatch):
-    # Every cache that reads a memory-mapped corpus keys its clips by their samples' hash:
-    # computed once per process while the file is unchanged, and never served stale.
+def test_clip_digests_of_an_unchanged_mapped_file_are_hashed_once(tmp_path, monkeypatch):
+    # Every cache that reads a mapped corpus keys its clips by their samples' hash: computed
+    # once per process while the file is unchanged, and never served stale.
     import hashlib
 
     from skbrainmusic import _store
+    from skbrainmusic._store import map_array
     from skbrainmusic.embeddings import _cache
 
     monkeypatch.setattr(_cache, "_DIGESTS", {})
-    monkeypatch.setattr(_store, "_SETTLE_NS", 0)
+    monkeypatch.setattr(_store, "_SETTLE_NS", 0)  # (tested below)
     hashed = []
     sha256 = hashlib.sha256
 
@@ -438,40 +439,70 @@ def test_clip_digests_of_an_unchanged_read_only_file_are_hashed_once(tmp_path, m
         hashed.append(len(memoryview(data).cast("B")))
         return sha256(data)
 
-    monkeypatch.setattr(_cache.hashlib, "sha256", counting)
+    monkeypatch.setattr(_cache, "_sha256", counting)
     rng = np.random.default_rng(0)
     clips = rng.standard_normal((3, 500)).astype(np.float32)
     path = tmp_path / "corpus.npy"
     np.save(path, clips)
-    mapped = np.load(path, mmap_mode="r")
+    mapped = map_array(path)
     first = [_cache.clip_digest(mapped[i]) for i in range(3)]
     assert first == [sha256(clip.tobytes()).digest() for clip in clips]
     assert hashed.count(2000) == 3
     hashed.clear()
     # other views of the same rows, through another mapping: remembered
-    again = np.load(path, mmap_mode="r")
+    again = map_array(path)
     assert [_cache.clip_digest(np.asarray(again)[i]) for i in range(3)] == first
     assert 2000 not in hashed
-    # Controls: in-memory and writable arrays are always hashed; a rewritten file is read
-    # again (its stamp changed), and its new samples give new digests.
+    # part of a row: its own bytes (another position and length)
+    assert _cache.clip_digest(again[1, 100:300]) == sha256(clips[1, 100:300].tobytes()).digest()
+    # Controls: in-memory arrays, and files mapped by other means, are always hashed.
+    hashed.clear()
     assert _cache.clip_digest(clips[1]) == first[1]
-    writable = np.load(path, mmap_mode="r+")
-    assert _cache.clip_digest(writable[1]) == first[1]
+    assert _cache.clip_digest(np.load(path, mmap_mode="r")[1]) == first[1]
     assert hashed.count(2000) == 2
-    del writable
-    before = path.stat().st_mtime_ns
-    np.save(path, clips[::-1] * 2)
-    os.utime(path, ns=(before + 10**9, before + 10**9))  # a later tick, whatever the clock
-    rewritten = np.load(path, mmap_mode="r")
-    assert _cache.clip_digest(rewritten[2]) == sha256((clips[0] * 2).tobytes()).digest()
+
+
+def test_a_replaced_or_rewritten_file_is_hashed_again(tmp_path, monkeypatch):
+    import hashlib
+
+    from skbrainmusic import _store
+    from skbrainmusic._store import map_array
+    from skbrainmusic.embeddings import _cache
+
+    monkeypatch.setattr(_cache, "_DIGESTS", {})
+    monkeypatch.setattr(_store, "_SETTLE_NS", 0)
+    rng = np.random.default_rng(1)
+    old, new = rng.standard_normal((2, 2, 400)).astype(np.float32)
+    path, other = tmp_path / "corpus.npy", tmp_path / "other.npy"
+    np.save(path, old)
+    old_mapping = map_array(path)
+    assert _cache.clip_digest(old_mapping[0]) == hashlib.sha256(old[0].tobytes()).digest()
+    # Replaced under its path while the old mapping lives on: neither mapping gets the
+    # other's digest.
+    np.save(other, new)
+    os.replace(other, path)
+    assert _cache.clip_digest(old_mapping[0]) == hashlib.sha256(old[0].tobytes()).digest()
+    assert _cache.clip_digest(map_array(path)[0]) == hashlib.sha256(new[0].tobytes()).digest()
+    assert _cache.clip_digest(old_mapping[0]) == hashlib.sha256(old[0].tobytes()).digest()
+    # Rewritten in place (same inode and size, later times).
+    assert _cache.clip_digest(map_array(path)[1]) == hashlib.sha256(new[1].tobytes()).digest()
+    np.save(path, old)
+    os.utime(path, ns=(path.stat().st_mtime_ns + 10**9,) * 2)  # a later tick, surely
+    assert _cache.clip_digest(map_array(path)[1]) == hashlib.sha256(old[1].tobytes()).digest()
+    # Removed: still hashed, not an error.
+    os.remove(path)
+    assert _cache.clip_digest(old_mapping[1]) == hashlib.sha256(old[1].tobytes()).digest()
 
 
 def test_recently_modified_files_are_not_remembered(tmp_path, monkeypatch):
     # A write in the same clock tick as the hash could leave the file's stamp unchanged.
+    from skbrainmusic._store import map_array
     from skbrainmusic.embeddings import _cache
 
     monkeypatch.setattr(_cache, "_DIGESTS", {})
     path = tmp_path / "corpus.npy"
     np.save(path, np.ones((2, 100), np.float32))
-    _cache.clip_digest(np.load(path, mmap_mode="r")[0])
+    _cache.clip_digest(map_array(path)[0])
     assert _cache._DIGESTS == {}
+
+

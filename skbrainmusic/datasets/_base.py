@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._store import FolderEntry, atomic_write
+from .._store import FolderEntry, atomic_write, map_array
 
 _OBJECTS = "objects.json"
 
@@ -154,7 +154,7 @@ def load_cache(folder, *, warn=True):
         return None
     try:
         arrays = {
-            name[: -len(".npy")]: np.load(entry.folder / name, mmap_mode="r", allow_pickle=False)
+            name[: -len(".npy")]: map_array(entry.folder / name)
             for name in files
             if name.endswith(".npy")
         }

@@ -139,8 +139,8 @@ def _digest(X):
     if not isinstance(X, np.ndarray) or X.dtype.kind != "f":
         return None
     # The digests of its clips (:func:`clip_digest`: hashed in place, and remembered for
-    # memory-mapped audio, whose clips every cache has already hashed: comparing the
-    # paper's 0.6 GB of training stimuli with an array reads neither again).
+    # the audio of a cached study, whose clips the caches have hashed already: comparing
+    # its 0.6 GB of training stimuli with itself reads neither again).
     digest = hashlib.sha256(str(X.shape).encode())
     if X.size:
         for clip in X.reshape(X.shape[0], -1) if X.ndim > 1 else X.reshape(1, -1):

@@ -246,12 +246,12 @@ def _batch_size(n_targets_batch, n_targets, n_alphas, width, itemsize):
 
 def _largest_product_flops(n_samples, n_features, n_targets, n_targets_batch, n_alphas,
                            dtype):
-    """Floating-point operations of a ridge problem's largest product: the Gram matrix of
-    ``X`` or its product with one batch of targets (the eigendecomposition of the Gram
-    matrix, ~4 rank^3, costs no more). Chooses the BLAS threads (``be.threads``)."""
+    """Floating-point operations of a ridge problem's largest step: the Gram matrix of
+    ``X``, its product with one batch of targets, or the Gram matrix's eigendecomposition
+    (about 4 rank^3). Chooses the BLAS threads (``be.threads``)."""
     rank = min(n_samples, n_features)
     batch = _batch_size(n_targets_batch, n_targets, n_alphas, rank, np.dtype(dtype).itemsize)
-    return 2 * n_samples * n_features * max(rank, batch)
+    return max(2 * n_samples * n_features * max(rank, batch), 4 * rank**3)
 
 
 def _validates_every_row_once(splits, n_samples):
