@@ -14,9 +14,10 @@ import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_info
 
 from ._corpus_store import build_corpus, open_corpus, open_corpus_attributes
+from ._threads import one_blas_thread
 from ._validation import check_clips, check_positive_int, validate_clips
 from .tagging import _check_sample_rate
 
@@ -435,7 +436,7 @@ def exact_top_k(queries, items, k, *, block_size=2**20, n_jobs=None, item_scale=
     if n_threads == 1:
         results = [search(start) for start in starts]
     else:
-        with threadpool_limits(limits=1, user_api="blas"):
+        with one_blas_thread():
             results = Parallel(n_jobs=n_threads, require="sharedmem")(
                 delayed(search)(start) for start in starts
             )
