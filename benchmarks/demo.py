@@ -8,10 +8,12 @@ study's construction is included; ``cached`` runs again on that data home and me
 analysis alone. ``--data-home`` reuses (and keeps) an existing data home instead, e.g. to
 measure only a cached run (``--runs cached``).
 
-Peak memory is the summed PSS of the child and all its workers (``_measure.PeakMemory``'s
-sampling, 5 Hz), above the benchmark's own. Stages are the demo's progress messages (the
-command line prints one line per step on a pipe): a ``log`` message opens a stage, a
-progress-bar line (``description [###  ] k/n``) closes a step of the stage
+Peak memory is the summed PSS of the child and all its workers, sampled at 5 Hz on a fixed
+schedule (``_measure.process_tree_pss``, which reads the PSS only where the RSS bound
+leaves the peak in doubt), above the benchmark's own; the run's line says how many samples
+needed a reading and how much CPU the measurement took from the demo. Stages are the
+demo's progress messages (the command line prints one line per step on a pipe): a ``log``
+message opens a stage, a progress-bar line (``description [###  ] k/n``) closes a step of the stage
 ``description``; the child also prints the bar at ``0/n`` when a tracked stage starts
 (the command line prints it only after the first step). Each stage gets its wall time and
 the peak PSS sampled while it ran; ``start-up`` is the interpreter and imports before the
@@ -81,39 +83,67 @@ def _child(argv):
     return main(argv)
 
 
-# 5 Hz, the issue's minimum: reading the PSS of a process tree that maps gigabytes costs
-# about 15% of a core at 10 Hz, time taken from the demo on a 2-core machine.
+# 5 Hz, the issue's minimum: reading the PSS of the paper-scale demo's process tree costs
+# 10-15 ms of CPU, time taken from the demo on a 2-core machine; most samples need only the
+# RSS bound (0.2 ms).
 _INTERVAL = 0.2
 
 
 def _run(command, env, interval=_INTERVAL):
-    """Wall seconds, peak MiB and stages of one demo run in a child process."""
+    """Wall seconds, peak MiB, stages and ``(CPU seconds, samples read, samples)`` of the
+    measurement itself, of one demo run in a child process.
+
+    A sample reads the tree's PSS only when its RSS bound says it may exceed the peak of
+    the samples read since the last message (``process_tree_pss(above=...)``); the first
+    sample after a message is always read. Stages begin and end at messages, so a skipped
+    sample lies in the stage of the samples that bounded it and changes no stage's peak,
+    nor the first sample after a stage that holds none (which stands for that stage): the
+    stages and the peak are those of reading every sample.
+    """
     baseline = process_tree_pss()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, text=True, bufsize=1)
     lines, samples = [], []
+    # a message is stamped and stored in one step for the sampler (which sees every
+    # message stamped before its sample's stamp)
+    lock = threading.Lock()
 
     def read():
         for line in child.stderr:
-            lines.append((time.perf_counter(), line.rstrip("\n")))
+            with lock:
+                lines.append((time.perf_counter(), line.rstrip("\n")))
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
+    seen, floor, tick, n_samples = 0, None, time.perf_counter(), 0
     while child.poll() is None:
-        samples.append((time.perf_counter(), process_tree_pss() - baseline))
-        time.sleep(interval)
-    end = time.perf_counter()
+        with lock:
+            stamp, count = time.perf_counter(), len(lines)
+        if count != seen:
+            seen, floor = count, None
+        pss = process_tree_pss(above=floor)
+        n_samples += 1
+        if pss is not None:
+            samples.append((stamp, pss - baseline))
+            floor = pss if floor is None else max(floor, pss)
+        # on a fixed schedule: the time a sample takes does not lower the rate
+        tick += interval
+        time.sleep(max(0.0, tick - time.perf_counter()))
+    end, cpu = time.perf_counter(), time.process_time() - cpu
     reader.join()
     if child.returncode:
         sys.exit(f"the demo failed ({child.returncode}):\n" + "\n".join(t for _, t in lines))
     peak = max(pss for _, pss in samples) / 2**20 if samples else 0.0
-    return end - start, peak, _stages(lines, samples, start, end)
+    return (end - start, peak, _stages(lines, samples, start, end),
+            (cpu, len(samples), n_samples))
 
 
 def _print_run(name, run):
-    wall, peak, stages = run
-    print(f"{name}: {wall:7.1f} s, peak PSS {peak:7.0f} MiB")
+    wall, peak, stages, (cpu, n_read, n_samples) = run
+    print(f"{name}: {wall:7.1f} s, peak PSS {peak:7.0f} MiB (the measurement read the PSS in "
+          f"{n_read} of {n_samples} samples and took {cpu:.1f} s of CPU, "
+          f"{100 * cpu / wall:.1f}% of a core)")
     for stage, seconds, stage_peak in stages:
         print(f"    {seconds:7.1f} s  {stage_peak:7.0f} MiB  {stage}")
 
