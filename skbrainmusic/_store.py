@@ -98,9 +98,15 @@ def map_array(path):
 
 
 def mapped_file(view):
-    """``(path, byte position, stamp)`` of an array whose bytes are a view of a memmap made
-    by :func:`map_array`: the file, where the view's first byte lies in it, and the file's
-    stamp when it was mapped; None for any other array.
+    """``(path, byte position, stamp)`` of an array whose bytes are a view of a read-only
+    memmap of the file at its path: the file, where the view's first byte lies in it, and
+    the file's stamp when it was mapped; None for any other array.
+
+    A memmap made by :func:`map_array` carries the stamp recorded when it was mapped. Of
+    another read-only memmap (e.g. the copy of a mapped corpus that joblib maps again in a
+    worker), the stamp is taken the first time it is asked for, and only when the
+    process's memory map (``/proc/self/maps``, Linux) shows that its bytes are a mapping
+    of the very file now at its path (same device and inode); elsewhere, None.
 
     The bytes are the file's at ``path`` for as long as :func:`file_stamp` of ``path`` still
     equals ``stamp`` (same inode, size and times: a file replaced under the path, or written
@@ -110,12 +116,40 @@ def mapped_file(view):
     root = view
     while isinstance(root.base, np.ndarray):
         root = root.base
-    stamp = getattr(root, "mapped_stamp", None)
-    if stamp is None or not isinstance(root, np.memmap) or root.mode != "r":
+    if not isinstance(root, np.memmap) or root.mode != "r":
+        return None
+    if not hasattr(root, "mapped_stamp"):
+        root.mapped_stamp = _mapping_stamp(root)
+    stamp = root.mapped_stamp
+    if stamp is None:
         return None
     start = root.__array_interface__["data"][0]
     return (os.fspath(root.filename),
             root.offset + view.__array_interface__["data"][0] - start, stamp)
+
+
+def _mapping_stamp(memmap):
+    """:func:`file_stamp` of the file at ``memmap.filename`` when ``/proc/self/maps`` shows
+    that the memmap's bytes are a mapping of that file (same device and inode, unchanged
+    while checked), else None (another file, since replaced under the path; no such
+    listing)."""
+    try:
+        path = os.fspath(memmap.filename)
+        before = file_stamp(path)
+        address = memmap.__array_interface__["data"][0]
+        with open("/proc/self/maps") as maps:
+            for line in maps:
+                # start-end perms offset major:minor inode [path]
+                fields = line.split(maxsplit=5)
+                start, end = (int(bound, 16) for bound in fields[0].split("-"))
+                if start <= address < end:
+                    major, minor = (int(number, 16) for number in fields[3].split(":"))
+                    same = (int(fields[4]) == before[3] and major == os.major(before[4])
+                            and minor == os.minor(before[4]))
+                    return before if same and file_stamp(path) == before else None
+    except (OSError, TypeError, ValueError, IndexError):  # (a memmap of no named file)
+        pass
+    return None
 
 
 def checked_crc32(path):

@@ -455,10 +455,16 @@ def test_clip_digests_of_an_unchanged_mapped_file_are_hashed_once(tmp_path, monk
     assert 2000 not in hashed
     # part of a row: its own bytes (another position and length)
     assert _cache.clip_digest(again[1, 100:300]) == sha256(clips[1, 100:300].tobytes()).digest()
-    # Controls: in-memory arrays, and files mapped by other means, are always hashed.
+    # A read-only mapping made by other means (as joblib maps a corpus again in its
+    # workers): remembered where the process's memory map shows it maps the file at the
+    # path (Linux), hashed elsewhere.
+    hashed.clear()
+    assert _cache.clip_digest(np.load(path, mmap_mode="r")[1]) == first[1]
+    assert hashed.count(2000) == (0 if os.path.exists("/proc/self/maps") else 1)
+    # Controls: in-memory arrays and copy-on-write mappings are always hashed.
     hashed.clear()
     assert _cache.clip_digest(clips[1]) == first[1]
-    assert _cache.clip_digest(np.load(path, mmap_mode="r")[1]) == first[1]
+    assert _cache.clip_digest(np.load(path, mmap_mode="c")[1]) == first[1]
     assert hashed.count(2000) == 2
 
 
@@ -492,6 +498,38 @@ def test_a_replaced_or_rewritten_file_is_hashed_again(tmp_path, monkeypatch):
     # Removed: still hashed, not an error.
     os.remove(path)
     assert _cache.clip_digest(old_mapping[1]) == hashlib.sha256(old[1].tobytes()).digest()
+
+
+def test_a_mapping_made_by_other_means_is_checked_against_the_file_at_its_path(
+        tmp_path, monkeypatch):
+    # A memmap that map_array did not make (joblib's in its workers) carries no stamp of
+    # its own: its digests are remembered only when the memory map shows it maps the file
+    # now at its path, never the digests of a file replaced under that path.
+    import hashlib
+
+    from skbrainmusic import _store
+    from skbrainmusic.embeddings import _cache
+
+    monkeypatch.setattr(_cache, "_DIGESTS", {})
+    monkeypatch.setattr(_store, "_SETTLE_NS", 0)
+    rng = np.random.default_rng(2)
+    old, new = rng.standard_normal((2, 2, 300)).astype(np.float32)
+    path, other = tmp_path / "corpus.npy", tmp_path / "other.npy"
+    np.save(path, old)
+    old_mapping = np.load(path, mmap_mode="r")
+    np.save(other, new)
+    os.replace(other, path)  # before the old mapping was ever asked for its file
+    assert _store.mapped_file(old_mapping[0]) is None
+    new_mapping = np.load(path, mmap_mode="r")
+    assert _cache.clip_digest(new_mapping[0]) == hashlib.sha256(new[0].tobytes()).digest()
+    assert _cache.clip_digest(old_mapping[0]) == hashlib.sha256(old[0].tobytes()).digest()
+    # a memmap of a file with no name is no file's
+    import tempfile
+
+    with tempfile.TemporaryFile() as unnamed:
+        unnamed.write(new.tobytes())
+        unnamed.flush()
+        assert _store.mapped_file(np.memmap(unnamed, dtype=np.float32, mode="r")[:10]) is None
 
 
 def test_recently_modified_files_are_not_remembered(tmp_path, monkeypatch):

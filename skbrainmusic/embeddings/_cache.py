@@ -6,10 +6,10 @@ embedded again by every analysis. One ``.npy`` file per clip lives under
 geometry, model fingerprint, layer ...), the clip's sample rate and length and the SHA-256
 of its samples, so any change of audio or settings is a miss, never a stale hit. The
 samples' hash serves every cache (embeddings of several backends, musical attributes):
-for a clip read from a file the package's loaders mapped (a cached study's or corpus'
-audio) it is computed once per process while the file is unchanged (:func:`clip_digest`),
-which
-spares hashing a 2,000-clip corpus' 2.6 GB again for each of the caches that read it.
+for a clip read from a memory-mapped file (a cached study's or corpus' audio, also as
+joblib maps it again in its workers) it is computed once per process while the file is
+unchanged (:func:`clip_digest`), which spares hashing a 2,000-clip corpus' 2.6 GB again
+for each of the caches that read it.
 Files are written atomically and checked against their CRC-32 when read
 (:mod:`skbrainmusic._store`): a truncated or edited file is reported with a warning naming
 it and the clip is embedded again.
@@ -29,7 +29,7 @@ from .._store import file_stamp, load_array, mapped_file, save_array, settled_st
 # read). Format 3: keys hash the samples' SHA-256 instead of the samples.
 _CACHE_FORMAT = 3
 
-# SHA-256 of clips read from files mapped by _store.map_array: {path: (stamp, {(byte
+# SHA-256 of clips read from memory-mapped files (_store.mapped_file): {path: (stamp, {(byte
 # position, length): digest})}, a file's digests dropped when its stamp changes, all of them
 # when they number _MAX_DIGESTS (about 250 bytes each).
 _DIGESTS = {}
@@ -42,10 +42,12 @@ def clip_digest(clip):
     """SHA-256 of a clip's float32 samples (hashed from the array's own buffer when it is
     float32 and contiguous).
 
-    Remembered in this process for a contiguous float32 clip read from a file mapped by
-    :func:`~skbrainmusic._store.map_array` (a cached study's or corpus' audio) while the
-    file at its path is the one mapped, unchanged (:func:`~skbrainmusic._store.mapped_file`,
-    checked at every call); a file modified in the last seconds is not remembered."""
+    Remembered in this process for a contiguous float32 clip read from a read-only memory
+    map of a file (a cached study's or corpus' audio, mapped by
+    :func:`~skbrainmusic._store.map_array` or, on Linux, by other means such as joblib's
+    workers) while the file at its path is the one mapped, unchanged
+    (:func:`~skbrainmusic._store.mapped_file`, checked at every call); a file modified in
+    the last seconds is not remembered."""
     found = None
     if clip.dtype == np.float32 and clip.ndim == 1 and clip.flags.c_contiguous:
         found = mapped_file(clip)
