@@ -19,6 +19,8 @@ benchmarks/NAME.py``); the script's folder is on ``sys.path``, so ``from _measur
 """
 
 import os
+import platform
+import re
 import threading
 import time
 from typing import Any, NamedTuple
@@ -54,29 +56,59 @@ def timed(func, *args, **kwargs):
 
 # Bytes of a page, in the unit of /proc/PID/statm.
 _PAGE = os.sysconf("SC_PAGE_SIZE")
-# Added to an RSS read from statm before it bounds a PSS: the kernel keeps the resident
-# counts in per-CPU counters, which statm may report up to a few hundred KiB short.
-_RSS_SLACK = 16 * 2**20
+
+
+def _kernel_version():
+    """``(major, minor)`` of the running Linux kernel, (0, 0) when unknown."""
+    found = re.match(r"(\d+)\.(\d+)", platform.release())
+    return (int(found[1]), int(found[2])) if found else (0, 0)
+
+
+def _rss_slack(n_threads):
+    """Bytes by which ``/proc/PID/statm`` may report a process's resident pages short, so
+    that RSS plus this bounds its PSS: Linux 6.2 and later keep the counts in per-CPU
+    counters (3 of them, each up to ``max(32, 2 x CPUs)`` pages a CPU behind), earlier
+    kernels in per-thread caches (up to 64 faults of up to 16 pages a thread)."""
+    cpus = os.cpu_count() or 1
+    slack = 3 * cpus * max(32, 2 * cpus) * _PAGE
+    if _kernel_version() < (6, 2):
+        slack += n_threads * 64 * 16 * _PAGE
+    return slack + 2**20
+
+
+def _check_proc():
+    """Raise unless this system's ``/proc`` reports PSS (Linux 4.14 and later)."""
+    if not os.path.exists(f"/proc/{os.getpid()}/smaps_rollup"):
+        raise RuntimeError("Peak-memory readings need the PSS of /proc/PID/smaps_rollup "
+                           "(Linux 4.14 and later).")
 
 
 def _tree(pid):
-    """``pid`` and its descendants (Linux: ``/proc/PID/task/TID/children`` of every
-    thread, which can start processes of its own, e.g. loky's manager thread)."""
-    pids, queue = [], [pid]
+    """``[(pid, number of threads)]`` of ``pid`` and its descendants, from
+    ``/proc/PID/task/TID/children`` of every thread (which can start processes of its own,
+    e.g. loky's manager thread); through psutil where the kernel does not list children
+    there."""
+    if not os.path.exists(f"/proc/{pid}/task/{pid}/children"):
+        import psutil
+
+        root = psutil.Process(pid)
+        return [(member.pid, member.num_threads())
+                for member in [root, *root.children(recursive=True)]]
+    found, queue = [], [pid]
     while queue:
         current = queue.pop()
-        pids.append(current)
         try:
             threads = os.listdir(f"/proc/{current}/task")
         except FileNotFoundError:  # exited since it was listed
             continue
+        found.append((current, len(threads)))
         for thread in threads:
             try:
                 with open(f"/proc/{current}/task/{thread}/children") as children:
                     queue.extend(int(child) for child in children.read().split())
             except (FileNotFoundError, ProcessLookupError):
                 pass
-    return pids
+    return found
 
 
 def _pss(pid):
@@ -105,16 +137,17 @@ def process_tree_pss(pid=None, *, above=None):
 
     With ``above`` (bytes), None instead when the sum is at most ``above``, known with as
     few PSS readings as possible: reading a process's PSS walks every page it maps (2-5 ms
-    of CPU for each process of the paper-scale demo), while its RSS, which bounds its PSS,
-    comes from counters (``/proc/PID/statm``). The bounds are replaced by readings, the
-    smallest (cheapest) process first, until their sum is at most ``above`` or every
-    process is read. A sampler after the peak passes the peak so far: a sample it skips
-    could not have raised it.
+    of CPU for each process of the paper-scale demo), while its RSS, which bounds its PSS
+    (plus :func:`_rss_slack`), comes from counters (``/proc/PID/statm``). The bounds are
+    replaced by readings, the smallest (cheapest) process first, until their sum is at
+    most ``above`` or every process is read. A sampler after the peak passes the peak so
+    far: a sample it skips could not have raised it.
     """
-    pids = _tree(os.getpid() if pid is None else pid)
+    _check_proc()
+    members = _tree(os.getpid() if pid is None else pid)
     if above is None:
-        return sum(_pss(p) for p in pids)
-    bounds = sorted((_rss(p) + _RSS_SLACK, p) for p in pids)
+        return sum(_pss(p) for p, _ in members)
+    bounds = sorted((_rss(p) + _rss_slack(threads), p) for p, threads in members)
     total = sum(bound for bound, _ in bounds)
     for bound, p in bounds:
         if total <= above:

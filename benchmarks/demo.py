@@ -120,7 +120,8 @@ def _run(command, env, interval=_INTERVAL):
     while child.poll() is None:
         with lock:
             stamp, count = time.perf_counter(), len(lines)
-        if count != seen:
+            at_message = count and lines[-1][0] == stamp  # (in two stages)
+        if count != seen or at_message:
             seen, floor = count, None
         pss = process_tree_pss(above=floor)
         n_samples += 1
@@ -128,7 +129,7 @@ def _run(command, env, interval=_INTERVAL):
             samples.append((stamp, pss - baseline))
             floor = pss if floor is None else max(floor, pss)
         # on a fixed schedule: the time a sample takes does not lower the rate
-        tick += interval
+        tick = max(tick + interval, time.perf_counter())  # (no burst after a stall)
         time.sleep(max(0.0, tick - time.perf_counter()))
     end, cpu = time.perf_counter(), time.process_time() - cpu
     reader.join()

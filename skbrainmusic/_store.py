@@ -22,6 +22,7 @@ rebuilds it.
 """
 
 import contextlib
+import functools
 import io
 import json
 import os
@@ -105,8 +106,11 @@ def mapped_file(view):
     A memmap made by :func:`map_array` carries the stamp recorded when it was mapped. Of
     another read-only memmap (e.g. the copy of a mapped corpus that joblib maps again in a
     worker), the stamp is taken the first time it is asked for, and only when the
-    process's memory map (``/proc/self/maps``, Linux) shows that its bytes are a mapping
-    of the very file now at its path (same device and inode); elsewhere, None.
+    process's memory map (``/proc/self/maps``, Linux) shows that its bytes are a shared
+    mapping of the very file now at its path (same device, inode and position), and the
+    file has not changed since before this process started (so the mapping, made since,
+    holds the file's present bytes even where an older mapping would not, e.g. on
+    overlayfs after a copy-up); elsewhere, None.
 
     The bytes are the file's at ``path`` for as long as :func:`file_stamp` of ``path`` still
     equals ``stamp`` (same inode, size and times: a file replaced under the path, or written
@@ -128,23 +132,44 @@ def mapped_file(view):
             root.offset + view.__array_interface__["data"][0] - start, stamp)
 
 
+@functools.lru_cache(maxsize=1)
+def _process_start_ns():
+    """Wall-clock time (ns) at which this process started, from ``/proc`` (Linux); None
+    elsewhere. The boot time ``/proc/stat`` gives is truncated to the second, so this is
+    up to a second early."""
+    try:
+        with open("/proc/self/stat", "rb") as stat:
+            # the fields after "(command)": state is field 3, start time field 22
+            start_ticks = int(stat.read().rsplit(b")", 1)[1].split()[19])
+        with open("/proc/stat", "rb") as system:
+            boot = next(int(line.split()[1]) for line in system if line.startswith(b"btime"))
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+    return boot * 10**9 + start_ticks * 10**9 // os.sysconf("SC_CLK_TCK")
+
+
 def _mapping_stamp(memmap):
     """:func:`file_stamp` of the file at ``memmap.filename`` when ``/proc/self/maps`` shows
-    that the memmap's bytes are a mapping of that file (same device and inode, unchanged
-    while checked), else None (another file, since replaced under the path; no such
-    listing)."""
+    that the memmap's bytes are a shared mapping of that file at the memmap's position
+    (same device and inode, unchanged while checked) and the file was last changed
+    :data:`_SETTLE_NS` before this process started, else None."""
     try:
         path = os.fspath(memmap.filename)
         before = file_stamp(path)
+        started = _process_start_ns()
+        if started is None or max(before[1], before[2]) >= started - _SETTLE_NS:
+            return None
         address = memmap.__array_interface__["data"][0]
-        with open("/proc/self/maps") as maps:
+        with open("/proc/self/maps", "rb") as maps:
             for line in maps:
                 # start-end perms offset major:minor inode [path]
                 fields = line.split(maxsplit=5)
-                start, end = (int(bound, 16) for bound in fields[0].split("-"))
+                start, end = (int(bound, 16) for bound in fields[0].split(b"-"))
                 if start <= address < end:
-                    major, minor = (int(number, 16) for number in fields[3].split(":"))
-                    same = (int(fields[4]) == before[3] and major == os.major(before[4])
+                    major, minor = (int(number, 16) for number in fields[3].split(b":"))
+                    same = (fields[1][3:4] == b"s"
+                            and int(fields[2], 16) + address - start == memmap.offset
+                            and int(fields[4]) == before[3] and major == os.major(before[4])
                             and minor == os.minor(before[4]))
                     return before if same and file_stamp(path) == before else None
     except (OSError, TypeError, ValueError, IndexError):  # (a memmap of no named file)
