@@ -18,6 +18,7 @@ benchmarks/NAME.py``); the script's folder is on ``sys.path``, so ``from _measur
 ...`` works.
 """
 
+import functools
 import os
 import platform
 import re
@@ -58,6 +59,7 @@ def timed(func, *args, **kwargs):
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
+@functools.lru_cache(maxsize=1)
 def _kernel_version():
     """``(major, minor)`` of the running Linux kernel, (0, 0) when unknown."""
     found = re.match(r"(\d+)\.(\d+)", platform.release())
@@ -76,6 +78,7 @@ def _rss_slack(n_threads):
     return slack + 2**20
 
 
+@functools.lru_cache(maxsize=1)
 def _check_proc():
     """Raise unless this system's ``/proc`` reports PSS (Linux 4.14 and later)."""
     if not os.path.exists(f"/proc/{os.getpid()}/smaps_rollup"):

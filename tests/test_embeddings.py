@@ -421,13 +421,13 @@ def test_cache_keys_hash_the_samples_whatever_their_layout(tmp_path):
     assert cache.key(clips[0], 16000) != key
 
 
-def test_clip_digests_of_an_unchanged_mapped_file_are_hashed_once(tmp_path, monkeypatch):
-    # Every cache that reads a mapped corpus keys its clips by their samples' hash: computed
-    # once per process while the file is unchanged, and never served stale.
+@pytest.fixture
+def counted_digests(monkeypatch):
+    """An empty clip-digest memo that remembers files at once (no settling time), and the
+    list of the byte counts of every SHA-256 that clip_digest computes."""
     import hashlib
 
     from skbrainmusic import _store
-    from skbrainmusic._store import map_array
     from skbrainmusic.embeddings import _cache
 
     monkeypatch.setattr(_cache, "_DIGESTS", {})
@@ -440,6 +440,19 @@ def test_clip_digests_of_an_unchanged_mapped_file_are_hashed_once(tmp_path, monk
         return sha256(data)
 
     monkeypatch.setattr(_cache, "_sha256", counting)
+    return hashed
+
+
+def test_clip_digests_of_an_unchanged_mapped_file_are_hashed_once(tmp_path, counted_digests):
+    # Every cache that reads a mapped corpus keys its clips by their samples' hash: computed
+    # once per process while the file is unchanged, and never served stale.
+    import hashlib
+
+    from skbrainmusic._store import map_array
+    from skbrainmusic.embeddings import _cache
+
+    hashed = counted_digests
+    sha256 = hashlib.sha256
     rng = np.random.default_rng(0)
     clips = rng.standard_normal((3, 500)).astype(np.float32)
     path = tmp_path / "corpus.npy"
@@ -513,7 +526,7 @@ def _maps_show_file(array, path):
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="Linux memory maps")
 def test_a_mapping_made_by_other_means_is_checked_against_the_file_at_its_path(
-        tmp_path, monkeypatch):
+        tmp_path, monkeypatch, counted_digests):
     # A memmap that map_array did not make (joblib's, when it maps a corpus again in its
     # workers) carries no stamp of its own: its digests are remembered only when the
     # memory map shows it maps the file now at its path, at its position, and the file is
@@ -524,16 +537,8 @@ def test_a_mapping_made_by_other_means_is_checked_against_the_file_at_its_path(
     from skbrainmusic._store import map_array
     from skbrainmusic.embeddings import _cache
 
-    monkeypatch.setattr(_cache, "_DIGESTS", {})
-    monkeypatch.setattr(_store, "_SETTLE_NS", 0)
-    hashed = []
+    hashed = counted_digests
     sha256 = hashlib.sha256
-
-    def counting(data=b""):
-        hashed.append(len(memoryview(data).cast("B")))
-        return sha256(data)
-
-    monkeypatch.setattr(_cache, "_sha256", counting)
     rng = np.random.default_rng(2)
     old, new = rng.standard_normal((2, 3, 300)).astype(np.float32)
     path, other = tmp_path / "corpus.npy", tmp_path / "other.npy"
